@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct WeightJPEGCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "weightjpeg",
+        abstract: "Compress neural-network weights with JPEG, and run them.",
+        subcommands: [Train.self, Eval.self, Bench.self]
+    )
+}
