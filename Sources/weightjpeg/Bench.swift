@@ -1,6 +1,8 @@
 import ArgumentParser
 
 struct Bench: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Release-mode benchmarks.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Release-mode benchmarks (build with -c release).",
+        subcommands: [BenchTrain.self]
+    )
 }

@@ -1,6 +1,83 @@
 import ArgumentParser
+import Foundation
+import WeightJPEG
 
 struct Train: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Train the founding MLP on MNIST.")
-    func run() throws {}
+    static let configuration = CommandConfiguration(
+        abstract: "Train an MLP on MNIST-style data and save it as safetensors.",
+        discussion: "The default recipe: 784-512-10 with ReLU, PyTorch's initialisation, Adam lr 1e-3, batch 64, 10 epochs, learning rate × 0.1 for the last 3 epochs.")
+
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var threadOptions: ThreadOptions
+
+    @Option(help: ArgumentHelp("Hidden layer sizes, comma-separated.", valueName: "sizes"))
+    var hidden: String = "512"
+    @Option(help: "Passes over the 60,000 training images.")
+    var epochs: Int = 10
+    @Option(help: "Samples per mini-batch.")
+    var batch: Int = 64
+    @Option(help: "Base learning rate.")
+    var lr: Float = 1e-3
+    @Option(help: "adam or sgd (with momentum).")
+    var optimizer: OptimizerChoice = .adam
+    @Option(help: "Momentum for sgd.")
+    var momentum: Float = 0.9
+    @Option(help: "drop (lr × 0.1 for the last --drop-epochs epochs) or constant.")
+    var lrSchedule: ScheduleChoice = .drop
+    @Option(help: "Epochs at the end that run at lr × 0.1 with --lr-schedule drop.")
+    var dropEpochs: Int = 3
+    @Option(help: "Seed of the initialisation and the shuffling.")
+    var seed: UInt64 = 0
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the trained model (.safetensors).", valueName: "file"))
+    var output: String
+
+    enum OptimizerChoice: String, ExpressibleByArgument { case adam, sgd }
+    enum ScheduleChoice: String, ExpressibleByArgument { case drop, constant }
+
+    func validate() throws {
+        guard epochs >= 1, batch >= 1, lr > 0, lr.isFinite else { throw ValidationError("--epochs, --batch and --lr must be positive") }
+        guard (try? parseHidden()) != nil else { throw ValidationError("--hidden must be positive integers separated by commas, e.g. 512 or 300,100") }
+    }
+
+    func parseHidden() throws -> [Int] {
+        let sizes = hidden.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !sizes.isEmpty, sizes.count == hidden.split(separator: ",").count, sizes.allSatisfy({ $0 > 0 && $0 <= 1 << 16 }) else {
+            throw ValidationError("bad --hidden")
+        }
+        return sizes
+    }
+
+    func run() throws {
+        threadOptions.apply()
+        let train = try dataOptions.load(.train)
+        let test = try dataOptions.load(.test)
+        var config = TrainingConfiguration()
+        config.hiddenSizes = try parseHidden()
+        config.epochs = epochs
+        config.batchSize = batch
+        config.learningRate = lr
+        config.optimizer = optimizer == .adam ? .adam() : .sgd(momentum: momentum)
+        config.schedule = lrSchedule == .drop ? .dropForLast(epochs: dropEpochs, factor: 0.1) : .constant
+        config.seed = seed
+        let inputSize = train.rows * train.columns
+        print("training \(([inputSize] + config.hiddenSizes + [10]).map(String.init).joined(separator: "-")) on \(grouped(train.count)) images from \(dataOptions.data), seed \(seed), \(BLAS.kernelDescription)")
+        let live = standardErrorIsTerminal
+        let model = try Trainer(configuration: config).train(
+            inputs: train.normalized(), labels: train.labels, inputSize: inputSize, classes: 10,
+            test: (test.normalized(), test.labels)
+        ) { event in
+            switch event {
+            case .batch(let epoch, let b, let batches, let loss, let rate, let eta):
+                if live {
+                    printError("\repoch \(epoch + 1)/\(epochs)  batch \(b)/\(batches)  loss \(fixed(Double(loss), 4))  \(grouped(Int(rate))) samples/s  ETA \(fixed(eta, 0)) s   ", terminator: "")
+                }
+            case .epoch(let summary):
+                if live { printError("\r\u{1B}[K", terminator: "") }
+                let acc = summary.test.map { fixed($0.accuracy * 100, 2) + "%" } ?? "-"
+                print("epoch \(summary.epoch + 1)/\(epochs)  loss \(fixed(Double(summary.loss), 4))  lr \(summary.learningRate)  test accuracy \(acc)  \(fixed(summary.seconds, 2)) s")
+            }
+        }
+        try ModelFile.save(model, to: output)
+        print("wrote \(output) (\(grouped(model.parameterCount)) parameters)")
+    }
 }

@@ -1,0 +1,34 @@
+/// A model file could not be used as a model: names the file and the reason.
+public struct ModelFileError: Error, CustomStringConvertible {
+    /// The file.
+    public let path: String
+    /// What is wrong with it.
+    public let reason: String
+
+    /// An error about `path`.
+    public init(path: String, reason: String) {
+        self.path = path
+        self.reason = reason
+    }
+
+    public var description: String { "\(path): \(reason)" }
+}
+
+/// Loading and saving whole models, whatever the file format.
+public enum ModelFile {
+    /// Loads an `MLP` from a safetensors file, with every fault reported against `path`.
+    public static func load(_ path: String) throws -> MLP {
+        let file = try SafetensorsFile.read(path: path)
+        do {
+            return try MLP(tensors: file.floatTensors())
+        } catch let error as ModelError {
+            throw ModelFileError(path: path, reason: error.description)
+        }
+    }
+
+    /// Saves `model` as float32 safetensors with `torch.nn.Sequential` names, atomically.
+    public static func save(_ model: MLP, to path: String) throws {
+        let tensors = model.namedTensors.map { SafetensorsTensor(name: $0.name, shape: $0.tensor.shape, floats: $0.tensor.values) }
+        try SafetensorsFile(tensors: tensors, metadata: ["format": "pt"]).write(to: path)
+    }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The optimisers, with PyTorch's update rules so that the same hyper-parameters mean the same thing.
+public enum OptimizerKind: Equatable, Sendable {
+    /// `torch.optim.Adam` (β₁ 0.9, β₂ 0.999, ε 1e-8, no weight decay).
+    case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
+    /// `torch.optim.SGD` with momentum (`buf = μ·buf + g; p −= lr·buf`).
+    case sgd(momentum: Float = 0.9)
+}
+
+/// Optimiser state for every parameter tensor of a model, updated in place.
+struct Optimizer {
+    let kind: OptimizerKind
+    private var first: [[Float]]
+    private var second: [[Float]]
+    private var step = 0
+
+    init(kind: OptimizerKind, model: MLP) {
+        self.kind = kind
+        let shapes = model.layers.flatMap { [$0.weight.count, $0.bias.count] }
+        first = shapes.map { [Float](repeating: 0, count: $0) }
+        if case .adam = kind {
+            second = shapes.map { [Float](repeating: 0, count: $0) }
+        } else {
+            second = []
+        }
+    }
+
+    /// One update of every parameter of `model` from `gradients` at learning rate `lr`.
+    mutating func update(_ model: inout MLP, gradients: [DenseLayer], lr: Float) {
+        step += 1
+        for l in model.layers.indices {
+            update(&model.layers[l].weight.storage, gradients[l].weight.storage, slot: 2 * l, lr: lr)
+            update(&model.layers[l].bias, gradients[l].bias, slot: 2 * l + 1, lr: lr)
+        }
+    }
+
+    private mutating func update(_ p: inout [Float], _ g: [Float], slot: Int, lr: Float) {
+        let n = p.count
+        switch kind {
+        case .adam(let beta1, let beta2, let epsilon):
+            let correction1 = 1 - Float(pow(Double(beta1), Double(step)))
+            let correction2 = 1 - Float(pow(Double(beta2), Double(step)))
+            let stepSize = lr / correction1
+            let invRootCorrection2 = 1 / correction2.squareRoot()
+            p.withUnsafeMutableBufferPointer { p in
+                g.withUnsafeBufferPointer { g in
+                    first[slot].withUnsafeMutableBufferPointer { m in
+                        second[slot].withUnsafeMutableBufferPointer { v in
+                            for i in 0..<n {
+                                let gi = g[i]
+                                let mi = beta1 * m[i] + (1 - beta1) * gi
+                                let vi = beta2 * v[i] + (1 - beta2) * gi * gi
+                                m[i] = mi
+                                v[i] = vi
+                                p[i] -= stepSize * mi / (vi.squareRoot() * invRootCorrection2 + epsilon)
+                            }
+                        }
+                    }
+                }
+            }
+        case .sgd(let momentum):
+            p.withUnsafeMutableBufferPointer { p in
+                g.withUnsafeBufferPointer { g in
+                    first[slot].withUnsafeMutableBufferPointer { b in
+                        if step == 1 {
+                            for i in 0..<n { b[i] = g[i]; p[i] -= lr * g[i] }
+                        } else {
+                            for i in 0..<n {
+                                let bi = momentum * b[i] + g[i]
+                                b[i] = bi
+                                p[i] -= lr * bi
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,48 @@
+import ArgumentParser
+import Foundation
+import WeightJPEG
+
+/// `--data DIR`: where the IDX files are.
+struct DataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder with the MNIST-style IDX files, gzipped or not (Fashion-MNIST: /usr/share/datasets/fashion-mnist).", valueName: "dir"))
+    var data: String = "data/mnist"
+
+    /// The split, loaded and checked.
+    func load(_ split: Dataset.Split) throws -> Dataset {
+        try Dataset.load(directory: data, split: split)
+    }
+}
+
+/// `--threads N`: BLAS threads.
+struct ThreadOptions: ParsableArguments {
+    @Option(help: "BLAS threads (default: 1, the honest single-core baseline on a shared machine; 0 = OpenBLAS's default).")
+    var threads: Int = 1
+
+    func apply() {
+        if threads > 0 { BLAS.setThreads(threads) }
+    }
+}
+
+/// Writes a line to standard error.
+func printError(_ text: String, terminator: String = "\n") {
+    FileHandle.standardError.write(Data((text + terminator).utf8))
+}
+
+/// Whether standard error is a terminal (live progress lines only make sense there).
+var standardErrorIsTerminal: Bool { isatty(2) != 0 }
+
+/// `1234567` → `"1,234,567"`.
+func grouped(_ n: Int) -> String {
+    let s = String(n.magnitude)
+    var out = ""
+    for (i, ch) in s.enumerated() {
+        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
+        out.append(ch)
+    }
+    return n < 0 ? "-" + out : out
+}
+
+/// Fixed-point formatting without Foundation's locale.
+func fixed(_ x: Double, _ digits: Int) -> String {
+    String(format: "%.\(digits)f", x)
+}
