@@ -1,3 +1,5 @@
+import Foundation
+
 /// A model file could not be used as a model: names the file and the reason.
 public struct ModelFileError: Error, CustomStringConvertible {
     /// The file.
@@ -16,11 +18,24 @@ public struct ModelFileError: Error, CustomStringConvertible {
 
 /// Loading and saving whole models, whatever the file format.
 public enum ModelFile {
-    /// Loads an `MLP` from a safetensors file, with every fault reported against `path`.
+    /// Whether `path` starts with the `.wjpg` magic.
+    public static func isContainer(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)).map { [UInt8]($0) == Container.magic } ?? false
+    }
+
+    /// Loads an `MLP` from a safetensors or `.wjpg` file (decoding the JPEGs to floats), with every
+    /// fault reported against `path`.
     public static func load(_ path: String) throws -> MLP {
-        let file = try SafetensorsFile.read(path: path)
+        let tensors: [String: FloatTensor]
+        if isContainer(path) {
+            tensors = try ModelCodec.floatTensors(Container.read(path: path), path: path)
+        } else {
+            tensors = try SafetensorsFile.read(path: path).floatTensors()
+        }
         do {
-            return try MLP(tensors: file.floatTensors())
+            return try MLP(tensors: tensors)
         } catch let error as ModelError {
             throw ModelFileError(path: path, reason: error.description)
         }

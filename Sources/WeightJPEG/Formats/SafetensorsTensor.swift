@@ -1,0 +1,91 @@
+import Foundation
+
+/// One named tensor of a safetensors file: its element type, shape and raw little-endian bytes.
+public struct SafetensorsTensor: Equatable, Sendable {
+    /// The tensor's name (the header key), e.g. `"fc1.weight"`.
+    public let name: String
+    /// The element type.
+    public let dtype: SafetensorsDType
+    /// The dimensions, outermost first; `[]` is a scalar (one element).
+    public let shape: [Int]
+    /// `product(shape) × dtype.byteSize` bytes, little-endian, row-major; indices start at 0.
+    public let data: Data
+
+    /// A tensor over raw bytes; `data.count` must be `product(shape) × dtype.byteSize`.
+    public init(name: String, dtype: SafetensorsDType, shape: [Int], data: Data) {
+        precondition(shape.allSatisfy { $0 >= 0 }, "negative dimension in shape \(shape)")
+        precondition(data.count == shape.reduce(1, *) * dtype.byteSize,
+                     "tensor '\(name)': \(data.count) bytes for shape \(shape) of \(dtype.rawValue)")
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        // Re-base slices so that `data` indices always start at 0.
+        self.data = data.startIndex == 0 ? data : Data(data)
+    }
+
+    /// A floating-point tensor encoded from `floats` as `dtype` (F32, F16, BF16 or F64); F16 and
+    /// BF16 round to nearest, ties to even. `floats.count` must be `product(shape)`.
+    public init(name: String, shape: [Int], floats: [Float], dtype: SafetensorsDType = .F32) {
+        precondition(dtype.convertsToFloat, "cannot encode floats as \(dtype.rawValue)")
+        precondition(floats.count == shape.reduce(1, *), "tensor '\(name)': \(floats.count) values for shape \(shape)")
+        let n = floats.count
+        var bytes = Data(count: n * dtype.byteSize)
+        bytes.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
+            floats.withUnsafeBufferPointer { values in
+                switch dtype {
+                case .F32:
+                    for i in 0..<n { out.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+                case .F64:
+                    for i in 0..<n { out.storeBytes(of: Double(values[i]).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
+                case .F16:
+                    for i in 0..<n { out.storeBytes(of: HalfPrecision.halfBits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                case .BF16:
+                    for i in 0..<n { out.storeBytes(of: HalfPrecision.bfloat16Bits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+                default:
+                    break
+                }
+            }
+        }
+        self.init(name: name, dtype: dtype, shape: shape, data: bytes)
+    }
+
+    /// A floating-point tensor encoded from `tensor` as `dtype` (see `init(name:shape:floats:dtype:)`).
+    public init(name: String, tensor: FloatTensor, dtype: SafetensorsDType = .F32) {
+        self.init(name: name, shape: tensor.shape, floats: tensor.values, dtype: dtype)
+    }
+
+    /// Number of elements, `product(shape)`.
+    public var count: Int { data.count / dtype.byteSize }
+
+    /// The elements as `Float`: F32 exactly, F16 and BF16 exactly (widening), F64 rounded to
+    /// nearest. Other types throw `.notFloatingPoint`.
+    public func floats() throws(SafetensorsError) -> [Float] {
+        guard dtype.convertsToFloat else {
+            throw SafetensorsError(path: "", kind: .notFloatingPoint(tensor: name, dtype: dtype))
+        }
+        let n = count
+        let dtype = self.dtype
+        return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+            [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                switch dtype {
+                case .F32:
+                    for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                case .F64:
+                    for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+                case .F16:
+                    for i in 0..<n { out[i] = HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                case .BF16:
+                    for i in 0..<n { out[i] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                default:
+                    for i in 0..<n { out[i] = 0 }  // unreachable: guarded above
+                }
+                initialized = n
+            }
+        }
+    }
+
+    /// The tensor as a `FloatTensor` (see `floats()`).
+    public func floatTensor() throws(SafetensorsError) -> FloatTensor {
+        FloatTensor(shape: shape, values: try floats())
+    }
+}
