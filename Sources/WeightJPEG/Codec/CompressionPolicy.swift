@@ -1,0 +1,63 @@
+import Foundation
+
+/// Which coding each tensor gets. The rules, in order:
+/// 1. a name matching an `exactPatterns` glob, or a dtype that is not F32/F16/BF16 → `exact`;
+/// 2. 1-D or tiny tensors (fewer than 1,024 elements) → `float16` for F32 (when the values fit
+///    float16's range), else `exact` (F16/BF16 are already two bytes);
+/// 3. tensors of rank ≥ 2 are viewed as `shape[0] × (product of the rest)` (a convolution kernel
+///    `out × in × kh × kw` becomes `out × (in·kh·kw)`); with at least `jpegMinimumElements` elements
+///    and a layout that fits → `jpeg`;
+/// 4. other tensors of rank ≥ 2 → `int8PerRow`.
+public struct CompressionPolicy: Sendable {
+    /// IJG quality for JPEG-coded tensors.
+    public var quality: Int = 20
+    /// Tile layout; `nil` chooses per tensor: `rows:28x28` for 784 columns (MNIST-sized inputs),
+    /// `matrix:64x64` otherwise.
+    public var layout: TileLayout? = nil
+    /// Per-tensor or per-tile min/max.
+    public var scale: ScaleMode = .tensor
+    /// Mosaic or shared tables.
+    public var pack: PackMode = .mosaic
+    /// Optimized Huffman tables.
+    public var optimizeHuffman = true
+    /// Arithmetic coding instead of Huffman.
+    public var arithmetic = false
+    /// Progressive JPEG.
+    public var progressive = false
+    /// Smallest 2-D tensor that is JPEG-coded.
+    public var jpegMinimumElements = 16_384
+    /// Globs (`fnmatch` syntax) of tensor names kept bit for bit.
+    public var exactPatterns: [String] = []
+    /// Per-tensor quality overrides: the first glob that matches wins.
+    public var qualityOverrides: [(pattern: String, quality: Int)] = []
+
+    /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman.
+    public init() {}
+
+    /// The coding for `tensor`, whose `count` values (when floating point) are `values`.
+    public func coding(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> TensorCoding {
+        let count = shape.reduce(1, *)
+        if exactPatterns.contains(where: { Self.glob($0, matches: name) }) { return .exact }
+        guard [.F32, .F16, .BF16].contains(dtype), let values else { return .exact }
+        if shape.count < 2 || count < 1024 {
+            if dtype == .F32 && values.allSatisfy({ abs($0) <= 65_504 || !$0.isFinite }) { return .float16 }
+            return .exact
+        }
+        let rows = shape[0], columns = count / max(rows, 1)
+        if count >= jpegMinimumElements, rows > 0 {
+            let layout = self.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)
+            if layout.fits(rows: rows, columns: columns) {
+                let q = qualityOverrides.first { Self.glob($0.pattern, matches: name) }?.quality ?? quality
+                return .jpeg(JPEGTensorParameters(layout: layout, scale: scale, pack: pack, quality: q,
+                                                  optimizeHuffman: optimizeHuffman, arithmetic: arithmetic,
+                                                  progressive: progressive))
+            }
+        }
+        return .int8PerRow
+    }
+
+    /// Shell-style glob match (`*`, `?`, `[...]`) of a whole tensor name.
+    public static func glob(_ pattern: String, matches name: String) -> Bool {
+        fnmatch(pattern, name, 0) == 0
+    }
+}

@@ -1,0 +1,209 @@
+/// Codes a 2-D float tensor as JPEG images of its tiles, and back.
+///
+/// Payloads: `[scales, image…]` for a mosaic (each image a standard JPEG stream), or
+/// `[scales, tables-only stream, abbreviated streams]` with shared tables, where the last payload
+/// concatenates one abbreviated stream per tile, each preceded by its length as a LEB128 varint.
+/// Not thread-safe (it owns a libjpeg compressor and decompressor): one per thread.
+public final class JPEGTensorCodec {
+    private let encoder: JPEGEncoder
+    private let decoder: JPEGDecoder
+
+    /// A codec with its own libjpeg objects.
+    public init() throws(JPEGError) {
+        encoder = try JPEGEncoder()
+        decoder = try JPEGDecoder()
+    }
+
+    /// Codes `values` (`rows × columns`, row-major) with `parameters` (the mosaic fields are filled
+    /// in here). An explicit quantization `table` (natural order) overrides the quality.
+    public func encode(_ values: [Float], rows: Int, columns: Int, parameters: JPEGTensorParameters,
+                       table: [UInt16]? = nil) throws(JPEGError) -> (parameters: JPEGTensorParameters, payloads: [[UInt8]]) {
+        var p = parameters
+        let layout = p.layout
+        precondition(layout.fits(rows: rows, columns: columns) && values.count == rows * columns)
+        let scales = ScaleTable.fit(values: values, layout: layout, rows: rows, columns: columns, mode: p.scale)
+        let options = p.jpegOptions(table: table)
+        let tileCount = layout.tileCount(rows: rows, columns: columns)
+        let across = layout.grid(rows: rows, columns: columns).across
+        var payloads = [scales.serialized()]
+
+        switch p.pack {
+        case .mosaic:
+            let full = layout.tileSize
+            let mosaic = Mosaic.choose(tileCount: tileCount, slotHeight: roundUpToBlock(full.height), slotWidth: roundUpToBlock(full.width))
+            p.mosaicColumns = mosaic.columns
+            p.tilesPerImage = mosaic.tilesPerImage
+            for k in 0..<mosaic.imageCount {
+                let (width, height) = mosaic.size(ofImage: k)
+                var pixels = [UInt8](repeating: 128, count: width * height)
+                pixels.withUnsafeMutableBufferPointer { out in
+                    values.withUnsafeBufferPointer { v in
+                        for t in mosaic.tiles(inImage: k) {
+                            let (ox, oy) = mosaic.origin(ofTile: t)
+                            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                            Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
+                                          slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
+                                          tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y, x in
+                                v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)]
+                            }
+                        }
+                    }
+                }
+                payloads.append(try encoder.encode(GrayImage(width: width, height: height, pixels: pixels), options: options))
+            }
+        case .tables:
+            payloads.append(try encoder.tablesOnly(options: options))
+            var streams: [UInt8] = []
+            for t in 0..<tileCount {
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                var pixels = [UInt8](repeating: 0, count: h * w)
+                pixels.withUnsafeMutableBufferPointer { out in
+                    values.withUnsafeBufferPointer { v in
+                        Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
+                                      mapping: scales.mapping(tile: t)) { y, x in
+                            v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)]
+                        }
+                    }
+                }
+                let stream = try encoder.encode(GrayImage(width: w, height: h, pixels: pixels), options: options, tables: .omitted)
+                LEB128.append(stream.count, to: &streams)
+                streams.append(contentsOf: stream)
+            }
+            payloads.append(streams)
+        }
+        return (p, payloads)
+    }
+
+    /// Fills a `slotHeight × slotWidth` region with a tile's pixels, replicating its last row and
+    /// column into the padding (as a JPEG encoder pads partial blocks).
+    @inline(__always)
+    private static func fillSlot(_ out: UnsafeMutablePointer<UInt8>, stride: Int, slotHeight: Int, slotWidth: Int,
+                                 tileHeight: Int, tileWidth: Int, mapping: PixelMapping, value: (Int, Int) -> Float) {
+        for y in 0..<slotHeight {
+            let row = out + y * stride
+            if y >= tileHeight {
+                row.update(from: out + (tileHeight - 1) * stride, count: slotWidth)
+                continue
+            }
+            for x in 0..<tileWidth { row[x] = mapping.pixel(value(y, x)) }
+            let edge = row[tileWidth - 1]
+            for x in tileWidth..<slotWidth { row[x] = edge }
+        }
+    }
+
+    /// Decodes the payloads of a tensor coded with `parameters` back to `rows × columns` floats.
+    /// Every size and count is checked against the header before anything large is allocated.
+    public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int,
+                       parameters p: JPEGTensorParameters) throws(CodecError) -> [Float] {
+        let layout = p.layout
+        guard layout.fits(rows: rows, columns: columns) else {
+            throw CodecError(tensor: "", reason: "layout \(layout) does not fit shape [\(rows), \(columns)]")
+        }
+        let tileCount = layout.tileCount(rows: rows, columns: columns)
+        let across = layout.grid(rows: rows, columns: columns).across
+        guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
+        let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : tileCount)
+        var values = [Float](repeating: 0, count: rows * columns)
+
+        func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError {
+            CodecError(tensor: "", reason: "\(what): \(e.description)")
+        }
+        switch p.pack {
+        case .mosaic:
+            let full = layout.tileSize
+            let mosaic = Mosaic(tileCount: tileCount, slotHeight: roundUpToBlock(full.height), slotWidth: roundUpToBlock(full.width),
+                                columns: p.mosaicColumns, tilesPerImage: p.tilesPerImage)
+            guard payloads.count == 1 + mosaic.imageCount else {
+                throw CodecError(tensor: "", reason: "\(payloads.count - 1) images, expected \(mosaic.imageCount)")
+            }
+            for k in 0..<mosaic.imageCount {
+                let (width, height) = mosaic.size(ofImage: k)
+                let image: GrayImage
+                do { image = try decoder.decode(payloads[1 + k], maxPixels: width * height) } catch { throw jpegFailure(error, "image \(k)") }
+                guard image.width == width, image.height == height else {
+                    throw CodecError(tensor: "", reason: "image \(k) is \(image.width)×\(image.height), expected \(width)×\(height)")
+                }
+                image.pixels.withUnsafeBufferPointer { px in
+                    values.withUnsafeMutableBufferPointer { v in
+                        for t in mosaic.tiles(inImage: k) {
+                            let (ox, oy) = mosaic.origin(ofTile: t)
+                            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                            let m = scales.mapping(tile: t)
+                            for y in 0..<h {
+                                let row = px.baseAddress! + (oy + y) * width + ox
+                                for x in 0..<w {
+                                    v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)] = m.value(row[x])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        case .tables:
+            guard payloads.count == 3 else { throw CodecError(tensor: "", reason: "\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
+            let tables = payloads[1]
+            var reader = LEB128.Reader(payloads[2])
+            for t in 0..<tileCount {
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                guard let stream = reader.nextChunk() else {
+                    throw CodecError(tensor: "", reason: "stream of tile \(t) is missing or truncated")
+                }
+                let image: GrayImage
+                do { image = try decoder.decode(Array(stream), tables: tables, maxPixels: h * w) } catch { throw jpegFailure(error, "tile \(t)") }
+                guard image.width == w, image.height == h else {
+                    throw CodecError(tensor: "", reason: "tile \(t) is \(image.width)×\(image.height), expected \(w)×\(h)")
+                }
+                let m = scales.mapping(tile: t)
+                for y in 0..<h {
+                    for x in 0..<w {
+                        values[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)] = m.value(image.pixels[y * w + x])
+                    }
+                }
+            }
+            guard reader.atEnd else { throw CodecError(tensor: "", reason: "unexpected bytes after the last tile stream") }
+        }
+        return values
+    }
+}
+
+/// Unsigned LEB128 varints: 7 bits per byte, low bits first, high bit set on all but the last byte.
+enum LEB128 {
+    static func append(_ value: Int, to bytes: inout [UInt8]) {
+        var v = UInt64(value)
+        repeat {
+            let b = UInt8(v & 0x7F)
+            v >>= 7
+            bytes.append(v == 0 ? b : b | 0x80)
+        } while v != 0
+    }
+
+    /// Reads length-prefixed chunks.
+    struct Reader {
+        let bytes: [UInt8]
+        var offset = 0
+
+        init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        var atEnd: Bool { offset == bytes.count }
+
+        /// The next varint, or nil when it is truncated or longer than 9 bytes.
+        mutating func next() -> UInt64? {
+            var v: UInt64 = 0
+            for shift in stride(from: 0, to: 63, by: 7) {
+                guard offset < bytes.count else { return nil }
+                let b = bytes[offset]
+                offset += 1
+                v |= UInt64(b & 0x7F) << UInt64(shift)
+                if b & 0x80 == 0 { return v }
+            }
+            return nil
+        }
+
+        /// The next length-prefixed chunk, or nil when it does not fit.
+        mutating func nextChunk() -> ArraySlice<UInt8>? {
+            guard let n = next(), n <= UInt64(bytes.count - offset) else { return nil }
+            defer { offset += Int(n) }
+            return bytes[offset..<(offset + Int(n))]
+        }
+    }
+}

@@ -1,0 +1,108 @@
+import Foundation
+
+/// Whole models in and out of the `.wjpg` container: every tensor of a safetensors file is coded by
+/// the policy's rule and restored with its original name, order, shape and dtype.
+public enum ModelCodec {
+    /// Codes every tensor of `file`. Lossy-coded tensors must hold only finite values.
+    public static func compress(_ file: SafetensorsFile, policy: CompressionPolicy) throws -> Container {
+        let codec = try JPEGTensorCodec()
+        var entries: [ContainerEntry] = []
+        for tensor in file.tensors {
+            let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
+            var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
+            if coding != .exact, let values, let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
+            }
+            let payloads: [[UInt8]]
+            switch coding {
+            case .exact:
+                payloads = [[UInt8](tensor.data)]
+            case .float16:
+                payloads = [ScalarCodecs.encodeFloat16(values!)]
+            case .int8PerRow:
+                payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
+            case .jpeg(let p):
+                let rows = tensor.shape[0]
+                do {
+                    let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
+                    coding = .jpeg(coded.parameters)
+                    payloads = coded.payloads
+                } catch {
+                    throw CodecError(tensor: tensor.name, reason: error.description)
+                }
+            }
+            entries.append(ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                                          coding: coding.code, parameters: coding.parameterBytes, payloads: payloads))
+        }
+        return Container(metadata: file.metadata, entries: entries)
+    }
+
+    /// Decodes one entry to floats (for lossy codings, or exact float tensors).
+    public static func floats(of entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> [Float] {
+        func fail(_ reason: String) -> ContainerError {
+            ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(reason))
+        }
+        if let damage = entry.damage { throw damage }
+        guard let coding = TensorCoding(code: entry.coding, parameters: entry.parameters) else {
+            throw fail("unknown coding \(entry.coding) or bad coding parameters")
+        }
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
+        let count = entry.shape.reduce(1, *)
+        do {
+            switch coding {
+            case .exact:
+                guard entry.payloads.count == 1 else { throw fail("exact tensor has \(entry.payloads.count) payloads") }
+                let t = try exactTensor(entry, dtype: dtype, path: path)
+                return try t.floats()
+            case .float16:
+                guard entry.payloads.count == 1 else { throw fail("float16 tensor has \(entry.payloads.count) payloads") }
+                return try ScalarCodecs.decodeFloat16(entry.payloads[0], count: count)
+            case .int8PerRow:
+                guard entry.payloads.count == 1, entry.shape.count >= 2 else { throw fail("malformed int8 tensor") }
+                return try ScalarCodecs.decodeInt8PerRow(entry.payloads[0], rows: entry.shape[0], count: count)
+            case .jpeg(let p):
+                guard entry.shape.count >= 2, entry.shape[0] > 0 else { throw fail("JPEG tensor must have rank ≥ 2") }
+                return try codec.decode(entry.payloads, rows: entry.shape[0], columns: count / entry.shape[0], parameters: p)
+            }
+        } catch let e as CodecError {
+            throw fail(e.reason)
+        }
+    }
+
+    private static func exactTensor(_ entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws -> SafetensorsTensor {
+        let count = entry.shape.reduce(1, *)
+        guard entry.payloads[0].count == count * dtype.byteSize else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(
+                "exact payload has \(entry.payloads[0].count) bytes, shape \(entry.shape) of \(dtype.rawValue) needs \(count * dtype.byteSize)"))
+        }
+        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: Data(entry.payloads[0]))
+    }
+
+    /// Restores the safetensors file: original names, order, shapes, dtypes and metadata.
+    public static func decompress(_ container: Container, path: String) throws -> SafetensorsFile {
+        let codec = try JPEGTensorCodec()
+        var tensors: [SafetensorsTensor] = []
+        for entry in container.entries {
+            guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+            }
+            if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+                tensors.append(try exactTensor(entry, dtype: dtype, path: path))
+            } else {
+                tensors.append(SafetensorsTensor(name: entry.name, shape: entry.shape,
+                                                 floats: try floats(of: entry, codec: codec, path: path), dtype: dtype))
+            }
+        }
+        return SafetensorsFile(tensors: tensors, metadata: container.metadata)
+    }
+
+    /// The float tensors of a container, by name (for building a model).
+    public static func floatTensors(_ container: Container, path: String) throws -> [String: FloatTensor] {
+        let codec = try JPEGTensorCodec()
+        var out: [String: FloatTensor] = [:]
+        for entry in container.entries where SafetensorsDType(rawValue: entry.dtype)?.convertsToFloat == true {
+            out[entry.name] = FloatTensor(shape: entry.shape, values: try floats(of: entry, codec: codec, path: path))
+        }
+        return out
+    }
+}
