@@ -120,3 +120,19 @@ func trainingIsBitwiseDeterministicAndLearns(optimizer: OptimizerKind) throws {
     #expect(throws: ModelError.missingTensor(name: "0.bias")) { try MLP(tensors: tensors) }
     #expect(throws: ModelError.noLayers) { try MLP(tensors: [:]) }
 }
+
+private let mnistDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+    .appendingPathComponent("../../data/mnist").standardized.path
+
+@Test(.enabled(if: FileManager.default.fileExists(atPath: mnistDirectory + "/t10k-labels-idx1-ubyte")))
+func oneEpochOnTenThousandRealDigitsReachesNinetyPercent() throws {
+    let train = try Dataset.load(directory: mnistDirectory, split: .train).subset(0..<10_000)
+    let test = try Dataset.load(directory: mnistDirectory, split: .test)
+    var config = TrainingConfiguration()
+    config.epochs = 1
+    config.schedule = .constant
+    let model = try Trainer(configuration: config).train(inputs: train.normalized(), labels: train.labels, inputSize: 784)
+    let result = try model.evaluate(inputs: test.normalized(), labels: test.labels)
+    #expect(result.samples == 10_000)
+    #expect(result.accuracy >= 0.90, "accuracy \(result.accuracy)")
+}
