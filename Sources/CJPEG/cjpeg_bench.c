@@ -19,17 +19,20 @@ static void bench_output_message(j_common_ptr cinfo) { (void)cinfo; }
 int cjpeg_bench_raw_encode(const uint8_t *pixels, int width, int height, int count, int quality,
                            int optimize, uint8_t *out, size_t out_cap, size_t *offsets,
                            size_t *sizes) {
-    if (!pixels || !out || !offsets || !sizes || width < 1 || height < 1 || count < 0 || height > 4096)
+    if (!pixels || !out || !offsets || !sizes || width < 1 || height < 1 || count < 0 ||
+        width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION)
         return CJPEG_ERR_ARGUMENT;
+    JSAMPROW *rows = malloc((size_t)height * sizeof *rows);
+    if (!rows) return CJPEG_ERR_NOMEM;
     struct jpeg_compress_struct c;
     bench_error_mgr err;
     c.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = bench_error_exit;
     err.pub.output_message = bench_output_message;
-    JSAMPROW rows[4096];
     volatile size_t used = 0;
     if (setjmp(err.jump)) {
         jpeg_destroy_compress(&c);
+        free(rows);
         return CJPEG_ERR_LIBJPEG;
     }
     jpeg_create_compress(&c);
@@ -39,6 +42,7 @@ int cjpeg_bench_raw_encode(const uint8_t *pixels, int width, int height, int cou
         unsigned long size = (unsigned long)(out_cap - used);
         if (size < 1024) {
             jpeg_destroy_compress(&c);
+            free(rows);
             return CJPEG_ERR_NOMEM;
         }
         jpeg_mem_dest(&c, &dst, &size);
@@ -57,6 +61,7 @@ int cjpeg_bench_raw_encode(const uint8_t *pixels, int width, int height, int cou
         if (dst != out + used) { // libjpeg had to allocate: out_cap too small
             free(dst);
             jpeg_destroy_compress(&c);
+            free(rows);
             return CJPEG_ERR_NOMEM;
         }
         offsets[i] = used;
@@ -64,21 +69,25 @@ int cjpeg_bench_raw_encode(const uint8_t *pixels, int width, int height, int cou
         used += size;
     }
     jpeg_destroy_compress(&c);
+    free(rows);
     return CJPEG_OK;
 }
 
 int cjpeg_bench_raw_decode(const uint8_t *jpegs, const size_t *offsets, const size_t *sizes,
                            int count, uint8_t *pixels, int width, int height) {
-    if (!jpegs || !offsets || !sizes || !pixels || width < 1 || height < 1 || count < 0 || height > 4096)
+    if (!jpegs || !offsets || !sizes || !pixels || width < 1 || height < 1 || count < 0 ||
+        width > JPEG_MAX_DIMENSION || height > JPEG_MAX_DIMENSION)
         return CJPEG_ERR_ARGUMENT;
+    JSAMPROW *rows = malloc((size_t)height * sizeof *rows);
+    if (!rows) return CJPEG_ERR_NOMEM;
     struct jpeg_decompress_struct d;
     bench_error_mgr err;
     d.err = jpeg_std_error(&err.pub);
     err.pub.error_exit = bench_error_exit;
     err.pub.output_message = bench_output_message;
-    JSAMPROW rows[4096];
     if (setjmp(err.jump)) {
         jpeg_destroy_decompress(&d);
+        free(rows);
         return CJPEG_ERR_LIBJPEG;
     }
     jpeg_create_decompress(&d);
@@ -91,6 +100,7 @@ int cjpeg_bench_raw_decode(const uint8_t *jpegs, const size_t *offsets, const si
         if (d.output_width != (JDIMENSION)width || d.output_height != (JDIMENSION)height ||
             d.output_components != 1) {
             jpeg_destroy_decompress(&d);
+            free(rows);
             return CJPEG_ERR_ARGUMENT;
         }
         uint8_t *dst = pixels + (size_t)i * tile;
@@ -100,5 +110,6 @@ int cjpeg_bench_raw_decode(const uint8_t *jpegs, const size_t *offsets, const si
         jpeg_finish_decompress(&d);
     }
     jpeg_destroy_decompress(&d);
+    free(rows);
     return CJPEG_OK;
 }

@@ -14,6 +14,8 @@ struct BenchTrain: ParsableCommand {
     var epochs: Int = 1
     @Option(help: "Samples per mini-batch.")
     var batch: Int = 64
+    @Flag(help: "Skip the PyTorch reference (scripts/pytorch-train-epoch.py, run when python3 can import torch).")
+    var noReference = false
 
     func run() throws {
         threadOptions.apply()
@@ -48,5 +50,31 @@ struct BenchTrain: ParsableCommand {
         print("BLAS:            \(BLAS.kernelDescription)")
         print("throughput:      \(grouped(Int(samples / seconds))) samples/s")
         print("epoch (60,000):  \(fixed(perEpoch, 3)) s")
+        guard !noReference else { return }
+        if let reference = pytorchEpochSeconds() {
+            print("PyTorch epoch:   \(fixed(reference, 3)) s (same data, batch 64, Adam, \(threadOptions.threads) thread(s), measured now)")
+            print("ratio:           \(fixed(perEpoch / reference, 2))× PyTorch's time per epoch (< 1 is faster)")
+        } else {
+            print("PyTorch epoch:   not measured (python3 cannot import torch, or scripts/pytorch-train-epoch.py is missing)")
+        }
+    }
+
+    /// Seconds per epoch of the same recipe in PyTorch, run now with the same thread count.
+    func pytorchEpochSeconds() -> Double? {
+        let script = "scripts/pytorch-train-epoch.py"
+        guard FileManager.default.fileExists(atPath: script), batch == 64 else { return nil }
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", script, "--data", dataOptions.data, "--threads", String(max(threadOptions.threads, 1))]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = FileHandle.nullDevice
+        guard (try? process.run()) != nil else { return nil }
+        let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        guard process.terminationStatus == 0 else { return nil }
+        let fields = output.split(separator: " ")
+        guard fields.count >= 2, fields[0] == "seconds_per_epoch" else { return nil }
+        return Double(fields[1].trimmingCharacters(in: .whitespacesAndNewlines))
     }
 }

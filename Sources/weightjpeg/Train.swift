@@ -74,7 +74,7 @@ struct Train: ParsableCommand {
             case .epoch(let summary):
                 if live { printError("\r\u{1B}[K", terminator: "") }
                 let acc = summary.test.map { fixed($0.accuracy * 100, 2) + "%" } ?? "-"
-                print("epoch \(summary.epoch + 1)/\(epochs)  loss \(fixed(Double(summary.loss), 4))  lr \(summary.learningRate)  test accuracy \(acc)  \(fixed(summary.seconds, 2)) s")
+                print("epoch \(summary.epoch + 1)/\(epochs)  loss \(fixed(Double(summary.loss), 4))  lr \(String(format: "%g", summary.learningRate))  test accuracy \(acc)  \(fixed(summary.seconds, 2)) s")
             }
         }
         try ModelFile.save(model, to: output)

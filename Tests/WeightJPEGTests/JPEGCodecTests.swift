@@ -95,7 +95,7 @@ private typealias S = JPEGTestSupport
         for bytes in streams + streams.reversed() {
             let fresh = try JPEGDecoder().decode(bytes, maxPixels: 10_000)
             #expect(try shared.decode(bytes, maxPixels: 10_000) == fresh)
-            if let djpeg = S.djpegPath, !djpeg.isEmpty {
+            if S.djpegPath != nil { // independent decoder, when libjpeg-turbo-progs is installed
                 #expect(try S.djpeg(bytes) == fresh)
             }
         }
@@ -212,5 +212,27 @@ private typealias S = JPEGTestSupport
         #expect(strided == expected)
         let decoded = try expected.withUnsafeBytes { try decoder.decode($0, maxPixels: 784) }
         #expect(decoded == (try decoder.decode(expected, maxPixels: 784)))
+    }
+
+    @Test func rawLibjpegReferenceMatchesCodec() throws {
+        let images = (0..<3).map { S.smoothImage(width: 28, height: 28, phase: Double($0)) }
+        let tiles = images.flatMap(\.pixels)
+        let encoder = try JPEGEncoder(), decoder = try JPEGDecoder()
+        for optimize in [false, true] {
+            let raw = try JPEGRawBenchmark.encode(tiles: tiles, width: 28, height: 28, quality: 80, optimize: optimize)
+            #expect(raw.offsets.count == 3 && raw.bytes.count == raw.sizes.reduce(0, +))
+            let options = JPEGOptions(quality: 80, optimizeHuffman: optimize, forceBaseline: true, writeJFIF: true)
+            for (i, image) in images.enumerated() {
+                let stream = Array(raw.bytes[raw.offsets[i]..<(raw.offsets[i] + raw.sizes[i])])
+                #expect(try encoder.encode(image, options: options) == stream)
+            }
+            let pixels = try JPEGRawBenchmark.decode(bytes: raw.bytes, offsets: raw.offsets, sizes: raw.sizes, width: 28, height: 28)
+            let ours = try (0..<3).flatMap { i in
+                try decoder.decode(Array(raw.bytes[raw.offsets[i]..<(raw.offsets[i] + raw.sizes[i])]), maxPixels: 784).pixels
+            }
+            #expect(pixels == ours)
+        }
+        #expect(throws: JPEGError.self) { try JPEGRawBenchmark.decode(bytes: [1, 2, 3], offsets: [0], sizes: [3], width: 28, height: 28) }
+        #expect(throws: JPEGError.self) { try JPEGRawBenchmark.encode(tiles: tiles, width: 0, height: 28, quality: 80, optimize: false) }
     }
 }

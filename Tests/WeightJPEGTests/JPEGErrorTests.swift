@@ -156,6 +156,9 @@ private typealias S = JPEGTestSupport
         #expect(throws: JPEGError.self) {
             try image.pixels.withUnsafeBytes { try encoder.encode($0, width: 28, height: 28, stride: 29) }
         }
+        #expect(throws: JPEGError.self) {
+            try image.pixels.withUnsafeBytes { try encoder.encode($0, width: 28, height: 28, stride: Int.max) }
+        }
         // Still usable, identical output to a fresh encoder.
         #expect(try encoder.encode(image) == JPEGEncoder().encode(image))
     }

@@ -43,8 +43,8 @@ public final class JPEGTensorCodec {
                             let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                             Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
                                           slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
-                                          tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y, x in
-                                v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)]
+                                          tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
+                                v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                             }
                         }
                     }
@@ -60,8 +60,8 @@ public final class JPEGTensorCodec {
                 pixels.withUnsafeMutableBufferPointer { out in
                     values.withUnsafeBufferPointer { v in
                         Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
-                                      mapping: scales.mapping(tile: t)) { y, x in
-                            v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)]
+                                      mapping: scales.mapping(tile: t)) { y in
+                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                         }
                     }
                 }
@@ -78,16 +78,35 @@ public final class JPEGTensorCodec {
     /// column into the padding (as a JPEG encoder pads partial blocks).
     @inline(__always)
     private static func fillSlot(_ out: UnsafeMutablePointer<UInt8>, stride: Int, slotHeight: Int, slotWidth: Int,
-                                 tileHeight: Int, tileWidth: Int, mapping: PixelMapping, value: (Int, Int) -> Float) {
+                                 tileHeight: Int, tileWidth: Int, mapping: PixelMapping,
+                                 source: (Int) -> UnsafePointer<Float>) {
+        let lo = mapping.lo, scale = mapping.pixelScale
         for y in 0..<slotHeight {
             let row = out + y * stride
             if y >= tileHeight {
                 row.update(from: out + (tileHeight - 1) * stride, count: slotWidth)
                 continue
             }
-            for x in 0..<tileWidth { row[x] = mapping.pixel(value(y, x)) }
+            if mapping.isConstant {
+                row.update(repeating: 128, count: tileWidth)
+            } else {
+                let v = source(y)
+                for x in 0..<tileWidth { row[x] = PixelMapping.pixel(v[x], lo: lo, scale: scale) }
+            }
             let edge = row[tileWidth - 1]
             for x in tileWidth..<slotWidth { row[x] = edge }
+        }
+    }
+
+    /// Writes a tile's decoded pixels into the tensor through the tile's 256-entry value table.
+    @inline(__always)
+    private static func place(_ pixels: UnsafePointer<UInt8>, stride: Int, height: Int, width: Int, lut: [Float],
+                              destination: (Int) -> UnsafeMutablePointer<Float>) {
+        lut.withUnsafeBufferPointer { table in
+            for y in 0..<height {
+                let src = pixels + y * stride, dst = destination(y)
+                for x in 0..<width { dst[x] = table[Int(src[x])] }
+            }
         }
     }
 
@@ -103,7 +122,10 @@ public final class JPEGTensorCodec {
         let across = layout.grid(rows: rows, columns: columns).across
         guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
         let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : tileCount)
-        var values = [Float](repeating: 0, count: rows * columns)
+        // Every element belongs to exactly one tile and is written below; zero-filling first would
+        // cost a pass over the whole tensor.
+        var values = [Float](unsafeUninitializedCapacity: rows * columns) { _, n in n = rows * columns }
+        var sharedTable: [Float] = []
 
         func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError {
             CodecError(tensor: "", reason: "\(what): \(e.description)")
@@ -128,12 +150,10 @@ public final class JPEGTensorCodec {
                         for t in mosaic.tiles(inImage: k) {
                             let (ox, oy) = mosaic.origin(ofTile: t)
                             let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                            let m = scales.mapping(tile: t)
-                            for y in 0..<h {
-                                let row = px.baseAddress! + (oy + y) * width + ox
-                                for x in 0..<w {
-                                    v[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)] = m.value(row[x])
-                                }
+                            let lut = t == 0 || scales.mappings.count > 1 ? scales.mapping(tile: t).lookupTable : sharedTable
+                            if t == 0 { sharedTable = lut }
+                            Self.place(px.baseAddress! + oy * width + ox, stride: width, height: h, width: w, lut: lut) { y in
+                                v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                             }
                         }
                     }
@@ -153,10 +173,12 @@ public final class JPEGTensorCodec {
                 guard image.width == w, image.height == h else {
                     throw CodecError(tensor: "", reason: "tile \(t) is \(image.width)×\(image.height), expected \(w)×\(h)")
                 }
-                let m = scales.mapping(tile: t)
-                for y in 0..<h {
-                    for x in 0..<w {
-                        values[layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across)] = m.value(image.pixels[y * w + x])
+                let lut = scales.mapping(tile: t).lookupTable
+                image.pixels.withUnsafeBufferPointer { px in
+                    values.withUnsafeMutableBufferPointer { v in
+                        Self.place(px.baseAddress!, stride: w, height: h, width: w, lut: lut) { y in
+                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                        }
                     }
                 }
             }

@@ -19,13 +19,27 @@ public struct PixelMapping: Equatable, Sendable {
     /// Whether the tile is constant (every pixel decodes to `lo`).
     public var isConstant: Bool { hi == lo }
 
-    /// The pixel for `w` (clamped to 0…255).
+    /// Pixels per unit of value, `255 / (hi − lo)` (0 for a constant tile).
+    public var pixelScale: Float { isConstant ? 0 : 255 / (hi - lo) }
+
+    /// The pixel for `w`: `(w − lo) · pixelScale` clamped to 0…255 and rounded half up.
     @inline(__always)
     public func pixel(_ w: Float) -> UInt8 {
         if isConstant { return 128 }
-        let p = ((w - lo) / (hi - lo) * 255).rounded()
-        return UInt8(min(max(p, 0), 255))
+        return Self.pixel(w, lo: lo, scale: pixelScale)
     }
+
+    /// The encoder's one definition of the mapping, shared by `pixel(_:)` and the codec's loops.
+    @inline(__always)
+    static func pixel(_ w: Float, lo: Float, scale: Float) -> UInt8 {
+        // Clamp first (NaN goes to 0), then round half up by truncation: no libm call in the hot loop.
+        let q = (w - lo) * scale
+        let p = q >= 0 ? min(q, 255) : 0
+        return UInt8(p + 0.5)
+    }
+
+    /// The 256 floats that the pixels decode to.
+    public var lookupTable: [Float] { (0...255).map { value(UInt8($0)) } }
 
     /// The float for `pixel`.
     @inline(__always)

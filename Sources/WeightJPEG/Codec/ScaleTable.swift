@@ -7,20 +7,30 @@ struct ScaleTable: Equatable {
 
     /// One mapping for the whole tensor, or one per tile of `layout`.
     static func fit(values: [Float], layout: TileLayout, rows: Int, columns: Int, mode: ScaleMode) -> ScaleTable {
-        let inRange = values.allSatisfy { abs($0) <= 60_000 }
+        // Float16 end points need every value well inside float16's range (±65,504).
+        func covering(_ lo: Float, _ hi: Float) -> PixelMapping {
+            PixelMapping.covering([lo, hi], halfPrecision: max(abs(lo), abs(hi)) <= 60_000)
+        }
         switch mode {
         case .tensor:
-            return ScaleTable(mappings: [PixelMapping.covering(values, halfPrecision: inRange)])
+            var lo = Float.infinity, hi = -Float.infinity
+            values.withUnsafeBufferPointer { v in for x in v { lo = min(lo, x); hi = max(hi, x) } }
+            return ScaleTable(mappings: [lo > hi ? PixelMapping(lo: 0, hi: 0) : covering(lo, hi)])
         case .tile:
             let n = layout.tileCount(rows: rows, columns: columns)
+            let across = layout.grid(rows: rows, columns: columns).across
             var mappings: [PixelMapping] = []
             mappings.reserveCapacity(n)
-            for t in 0..<n {
-                var lo = Float.infinity, hi = -Float.infinity
-                layout.forEachElement(ofTile: t, rows: rows, columns: columns) { _, _, i in
-                    lo = min(lo, values[i]); hi = max(hi, values[i])
+            values.withUnsafeBufferPointer { v in
+                for t in 0..<n {
+                    var lo = Float.infinity, hi = -Float.infinity
+                    let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                    for y in 0..<h {
+                        let row = v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                        for x in 0..<w { lo = min(lo, row[x]); hi = max(hi, row[x]) }
+                    }
+                    mappings.append(covering(lo, hi))
                 }
-                mappings.append(PixelMapping.covering([lo, hi], halfPrecision: inRange))
             }
             return ScaleTable(mappings: mappings)
         }

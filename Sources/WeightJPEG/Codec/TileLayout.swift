@@ -18,10 +18,11 @@ public enum TileLayout: Equatable, Sendable, CustomStringConvertible {
 
     /// Parses `rows:28x28`, `matrix` or `matrix:64x64`.
     public init?(_ text: String) {
-        let parts = text.split(separator: ":", maxSplits: 1).map(String.init)
+        let parts = text.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
         func size(_ s: String) -> (Int, Int)? {
-            let hw = s.lowercased().split(separator: "x").compactMap { Int($0) }
-            guard hw.count == 2, (1...4096).contains(hw[0]), (1...4096).contains(hw[1]) else { return nil }
+            let pieces = s.lowercased().split(separator: "x", omittingEmptySubsequences: false)
+            let hw = pieces.compactMap { Int($0) }
+            guard pieces.count == 2, hw.count == 2, (1...4096).contains(hw[0]), (1...4096).contains(hw[1]) else { return nil }
             return (hw[0], hw[1])
         }
         switch parts.first {
@@ -86,6 +87,12 @@ public enum TileLayout: Equatable, Sendable, CustomStringConvertible {
         case .rows(_, let w): return t * columns + y * w + x
         case .matrix(let th, let tw): return ((t / across) * th + y) * columns + (t % across) * tw + x
         }
+    }
+
+    /// The storage index of element `(y, 0)` of tile `t`: each tile row is contiguous in storage.
+    @inline(__always)
+    public func rowStart(tile t: Int, y: Int, columns: Int, across: Int) -> Int {
+        elementIndex(tile: t, y: y, x: 0, columns: columns, across: across)
     }
 
     /// Calls `body(y, x, index)` for every element of tile `t`, where `index` is the element's

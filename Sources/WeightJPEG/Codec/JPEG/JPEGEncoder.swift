@@ -63,8 +63,9 @@ public final class JPEGEncoder {
         guard (1...JPEG.maxDimension).contains(width), (1...JPEG.maxDimension).contains(height) else {
             throw .argument(.encode, "image dimensions \(width)x\(height) outside 1...65500")
         }
-        guard stride >= width, let base = pixels.baseAddress,
-              pixels.count >= (height - 1) * stride + width
+        let (rowsSpan, overflow) = (height - 1).multipliedReportingOverflow(by: stride)
+        guard stride >= width, !overflow, let base = pixels.baseAddress,
+              rowsSpan <= pixels.count - width
         else {
             throw .argument(.encode, "pixel buffer of \(pixels.count) bytes too small for \(width)x\(height), stride \(stride)")
         }

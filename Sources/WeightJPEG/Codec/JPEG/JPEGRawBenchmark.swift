@@ -10,10 +10,12 @@ public enum JPEGRawBenchmark {
     public static func encode(
         tiles: [UInt8], width: Int, height: Int, quality: Int, optimize: Bool
     ) throws(JPEGError) -> (bytes: [UInt8], offsets: [Int], sizes: [Int]) {
-        let tile = width * height
-        guard width > 0, height > 0, height <= 4096, tiles.count % tile == 0, (1...100).contains(quality) else {
+        guard (1...JPEG.maxDimension).contains(width), (1...JPEG.maxDimension).contains(height), (1...100).contains(quality),
+              tiles.count % (width * height) == 0
+        else {
             throw .argument(.encode, "bad tile geometry or quality")
         }
+        let tile = width * height
         let count = tiles.count / tile
         let capacity = count * (tile * 2 + 2048)
         var offsets = [Int](repeating: 0, count: count)
@@ -41,8 +43,9 @@ public enum JPEGRawBenchmark {
     public static func decode(
         bytes: [UInt8], offsets: [Int], sizes: [Int], width: Int, height: Int
     ) throws(JPEGError) -> [UInt8] {
-        guard offsets.count == sizes.count, width > 0, height > 0, height <= 4096,
-              zip(offsets, sizes).allSatisfy({ $0 >= 0 && $1 > 0 && $0 + $1 <= bytes.count })
+        guard offsets.count == sizes.count, (1...JPEG.maxDimension).contains(width),
+              (1...JPEG.maxDimension).contains(height),
+              zip(offsets, sizes).allSatisfy({ $0 >= 0 && $1 > 0 && $1 <= bytes.count - $0 })
         else { throw .argument(.decode, "bad stream table") }
         var pixels = [UInt8](repeating: 0, count: offsets.count * width * height)
         let code = bytes.withUnsafeBufferPointer { src in
