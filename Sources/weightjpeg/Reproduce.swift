@@ -88,6 +88,9 @@ struct Reproduce: ParsableCommand {
         }
         printTable(rows)
         try write(JSONEncoder.pretty.encode(rows), "results.json")
+        if let first = named.first {
+            try writeNeuronPictures(first.model, testInputs: testInputs, labels: test.labels)
+        }
 
         if sweep { try runSweep(named, testInputs: testInputs, labels: test.labels) }
     }
@@ -161,6 +164,21 @@ struct Reproduce: ParsableCommand {
                              series: series, yRange: 90...99)
         try write(Data(chart.render().utf8), "sweep.svg")
         print("Wrote \(out)/sweep.csv, \(out)/sweep.json, \(out)/sweep.svg")
+    }
+
+    /// 16 neuron images of the first model, originals above and decoded below, for both codings.
+    func writeNeuronPictures(_ model: MLP, testInputs: [Float], labels: [UInt8]) throws {
+        let experiment = try FoundingExperiment(model: model, testInputs: testInputs, testLabels: labels)
+        let original = model.layers[0].weight.storage
+        var ours = CompressionPolicy()
+        ours.quality = quality
+        for (name, policy) in [("standalone", FoundingExperiment.standalonePolicy(quality: quality)), ("wjpg", ours)] {
+            let decoded = try experiment.decodedFirstLayer(policy: policy)
+            let image = NeuronGrid.render(original, rows: model.layers[0].outputs, height: 28, width: 28, below: decoded,
+                                          count: 16, columns: 8, separator: 2, scale: 3)
+            try write(Data(PNGWriter.encode(image)), "neurons_q\(quality)_\(name).png")
+        }
+        print("Wrote \(out)/neurons_q\(quality)_standalone.png and neurons_q\(quality)_wjpg.png (16 neurons: float32 above, decoded below)")
     }
 
     func write(_ data: Data, _ name: String) throws {

@@ -54,16 +54,30 @@ public struct FoundingExperiment: Sendable {
                        fileBitsPerWeight: Double(fileBytes * 8) / Double(model.parameterCount))
     }
 
-    /// The founding post's coding: each neuron image its own standalone JPEG with its own min/max,
-    /// standard Huffman tables, everything else float32. Returns the accuracy and the bytes of the 512
-    /// standalone files, as the post (and Pillow) would produce them.
-    public func runStandalone(quality: Int) throws -> Outcome {
+    /// The policy of the founding post's coding (see `runStandalone`).
+    public static func standalonePolicy(quality: Int) -> CompressionPolicy {
         var policy = CompressionPolicy()
         policy.quality = quality
         policy.scale = .tile
         policy.pack = .tables
         policy.optimizeHuffman = false
-        policy.exactPatterns = ["*bias", "2.weight", "[1-9]*.weight"]
+        policy.exactPatterns = ["*bias", "[1-9]*.weight"]
+        return policy
+    }
+
+    /// The first layer's weights after coding with `policy` and decoding.
+    public func decodedFirstLayer(policy: CompressionPolicy) throws -> [Float] {
+        let container = try ModelCodec.compress(file, policy: policy)
+        let name = MLP.parameterNames(layer: 0).weight
+        guard let entry = container[name] else { return model.layers[0].weight.storage }
+        return try ModelCodec.floats(of: entry, codec: JPEGTensorCodec(), path: "<memory>")
+    }
+
+    /// The founding post's coding: each neuron image its own standalone JPEG with its own min/max,
+    /// standard Huffman tables, everything else float32. Returns the accuracy and the bytes of the 512
+    /// standalone files, as the post (and Pillow) would produce them.
+    public func runStandalone(quality: Int) throws -> Outcome {
+        let policy = Self.standalonePolicy(quality: quality)
         let container = try ModelCodec.compress(file, policy: policy)
         let decoded = try MLP(tensors: ModelCodec.floatTensors(container, path: "<memory>"))
         let accuracy = try decoded.evaluate(inputs: testInputs, labels: testLabels).accuracy
