@@ -145,7 +145,8 @@ public struct Container: Equatable, Sendable {
         do {
             let version = try pre.u16()
             guard version == Self.version else { throw fail(.unsupportedVersion(Int(version))) }
-            _ = try pre.u16()
+            let flags = try pre.u16()
+            guard flags == 0 else { throw fail(.unsupportedFlags(flags)) }
             let headerLength = try pre.u32()
             let declaredCRC = try pre.u32()
             let available = bytes.count - Self.preambleSize

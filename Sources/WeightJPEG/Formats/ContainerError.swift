@@ -15,6 +15,8 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case badMagic(found: [UInt8])
         /// A version this reader does not know.
         case unsupportedVersion(Int)
+        /// The preamble's flags are not 0 (version 1 defines none).
+        case unsupportedFlags(UInt16)
         /// The header claims more bytes than the limit or than the file holds.
         case headerLength(declared: UInt64, available: Int)
         /// The header's CRC-32 does not match: the header is damaged.
@@ -47,6 +49,7 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case .badMagic(let found):
             return "\(where_): not a .wjpg file (magic is \(found.map { String(format: "%02x", $0) }.joined(separator: " ")), expected 57 4a 50 47 'WJPG')"
         case .unsupportedVersion(let v): return "\(where_): .wjpg version \(v) is not supported (this build reads version \(Container.version))"
+        case .unsupportedFlags(let flags): return "\(where_): preamble flags are \(flags), version 1 defines none (corrupt, or written by a newer version)"
         case .headerLength(let declared, let available):
             return "\(where_): header length \(declared) bytes exceeds the \(available) bytes available (truncated or corrupt)"
         case .headerChecksum(let declared, let computed):
