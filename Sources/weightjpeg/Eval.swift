@@ -5,25 +5,27 @@ import WeightJPEG
 struct Eval: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Test accuracy of a model on the 10,000 test images.")
 
-    @Argument(help: ArgumentHelp("The model (.safetensors).", valueName: "model"))
+    @Argument(help: ArgumentHelp("The model (.safetensors or .wjpg).", valueName: "model"))
     var model: String
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
-    @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct.")
+    @Option(help: "dense: decode every weight to float32 (default); dct: run the first layer on the JPEG's DCT coefficients (.wjpg only; reduced dense kernel).")
+    var engine: Engine = .dense
+    @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, resident_weight_bytes.")
     var json = false
 
     func run() throws {
         threadOptions.apply()
-        let mlp = try ModelFile.load(model)
+        let loaded = try LoadedModel(path: model, engine: engine, kernel: .reducedDense)
         let test = try dataOptions.load(.test)
-        guard test.rows * test.columns == mlp.inputSize else {
-            throw ModelFileError(path: model, reason: "the model takes \(mlp.inputSize) inputs, \(dataOptions.data) has \(test.rows)×\(test.columns) images")
+        guard test.rows * test.columns == loaded.inputSize else {
+            throw ModelFileError(path: model, reason: "the model takes \(loaded.inputSize) inputs, \(dataOptions.data) has \(test.rows)×\(test.columns) images")
         }
-        let result = try mlp.evaluate(inputs: test.normalized(), labels: test.labels)
+        let result = try loaded.evaluate(inputs: test.normalized(), labels: test.labels)
         if json {
-            print(#"{"accuracy": \#(result.accuracy), "samples": \#(result.samples), "correct": \#(result.correct)}"#)
+            print(#"{"accuracy": \#(result.accuracy), "samples": \#(result.samples), "correct": \#(result.correct), "engine": "\#(engine.rawValue)", "resident_weight_bytes": \#(loaded.residentWeightBytes)}"#)
         } else {
-            print("\(model): test accuracy \(fixed(result.accuracy * 100, 2))% (\(result.correct)/\(result.samples))")
+            print("\(model): test accuracy \(fixed(result.accuracy * 100, 2))% (\(result.correct)/\(result.samples)), engine \(engine.rawValue), \(grouped(loaded.residentWeightBytes)) weight bytes resident")
         }
     }
 }

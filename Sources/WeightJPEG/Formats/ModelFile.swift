@@ -36,7 +36,7 @@ public enum ModelFile {
         }
         do {
             return try MLP(tensors: tensors)
-        } catch let error as ModelError {
+        } catch {
             throw ModelFileError(path: path, reason: error.description)
         }
     }

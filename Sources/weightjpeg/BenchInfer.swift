@@ -1,0 +1,168 @@
+import ArgumentParser
+import Foundation
+import WeightJPEG
+
+struct BenchInfer: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "infer",
+        abstract: "First-layer inference straight from the JPEG coefficients (DCT domain) against dense float32 on the decoded weights.",
+        discussion: """
+        A safetensors model is compressed in memory at qualities 5, 10, 20, 50 and 90 (default policy); \
+        a .wjpg file is used as it is. Per quality and engine (dct-sparse, dct-reduced, dense float32 \
+        BLAS): resident weight bytes (first layer, whole model), multiply–adds per sample of the first \
+        layer, batch-1 latency of the first layer (median over the test images, or random inputs), \
+        batch throughput, time from .wjpg bytes to a ready engine, and test accuracy of the whole model.
+        """)
+
+    @Argument(help: ArgumentHelp("The model (.safetensors or .wjpg).", valueName: "model"))
+    var model: String
+    @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var threadOptions: ThreadOptions
+    @Option(help: "Samples for the throughput batch and the latency median.")
+    var samples: Int = 10_000
+    @Option(help: "Timed repetitions of the batch and load measurements (the median is reported).")
+    var repeats: Int = 5
+    @Option(parsing: .upToNextOption, help: "Qualities for a safetensors model.")
+    var qualities: [Int] = [5, 10, 20, 50, 90]
+
+    func run() throws {
+        threadOptions.apply()
+        #if DEBUG
+        printError("warning: this is a debug build; benchmark with `swift build -c release`")
+        #endif
+        // Inputs.
+        var x: [Float], labels: [UInt8]?, source: String
+        if let test = try? dataOptions.load(.test) {
+            let n = min(samples, test.count)
+            let subset = test.subset(0..<n)
+            x = subset.normalized(); labels = subset.labels; source = "\(dataOptions.data) (\(grouped(n)) test images)"
+        } else {
+            var rng = RandomSource(seed: 5)
+            x = (0..<(samples * 784)).map { _ in Dataset.normalize(UInt8(truncatingIfNeeded: rng.next() >> 56)) }
+            labels = nil; source = "random inputs (no data in \(dataOptions.data))"
+        }
+        // Containers.
+        var cases: [(quality: String, bytes: [UInt8])] = []
+        if ModelFile.isContainer(model) {
+            let bytes = [UInt8](try FileInput.read(model))
+            let container = try Container(bytes: bytes, path: model)
+            var q = "?"
+            if let e = container["0.weight"], case .jpeg(let p)? = TensorCoding(code: e.coding, parameters: e.parameters) {
+                q = p.quality == 0 ? "table" : String(p.quality)
+            }
+            cases = [(q, bytes)]
+        } else {
+            let file = try SafetensorsFile.read(path: model)
+            for q in qualities {
+                var policy = CompressionPolicy()
+                policy.quality = q
+                cases.append((String(q), try ModelCodec.compress(file, policy: policy).serialized()))
+            }
+        }
+        let count = x.count / 784
+        print("model:    \(model)")
+        print("inputs:   \(source)")
+        print("BLAS:     \(BLAS.kernelDescription)")
+        print("batch-1:  median per sample over \(grouped(count)) single-sample calls; batch: one call on \(grouped(count)) samples; load: median of \(repeats)")
+
+        for (quality, bytes) in cases {
+            try benchmark(quality: quality, bytes: bytes, x: &x, count: count, labels: labels)
+        }
+    }
+
+    struct Row {
+        var engine: String
+        var firstBytes: Int
+        var modelBytes: Int
+        var macs: Int
+        var latency: Double
+        var throughput: Double
+        var load: Double
+        var accuracy: Double?
+    }
+
+    func benchmark(quality: String, bytes: [UInt8], x: inout [Float], count: Int, labels: [UInt8]?) throws {
+        let path = model
+        // Ready engines, timed from the .wjpg bytes.
+        var dense: MLP!
+        let denseLoad = try LayerTiming.median(repeats: repeats) {
+            let c = try Container(bytes: bytes, path: path)
+            dense = try MLP(tensors: ModelCodec.floatTensors(c, path: path))
+        }
+        var sparse: DCTModel!, reduced: DCTModel!
+        let sparseLoad = try LayerTiming.median(repeats: repeats) {
+            sparse = try DCTModel(container: Container(bytes: bytes, path: path), path: path, kernel: .sparse)
+        }
+        let reducedLoad = try LayerTiming.median(repeats: repeats) {
+            reduced = try DCTModel(container: Container(bytes: bytes, path: path), path: path, kernel: .reducedDense)
+        }
+        let layer = dense.layers[0]
+        let n = layer.outputs
+        var y = [Float](repeating: 0, count: count * n)
+
+        func measure(_ forwardOne: (UnsafePointer<Float>, UnsafeMutablePointer<Float>) -> Void,
+                     _ forwardBatch: (UnsafePointer<Float>, Int, UnsafeMutablePointer<Float>) -> Void) -> (Double, Double) {
+            x.withUnsafeBufferPointer { xp in
+                y.withUnsafeMutableBufferPointer { yp in
+                    let (xb, yb) = (xp.baseAddress!, yp.baseAddress!)
+                    let latency = LayerTiming.medianLatency(count: count) { i in forwardOne(xb + i * 784, yb + i * n) }
+                    let batch = LayerTiming.median(repeats: repeats) { forwardBatch(xb, count, yb) }
+                    return (latency, Double(count) / batch)
+                }
+            }
+        }
+        let (dl, dt) = measure({ LayerTiming.denseForwardOne(layer, $0, into: $1) }, { layer.forward($0, batch: $1, into: $2) })
+        let (sl, st) = measure({ sparse.first.forward($0, batch: 1, into: $1) }, { sparse.first.forward($0, batch: $1, into: $2) })
+        let (rl, rt) = measure({ reduced.first.forward($0, batch: 1, into: $1) }, { reduced.first.forward($0, batch: $1, into: $2) })
+
+        // Whole-model accuracy and agreement with dense.
+        var accuracy: (Double?, Double?, Double?) = (nil, nil, nil)
+        let zDense = try dense.logits(x, count: count)
+        let zSparse = try sparse.logits(x, count: count)
+        let zReduced = try reduced.logits(x, count: count)
+        func argmax(_ z: [Float], _ r: Int) -> Int { (0..<10).max { z[r * 10 + $0] < z[r * 10 + $1] }! }
+        var agree = 0, maxDelta: Float = 0, maxKernelDelta: Float = 0
+        var correct = (0, 0, 0)
+        for r in 0..<count {
+            let (a, b, c) = (argmax(zDense, r), argmax(zSparse, r), argmax(zReduced, r))
+            if a == b { agree += 1 }
+            if let labels {
+                let l = Int(labels[r])
+                correct.0 += a == l ? 1 : 0; correct.1 += b == l ? 1 : 0; correct.2 += c == l ? 1 : 0
+            }
+        }
+        for i in 0..<zDense.count {
+            maxDelta = max(maxDelta, abs(zSparse[i] - zDense[i]))
+            maxKernelDelta = max(maxKernelDelta, abs(zSparse[i] - zReduced[i]) / max(1, abs(zSparse[i])))
+        }
+        if labels != nil {
+            accuracy = (Double(correct.0) / Double(count), Double(correct.1) / Double(count), Double(correct.2) / Double(count))
+        }
+
+        let denseFirst = 4 * (layer.weight.count + layer.bias.count)
+        let rows = [
+            Row(engine: "dense f32", firstBytes: denseFirst, modelBytes: 4 * dense.parameterCount,
+                macs: layer.weight.count, latency: dl, throughput: dt, load: denseLoad, accuracy: accuracy.0),
+            Row(engine: "dct-sparse", firstBytes: sparse.first.residentBytes, modelBytes: sparse.residentWeightBytes,
+                macs: sparse.first.multiplyAddsPerSample, latency: sl, throughput: st, load: sparseLoad, accuracy: accuracy.1),
+            Row(engine: "dct-reduced", firstBytes: reduced.first.residentBytes, modelBytes: reduced.residentWeightBytes,
+                macs: reduced.first.multiplyAddsPerSample, latency: rl, throughput: rt, load: reducedLoad, accuracy: accuracy.2),
+        ]
+        let base = rows[0]
+        let nnz = sparse.first.storedCoefficients
+        print("")
+        print("quality \(quality): \(grouped(bytes.count)) bytes; first layer \(grouped(nnz)) nonzero coefficients (\(fixed(Double(nnz) / Double(n), 1)) per neuron), K = \(reduced.first.reducedWidth) kept frequencies of \(sparse.first.dct.coefficientCount)")
+        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
+        print(pad("engine", 11), pad("layer-1 B", 10), pad("ratio", 6), pad("model B", 10), pad("MACs/sample", 12),
+              pad("batch-1 µs", 11), pad("ratio", 6), pad("samples/s", 11), pad("ratio", 6), pad("load ms", 8), pad("ratio", 6), pad("accuracy", 9))
+        for r in rows {
+            print(pad(r.engine, 11), pad(grouped(r.firstBytes), 10), pad(fixed(Double(r.firstBytes) / Double(base.firstBytes), 3), 6),
+                  pad(grouped(r.modelBytes), 10), pad(grouped(r.macs), 12),
+                  pad(fixed(r.latency * 1e6, 2), 11), pad(fixed(r.latency / base.latency, 2), 6),
+                  pad(grouped(Int(r.throughput)), 11), pad(fixed(r.throughput / base.throughput, 2), 6),
+                  pad(fixed(r.load * 1e3, 2), 8), pad(fixed(r.load / base.load, 2), 6),
+                  pad(r.accuracy.map { fixed($0 * 100, 2) + "%" } ?? "-", 9))
+        }
+        print("dct vs dense: predictions agree on \(fixed(Double(agree) / Double(count) * 100, 2))%, max |Δlogit| \(fixed(Double(maxDelta), 4)); sparse vs reduced max relative Δ \(String(format: "%.1e", Double(maxKernelDelta)))")
+    }
+}
