@@ -69,12 +69,13 @@ public struct SVGChart: Sendable {
         return r == r.rounded() ? String(Int(r)) : String(r)
     }
 
+    /// The smallest of 1, 2, 2.5, 5 × 10^k that is ≥ `v` (so the axis ends close to the data).
     private func niceCeiling(_ v: Double) -> Double {
         guard v > 0 else { return 1 }
-        var step = 1.0
-        while step * 10 < v { step *= 10 }
-        while step > v * 2 { step /= 10 }
-        return (v / step).rounded(.up) * step
+        var power = 1.0
+        while power * 10 < v { power *= 10 }
+        while power > v { power /= 10 }
+        return [1, 2, 2.5, 5, 10].map { $0 * power }.first { $0 >= v } ?? 10 * power
     }
 
     private func escape(_ s: String) -> String {
