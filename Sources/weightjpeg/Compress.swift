@@ -8,6 +8,15 @@ struct Compress: ParsableCommand {
         discussion: """
         Large 2-D tensors become JPEG images (784-column layers: each row a 28×28 image); 1-D and tiny \
         tensors become float16; other 2-D tensors int8 per row; non-float tensors stay exact.
+
+        Dead units: when the model is a Linear–ReLU MLP (torch.nn.Sequential names 0.weight, 0.bias, \
+        2.weight, …) and the training set in --data loads, hidden units that never activate on any \
+        training image (pre-activation ≤ 0 on all of them) are removed before coding: their row and \
+        bias in one layer and their column in the next. Shapes change (e.g. 0.weight 512×784 becomes \
+        485×784) and decompress yields the smaller model, which computes the same function on the \
+        training set (up to float summation order); on other inputs a removed unit might have \
+        activated. --keep-dead-units keeps the original shapes. Other models, or a missing training \
+        set, are compressed without this step (one note on stderr).
         """)
 
     @Argument(help: ArgumentHelp("The model (.safetensors).", valueName: "model"))
@@ -32,6 +41,9 @@ struct Compress: ParsableCommand {
     var exact: [String] = []
     @Option(name: .customLong("quality-for"), help: ArgumentHelp("Per-tensor quality, GLOB=Q (repeatable).", valueName: "glob=q"))
     var qualityFor: [String] = []
+    @OptionGroup var dataOptions: DataOptions
+    @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
+    var keepDeadUnits = false
 
     enum HuffmanChoice: String, ExpressibleByArgument { case optimized, standard }
 
@@ -61,7 +73,8 @@ struct Compress: ParsableCommand {
         policy.progressive = progressive
         policy.exactPatterns = exact
         policy.qualityOverrides = try parsedOverrides()
-        let source = try SafetensorsFile.read(path: input)
+        var source = try SafetensorsFile.read(path: input)
+        if !keepDeadUnits { source = removeDeadUnits(source) }
         let container: Container
         do {
             container = try ModelCodec.compress(source, policy: policy)
@@ -72,6 +85,33 @@ struct Compress: ParsableCommand {
         try AtomicFile.write(Data(bytes), to: output)
         let inputSize = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
         print("wrote \(output): \(grouped(bytes.count)) bytes, \(fixed(Double(inputSize) / Double(bytes.count), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+    }
+
+    /// `file` without the hidden units that never activate on the training set, or `file` itself
+    /// (after a note on stderr) when it is not an MLP or the training set is unavailable or does not fit.
+    func removeDeadUnits(_ file: SafetensorsFile) -> SafetensorsFile {
+        func skip(_ reason: String) -> SafetensorsFile {
+            printError("note: not removing dead units: \(reason)")
+            return file
+        }
+        let model: MLP
+        do { model = try ModelCodec.sequentialMLP(in: file) } catch { return skip(error.description) }
+        guard model.layers.count >= 2 else { return skip("the model has no hidden layer") }
+        let train: Dataset
+        do { train = try dataOptions.load(.train) } catch {
+            return skip("no training set (\(error)); pass --data DIR, or --keep-dead-units to silence this")
+        }
+        guard train.pixelsPerImage == model.inputSize else {
+            return skip("the model takes \(model.inputSize) inputs, \(dataOptions.data) has \(train.rows)×\(train.columns) images")
+        }
+        do {
+            let (pruned, reports) = try ModelCodec.pruneDeadUnits(file, trainingInputs: train.normalized())
+            let removed = reports.reduce(0) { $0 + $1.removed.count }
+            print("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(train.count)) training images)")
+            return pruned
+        } catch {
+            return skip(error.description)
+        }
     }
 }
 

@@ -90,8 +90,7 @@ public final class JPEGTensorCodec {
             if mapping.isConstant {
                 row.update(repeating: 128, count: tileWidth)
             } else {
-                let v = source(y)
-                for x in 0..<tileWidth { row[x] = PixelMapping.pixel(v[x], lo: lo, scale: scale) }
+                PixelMapping.pixels(source(y), count: tileWidth, lo: lo, scale: scale, into: row)
             }
             let edge = row[tileWidth - 1]
             for x in tileWidth..<slotWidth { row[x] = edge }

@@ -13,8 +13,7 @@ struct ScaleTable: Equatable {
         }
         switch mode {
         case .tensor:
-            var lo = Float.infinity, hi = -Float.infinity
-            values.withUnsafeBufferPointer { v in for x in v { lo = min(lo, x); hi = max(hi, x) } }
+            let (lo, hi) = values.withUnsafeBufferPointer { Self.range($0.baseAddress!, count: $0.count) }
             return ScaleTable(mappings: [lo > hi ? PixelMapping(lo: 0, hi: 0) : covering(lo, hi)])
         case .tile:
             let n = layout.tileCount(rows: rows, columns: columns)
@@ -26,14 +25,27 @@ struct ScaleTable: Equatable {
                     var lo = Float.infinity, hi = -Float.infinity
                     let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                     for y in 0..<h {
-                        let row = v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                        for x in 0..<w { lo = min(lo, row[x]); hi = max(hi, row[x]) }
+                        let r = Self.range(v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across), count: w)
+                        lo = min(lo, r.lo); hi = max(hi, r.hi)
                     }
                     mappings.append(covering(lo, hi))
                 }
             }
             return ScaleTable(mappings: mappings)
         }
+    }
+
+    /// Minimum and maximum of `count` finite values (+∞, −∞ when empty). Written as compare-and-select
+    /// so the compiler can turn it into vector min/max instructions (Swift's generic SIMD types and
+    /// `min`/`max` were measured much slower here).
+    static func range(_ v: UnsafePointer<Float>, count: Int) -> (lo: Float, hi: Float) {
+        var lo = Float.infinity, hi = -Float.infinity
+        for i in 0..<count {
+            let x = v[i]
+            lo = x < lo ? x : lo
+            hi = x > hi ? x : hi
+        }
+        return (lo, hi)
     }
 
     /// Whether every end point is exactly a float16 value.
