@@ -103,14 +103,14 @@ private func idxError(_ body: () throws(IDXError) -> IDXFile) -> IDXError? {
         let bytes = idx(dimensions: [2, 3, 4], payload: Array(payload.dropLast()))
         let error = idxError { () throws(IDXError) in try IDXFile(data: bytes, path: "f") }
         #expect(error?.kind == .truncatedData)
-        #expect(error?.description == "f: data is 23 bytes, dimensions 2 × 3 × 4 need 24 (file truncated)")
+        #expect(error?.description == "f: data is 23 bytes, dimensions 2 × 3 × 4 need 24 bytes (file truncated)")
     }
 
     @Test func trailingData() {
         let bytes = idx(dimensions: [2, 3, 4], payload: payload + [1, 2])
         let error = idxError { () throws(IDXError) in try IDXFile(data: bytes, path: "f") }
         #expect(error?.kind == .trailingData)
-        #expect(error?.description == "f: data is 26 bytes, dimensions 2 × 3 × 4 need 24 (2 trailing bytes)")
+        #expect(error?.description == "f: data is 26 bytes, dimensions 2 × 3 × 4 need 24 bytes (2 trailing bytes)")
     }
 
     @Test func dimensionOverflow() {

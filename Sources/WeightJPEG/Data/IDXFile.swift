@@ -132,10 +132,10 @@ public struct IDXFile: Equatable, Sendable {
         }
         let available = total - headerSize
         if available < elements {
-            throw fail(.truncatedData, "data is \(available) bytes, dimensions \(shape) need \(elements) (file truncated)")
+            throw fail(.truncatedData, "data is \(available) bytes, dimensions \(shape) need \(elements) bytes (file truncated)")
         }
         if available > elements {
-            throw fail(.trailingData, "data is \(available) bytes, dimensions \(shape) need \(elements) (\(available - elements) trailing bytes)")
+            throw fail(.trailingData, "data is \(available) bytes, dimensions \(shape) need \(elements) bytes (\(available - elements) trailing bytes)")
         }
         self.dimensions = dimensions
         // One bulk copy out of the (mapped or decompressed) buffer; no per-byte appends.
