@@ -8,8 +8,8 @@ struct BenchInfer: ParsableCommand {
         abstract: "First-layer inference straight from the JPEG coefficients (DCT domain) against dense float32 on the decoded weights.",
         discussion: """
         A safetensors model is compressed in memory at qualities 5, 10, 20, 50 and 90 (default policy); \
-        a .wjpg file is used as it is. Per quality and engine (dct-sparse, dct-reduced, dense float32 \
-        BLAS): resident weight bytes (first layer, whole model), multiply–adds per sample of the first \
+        a .wjpg file is used as it is. Per quality and engine (dct-sparse, dct-reduced, dct-compact, dense \
+        float32 BLAS): resident weight bytes (first layer, whole model), multiply–adds per sample of the first \
         layer, batch-1 latency of the first layer (median over the test images, or random inputs), \
         batch throughput, time from .wjpg bytes to a ready engine, and test accuracy of the whole model.
         """)
@@ -89,12 +89,14 @@ struct BenchInfer: ParsableCommand {
             let c = try Container(bytes: bytes, path: path)
             dense = try MLP(tensors: ModelCodec.floatTensors(c, path: path))
         }
-        var sparse: DCTModel!, reduced: DCTModel!
-        let sparseLoad = try LayerTiming.median(repeats: repeats) {
-            sparse = try DCTModel(container: Container(bytes: bytes, path: path), path: path, kernel: .sparse)
-        }
-        let reducedLoad = try LayerTiming.median(repeats: repeats) {
-            reduced = try DCTModel(container: Container(bytes: bytes, path: path), path: path, kernel: .reducedDense)
+        let kernels: [DCTLinear.Kernel] = [.sparse, .reducedDense, .compact]
+        var models: [DCTModel] = [], loads: [Double] = []
+        for kernel in kernels {
+            var m: DCTModel!
+            loads.append(try LayerTiming.median(repeats: repeats) {
+                m = try DCTModel(container: Container(bytes: bytes, path: path), path: path, kernel: kernel)
+            })
+            models.append(m)
         }
         let layer = dense.layers[0]
         let n = layer.outputs
@@ -111,58 +113,60 @@ struct BenchInfer: ParsableCommand {
                 }
             }
         }
-        let (dl, dt) = measure({ LayerTiming.denseForwardOne(layer, $0, into: $1) }, { layer.forward($0, batch: $1, into: $2) })
-        let (sl, st) = measure({ sparse.first.forward($0, batch: 1, into: $1) }, { sparse.first.forward($0, batch: $1, into: $2) })
-        let (rl, rt) = measure({ reduced.first.forward($0, batch: 1, into: $1) }, { reduced.first.forward($0, batch: $1, into: $2) })
+        var timings = [measure({ LayerTiming.denseForwardOne(layer, $0, into: $1) }, { layer.forward($0, batch: $1, into: $2) })]
+        for m in models {
+            timings.append(measure({ m.first.forward($0, batch: 1, into: $1) }, { m.first.forward($0, batch: $1, into: $2) }))
+        }
 
         // Whole-model accuracy and agreement with dense.
-        var accuracy: (Double?, Double?, Double?) = (nil, nil, nil)
         let zDense = try dense.logits(x, count: count)
-        let zSparse = try sparse.logits(x, count: count)
-        let zReduced = try reduced.logits(x, count: count)
+        let zs = try models.map { try $0.logits(x, count: count) }
         func argmax(_ z: [Float], _ r: Int) -> Int { (0..<10).max { z[r * 10 + $0] < z[r * 10 + $1] }! }
-        var agree = 0, maxDelta: Float = 0, maxKernelDelta: Float = 0
-        var correct = (0, 0, 0)
+        var agree = [Int](repeating: 0, count: zs.count), correct = [Int](repeating: 0, count: zs.count + 1)
+        var maxDelta: Float = 0, kernelDelta = [Float](repeating: 0, count: zs.count)
         for r in 0..<count {
-            let (a, b, c) = (argmax(zDense, r), argmax(zSparse, r), argmax(zReduced, r))
-            if a == b { agree += 1 }
-            if let labels {
-                let l = Int(labels[r])
-                correct.0 += a == l ? 1 : 0; correct.1 += b == l ? 1 : 0; correct.2 += c == l ? 1 : 0
+            let a = argmax(zDense, r)
+            let l = labels.map { Int($0[r]) } ?? -1
+            correct[0] += a == l ? 1 : 0
+            for (e, z) in zs.enumerated() {
+                let b = argmax(z, r)
+                if a == b { agree[e] += 1 }
+                correct[e + 1] += b == l ? 1 : 0
             }
         }
         for i in 0..<zDense.count {
-            maxDelta = max(maxDelta, abs(zSparse[i] - zDense[i]))
-            maxKernelDelta = max(maxKernelDelta, abs(zSparse[i] - zReduced[i]) / max(1, abs(zSparse[i])))
+            maxDelta = max(maxDelta, abs(zs[0][i] - zDense[i]))
+            for e in 1..<zs.count {
+                kernelDelta[e] = max(kernelDelta[e], abs(zs[e][i] - zs[0][i]) / max(1, abs(zs[0][i])))
+            }
         }
-        if labels != nil {
-            accuracy = (Double(correct.0) / Double(count), Double(correct.1) / Double(count), Double(correct.2) / Double(count))
-        }
+        func accuracy(_ e: Int) -> Double? { labels == nil ? nil : Double(correct[e]) / Double(count) }
 
         let denseFirst = 4 * (layer.weight.count + layer.bias.count)
-        let rows = [
-            Row(engine: "dense f32", firstBytes: denseFirst, modelBytes: 4 * dense.parameterCount,
-                macs: layer.weight.count, latency: dl, throughput: dt, load: denseLoad, accuracy: accuracy.0),
-            Row(engine: "dct-sparse", firstBytes: sparse.first.residentBytes, modelBytes: sparse.residentWeightBytes,
-                macs: sparse.first.multiplyAddsPerSample, latency: sl, throughput: st, load: sparseLoad, accuracy: accuracy.1),
-            Row(engine: "dct-reduced", firstBytes: reduced.first.residentBytes, modelBytes: reduced.residentWeightBytes,
-                macs: reduced.first.multiplyAddsPerSample, latency: rl, throughput: rt, load: reducedLoad, accuracy: accuracy.2),
-        ]
+        var rows = [Row(engine: "dense f32", firstBytes: denseFirst, modelBytes: 4 * dense.parameterCount,
+                        macs: layer.weight.count, latency: timings[0].0, throughput: timings[0].1, load: denseLoad,
+                        accuracy: accuracy(0))]
+        for (e, m) in models.enumerated() {
+            rows.append(Row(engine: "dct-" + kernels[e].rawValue, firstBytes: m.first.residentBytes,
+                            modelBytes: m.residentWeightBytes, macs: m.first.multiplyAddsPerSample,
+                            latency: timings[e + 1].0, throughput: timings[e + 1].1, load: loads[e], accuracy: accuracy(e + 1)))
+        }
         let base = rows[0]
-        let nnz = sparse.first.storedCoefficients
+        let (sparse, compact) = (models[0].first, models[2].first)
+        let nnz = sparse.storedCoefficients
         print("")
-        print("quality \(quality): \(grouped(bytes.count)) bytes; first layer \(grouped(nnz)) nonzero coefficients (\(fixed(Double(nnz) / Double(n), 1)) per neuron), K = \(reduced.first.reducedWidth) kept frequencies of \(sparse.first.dct.coefficientCount)")
+        print("quality \(quality): \(grouped(bytes.count)) bytes; first layer \(grouped(nnz)) nonzero coefficients (\(fixed(Double(nnz) / Double(n), 1)) per neuron), K = \(compact.reducedWidth) kept frequencies of \(sparse.dct.coefficientCount) (\(compact.compactByteRows) as Int8, \(compact.reducedWidth - compact.compactByteRows) as Int16 in the compact kernel)")
         func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
-        print(pad("engine", 11), pad("layer-1 B", 10), pad("ratio", 6), pad("model B", 10), pad("MACs/sample", 12),
+        print(pad("engine", 12), pad("layer-1 B", 10), pad("ratio", 6), pad("model B", 10), pad("MACs/sample", 12),
               pad("batch-1 µs", 11), pad("ratio", 6), pad("samples/s", 11), pad("ratio", 6), pad("load ms", 8), pad("ratio", 6), pad("accuracy", 9))
         for r in rows {
-            print(pad(r.engine, 11), pad(grouped(r.firstBytes), 10), pad(fixed(Double(r.firstBytes) / Double(base.firstBytes), 3), 6),
+            print(pad(r.engine, 12), pad(grouped(r.firstBytes), 10), pad(fixed(Double(r.firstBytes) / Double(base.firstBytes), 3), 6),
                   pad(grouped(r.modelBytes), 10), pad(grouped(r.macs), 12),
                   pad(fixed(r.latency * 1e6, 2), 11), pad(fixed(r.latency / base.latency, 2), 6),
                   pad(grouped(Int(r.throughput)), 11), pad(fixed(r.throughput / base.throughput, 2), 6),
                   pad(fixed(r.load * 1e3, 2), 8), pad(fixed(r.load / base.load, 2), 6),
                   pad(r.accuracy.map { fixed($0 * 100, 2) + "%" } ?? "-", 9))
         }
-        print("dct vs dense: predictions agree on \(fixed(Double(agree) / Double(count) * 100, 2))%, max |Δlogit| \(fixed(Double(maxDelta), 4)); sparse vs reduced max relative Δ \(String(format: "%.1e", Double(maxKernelDelta)))")
+        print("dct vs dense: predictions agree on \(agree.map { fixed(Double($0) / Double(count) * 100, 2) + "%" }.joined(separator: " / ")) (sparse / reduced / compact), max |Δlogit| \(fixed(Double(maxDelta), 4)) (sparse); max relative Δ vs sparse: reduced \(String(format: "%.1e", Double(kernelDelta[1]))), compact \(String(format: "%.1e", Double(kernelDelta[2])))")
     }
 }

@@ -9,14 +9,16 @@ struct Eval: ParsableCommand {
     var model: String
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(help: "dense: decode every weight to float32 (default); dct: run the first layer on the JPEG's DCT coefficients (.wjpg only; reduced dense kernel).")
+    @Option(help: "dense: decode every weight to float32 (default); dct: run the first layer on the JPEG's DCT coefficients (.wjpg only).")
     var engine: Engine = .dense
+    @Option(help: "The DCT engine's first-layer kernel: reduced (default; float32, K columns, fastest in batches), compact (int8 coefficients, least memory) or sparse.")
+    var kernel: DCTLinear.Kernel = .reducedDense
     @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, resident_weight_bytes.")
     var json = false
 
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: .reducedDense)
+        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel)
         let test = try dataOptions.load(.test)
         guard test.rows * test.columns == loaded.inputSize else {
             throw ModelFileError(path: model, reason: "the model takes \(loaded.inputSize) inputs, \(dataOptions.data) has \(test.rows)×\(test.columns) images")

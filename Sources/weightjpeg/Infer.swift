@@ -11,6 +11,8 @@ enum Engine: String, ExpressibleByArgument, CaseIterable {
     case dct
 }
 
+extension DCTLinear.Kernel: ExpressibleByArgument {}
+
 /// A model loaded for one engine.
 enum LoadedModel {
     case dense(MLP)
@@ -61,6 +63,8 @@ struct Infer: ParsableCommand {
     var inputs: [String]
     @Option(help: "dense (default) or dct (.wjpg only; the first layer on the DCT coefficients).")
     var engine: Engine = .dense
+    @Option(help: "The DCT engine's first-layer kernel: compact (default), reduced or sparse.")
+    var kernel: DCTLinear.Kernel = .compact
     @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Print a JSON array: one object per image with input, index, class and probabilities.")
     var json = false
@@ -69,7 +73,7 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: .sparse)
+        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel)
         let side = Int(Double(loaded.inputSize).squareRoot())
         guard side * side == loaded.inputSize else {
             throw InputError(description: "\(model): the model takes \(loaded.inputSize) inputs, not a square image")

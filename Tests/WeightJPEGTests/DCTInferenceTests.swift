@@ -148,10 +148,12 @@ private func checkAgainstDense(_ container: Container, inputs x: [Float], count 
     let dense = try MLP(tensors: ModelCodec.floatTensors(container, path: label))
     let sparse = try DCTModel(container: container, path: label, kernel: .sparse)
     let reduced = try DCTModel(container: container, path: label, kernel: .reducedDense)
+    let compact = try DCTModel(container: container, path: label, kernel: .compact)
     let spectral = try SpectralTensor(entry: container["0.weight"]!, path: label)
     let zDense = try dense.logits(x, count: n)
     let zSparse = try sparse.logits(x, count: n)
     let zReduced = try reduced.logits(x, count: n)
+    let zCompact = try compact.logits(x, count: n)
 
     // D_j · step_j per neuron (measured pixel deviation of the decoder from the exact IDCT).
     let w0 = dense.layers[0].weight
@@ -183,9 +185,12 @@ private func checkAgainstDense(_ container: Container, inputs x: [Float], count 
             }
             bound += 1e-5 * slack
             let zd = Double(zDense[r * 10 + c]), zs = Double(zSparse[r * 10 + c]), zr = Double(zReduced[r * 10 + c])
+            let zc = Double(zCompact[r * 10 + c])
             #expect(abs(zs - zd) <= bound, "\(label) sample \(r) logit \(c): |Δ| = \(abs(zs - zd)) > bound \(bound)")
             // Sparse and reduced dense compute the same thing in a different order.
             #expect(abs(zs - zr) <= 1e-4 * max(1, abs(zs)), "\(label) sample \(r) logit \(c): sparse \(zs) vs reduced \(zr)")
+            #expect(abs(zs - zc) <= 1e-4 * max(1, abs(zs)), "\(label) sample \(r) logit \(c): sparse \(zs) vs compact \(zc)")
+            #expect(abs(zr - zc) <= 1e-4 * max(1, abs(zr)), "\(label) sample \(r) logit \(c): reduced \(zr) vs compact \(zc)")
             maxDelta = max(maxDelta, abs(zs - zd))
             maxBound = max(maxBound, bound)
             if zDense[r * 10 + c] > zDense[r * 10 + argDense] { argDense = c }
@@ -238,12 +243,14 @@ func dctEngineLoadsEveryPackAndScale(pack: PackMode, scale: ScaleMode) throws {
     let spectral = try SpectralTensor(payloads: coded.payloads, rows: 4, columns: 784, parameters: coded.parameters,
                                       decoder: JPEGDecoder())
     #expect(spectral.mapping(0).isConstant)
-    let layer = DCTLinear(spectral: spectral, bias: [1, 0, 0, 0], kernel: .sparse)
     var rng = RandomSource(seed: 4)
     let x = (0..<784).map { _ in rng.uniform(1) }
-    let y = layer.forward(x, batch: 1)
     let expected = 1 + 0.25 * x.reduce(0.0) { $0 + Double($1) }
-    #expect(abs(Double(y[0]) - expected) < 1e-3)
+    for kernel in DCTLinear.Kernel.allCases {
+        let layer = DCTLinear(spectral: spectral, bias: [1, 0, 0, 0], kernel: kernel)
+        let y = layer.forward(x, batch: 1)
+        #expect(abs(Double(y[0]) - expected) < 1e-3, "\(kernel)")
+    }
 }
 
 @Test func nonRowsLayoutIsRejected() throws {
@@ -252,5 +259,40 @@ func dctEngineLoadsEveryPackAndScale(pack: PackMode, scale: ScaleMode) throws {
     let (file, _) = try DCTTestSupport.model()
     let container = try ModelCodec.compress(file, policy: policy)
     #expect(throws: (any Error).self) { try DCTModel(container: container, path: "m.wjpg", kernel: .sparse) }
+}
+
+/// The compact (Int8/Int16) kernel against the sparse and reduced-dense kernels on the first layer
+/// alone, single samples (the SIMD panel path) and a batch (the convert-and-sgemm path); at
+/// quality 90 some frequency rows need Int16 and the fixture exercises them; at quality 20 the
+/// layer meets the ⅛-of-float32 memory target.
+@Test(arguments: [5, 20, 50, 90])
+func compactKernelAgreesWithSparseAndReduced(quality: Int) throws {
+    let (file, name) = try DCTTestSupport.model()
+    var policy = CompressionPolicy()
+    policy.quality = quality
+    let container = try ModelCodec.compress(file, policy: policy)
+    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: "test")
+    let bias = (0..<spectral.rows).map { Float($0 % 7) * 0.01 - 0.03 }
+    let sparse = DCTLinear(spectral: spectral, bias: bias, kernel: .sparse)
+    let reduced = DCTLinear(spectral: spectral, bias: bias, kernel: .reducedDense)
+    let compact = DCTLinear(spectral: spectral, bias: bias, kernel: .compact)
+    #expect(compact.reducedWidth == reduced.reducedWidth)
+    let (x, n) = try DCTTestSupport.inputs()
+    let count = min(n, 40)
+    let xs = Array(x[0..<(count * 784)])
+    let ys = sparse.forward(xs, batch: count), yr = reduced.forward(xs, batch: count)
+    let yBatch = compact.forward(xs, batch: count)
+    var yOne = [Float]()
+    for r in 0..<count { yOne += compact.forward(Array(xs[(r * 784)..<((r + 1) * 784)]), batch: 1) }
+    for i in 0..<ys.count {
+        let scale = max(1, abs(ys[i]))
+        #expect(abs(yOne[i] - ys[i]) <= 1e-4 * scale, "q\(quality) #\(i): compact (1) \(yOne[i]) vs sparse \(ys[i])")
+        #expect(abs(yBatch[i] - ys[i]) <= 1e-4 * scale, "q\(quality) #\(i): compact (batch) \(yBatch[i]) vs sparse \(ys[i])")
+        #expect(abs(yOne[i] - yr[i]) <= 1e-4 * max(1, abs(yr[i])), "q\(quality) #\(i): compact \(yOne[i]) vs reduced \(yr[i])")
+    }
+    if name == "mlp_seed0" {
+        if quality == 90 { #expect(compact.compactByteRows < compact.reducedWidth, "q90 should need Int16 rows") }
+        if quality == 20 { #expect(compact.residentBytes <= 784 * 512 * 4 / 8) }
+    }
 }
 }
