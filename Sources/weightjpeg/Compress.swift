@@ -17,6 +17,13 @@ struct Compress: ParsableCommand {
         training set (up to float summation order); on other inputs a removed unit might have \
         activated. --keep-dead-units keeps the original shapes. Other models, or a missing training \
         set, are compressed without this step (one note on stderr).
+
+        Rate control (MLP models with the training set in --data): --target-bytes N or --max-drop P \
+        chooses the first layer's quantization table (--tables: ijg quality, flat step, or a table \
+        from the weights' own DCT spectrum) by binary search over levels 1…100, measuring accuracy on \
+        the validation split (training images 50,000…59,999, never the test set), and prints the \
+        candidates tried. With --max-drop the int8 output layer may become a flat-table JPEG \
+        (--no-cheap-output keeps int8). --report-test prints the chosen file's test accuracy.
         """)
 
     @Argument(help: ArgumentHelp("The model (.safetensors).", valueName: "model"))
@@ -44,6 +51,20 @@ struct Compress: ParsableCommand {
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
     var keepDeadUnits = false
+    @Option(name: .customLong("target-bytes"), help: ArgumentHelp("Rate control: the finest setting (table kind and level 1…100, binary search) whose whole file is at most N bytes; among table kinds the best validation accuracy wins. MLP models with --data only.", valueName: "n"))
+    var targetBytes: Int?
+    @Option(name: .customLong("max-drop"), help: ArgumentHelp("Rate control: the smallest file whose validation accuracy (the last 10,000 training images, never the test set) is at most P percentage points below the float model's. MLP models with --data only.", valueName: "p"))
+    var maxDrop: Double?
+    @Option(help: ArgumentHelp("Table kinds the rate control tries: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
+    var tables: String = "ijg,flat,spectrum"
+    @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG when the budget allows.")
+    var cheapOutput = true
+    @Option(name: .customLong("validation-count"), help: ArgumentHelp("Validation images used by the rate control (the first N of training images 50,000…59,999).", valueName: "n"))
+    var validationCount: Int = 10_000
+    @Flag(name: .customLong("report-test"), help: "After the rate control has chosen, also print the chosen file's test accuracy (reporting only; never used for choosing).")
+    var reportTest = false
+    @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate–accuracy curves (validation and test) for these levels of every kind in --tables, e.g. 1,5,10,20,40,60,80,100, and write the --max-drop/--target-bytes choice (or the plain policy) as usual.", valueName: "levels"))
+    var sweepTables: String?
 
     enum HuffmanChoice: String, ExpressibleByArgument { case optimized, standard }
 
@@ -51,7 +72,32 @@ struct Compress: ParsableCommand {
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
         guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW]") }
         _ = try parsedOverrides()
+        guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
+        if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive") }
+        if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0…100 percentage points") }
+        guard (1...10_000).contains(validationCount) else { throw ValidationError("--validation-count must be 1…10000") }
+        _ = try parsedKinds()
+        _ = try parsedSweepLevels()
     }
+
+    func parsedKinds() throws -> [TableKind] {
+        try tables.split(separator: ",").map { spec in
+            guard let k = TableKind(String(spec)) else {
+                throw ValidationError("--tables expects ijg, flat or spectrum[:E] (E in 0…4), got '\(spec)'")
+            }
+            return k
+        }
+    }
+
+    func parsedSweepLevels() throws -> [Int]? {
+        guard let sweepTables else { return nil }
+        return try sweepTables.split(separator: ",").map { spec in
+            guard let l = Int(spec), (1...100).contains(l) else { throw ValidationError("--sweep-tables expects levels 1…100, got '\(spec)'") }
+            return l
+        }
+    }
+
+    var rateControlled: Bool { targetBytes != nil || maxDrop != nil || sweepTables != nil }
 
     func parsedOverrides() throws -> [(pattern: String, quality: Int)] {
         try qualityFor.map { spec in
@@ -74,10 +120,26 @@ struct Compress: ParsableCommand {
         policy.exactPatterns = exact
         policy.qualityOverrides = try parsedOverrides()
         var source = try SafetensorsFile.read(path: input)
-        if !keepDeadUnits { source = removeDeadUnits(source) }
+        var train: Dataset? = nil
+        if rateControlled {
+            do { _ = try ModelCodec.sequentialMLP(in: source) } catch {
+                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
+            }
+            do { train = try dataOptions.load(.train) } catch {
+                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(error); pass --data DIR")
+            }
+            guard train!.count >= 60_000 else {
+                throw ValidationError("the training set in \(dataOptions.data) has \(train!.count) images; the validation split is images 50,000…59,999")
+            }
+        }
+        if !keepDeadUnits { source = removeDeadUnits(source, train: train) }
         let container: Container
         do {
-            container = try ModelCodec.compress(source, policy: policy)
+            if let train {
+                container = try rateControl(source, policy: policy, train: train)
+            } else {
+                container = try ModelCodec.compress(source, policy: policy)
+            }
         } catch let e as CodecError {
             throw ModelFileError(path: input, reason: e.description)
         }
@@ -89,7 +151,7 @@ struct Compress: ParsableCommand {
 
     /// `file` without the hidden units that never activate on the training set, or `file` itself
     /// (after a note on stderr) when it is not an MLP or the training set is unavailable or does not fit.
-    func removeDeadUnits(_ file: SafetensorsFile) -> SafetensorsFile {
+    func removeDeadUnits(_ file: SafetensorsFile, train loaded: Dataset? = nil) -> SafetensorsFile {
         func skip(_ reason: String) -> SafetensorsFile {
             printError("note: not removing dead units: \(reason)")
             return file
@@ -98,7 +160,7 @@ struct Compress: ParsableCommand {
         do { model = try ModelCodec.sequentialMLP(in: file) } catch { return skip(error.description) }
         guard model.layers.count >= 2 else { return skip("the model has no hidden layer") }
         let train: Dataset
-        do { train = try dataOptions.load(.train) } catch {
+        do { train = try loaded ?? dataOptions.load(.train) } catch {
             return skip("no training set (\(error)); pass --data DIR, or --keep-dead-units to silence this")
         }
         guard train.pixelsPerImage == model.inputSize else {
@@ -112,6 +174,79 @@ struct Compress: ParsableCommand {
         } catch {
             return skip(error.description)
         }
+    }
+}
+
+extension Compress {
+    /// Chooses the table kind and level (and the output layer's coding) on the validation split,
+    /// prints the candidates tried, and returns the chosen container.
+    func rateControl(_ source: SafetensorsFile, policy: CompressionPolicy, train: Dataset) throws -> Container {
+        let validation = train.subset(50_000..<(50_000 + validationCount))
+        let rc = try RateControl(file: source, policy: policy, validationInputs: validation.normalized(), validationLabels: validation.labels)
+        guard !rc.jpegTensors.isEmpty else { throw ValidationError("no tensor of \(input) is JPEG-coded; nothing for the rate control to choose") }
+        let kinds = try parsedKinds()
+        let floatAcc = rc.floatAccuracy!
+        var test: Dataset? = nil
+        if reportTest || sweepTables != nil { test = try dataOptions.load(.test) }
+        func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
+
+        if let levels = try parsedSweepLevels() {
+            print("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatAcc)), test \(pct(try floatTestAccuracy(source, test!))))")
+            let floatTest = try floatTestAccuracy(source, test!)
+            var outputs: [OutputCoding] = [.int8]
+            if cheapOutput { outputs += [.jpegFlat(step: 4), .jpegFlat(step: 8)] }
+            for output in outputs {
+                for kind in kinds {
+                    for level in levels {
+                        let c = try rc.evaluate(RateSetting(kind: kind, level: level), output: output)
+                        let t = try RateControl.accuracy(of: c.container, inputs: test!.normalized(), labels: test!.labels)
+                        print("sweep: \(kind),\(level),\(c.setting),\(output),\(c.bytes),\(pct(c.accuracy)),\(fixed(rc.drop(c)!, 2)),\(pct(t)),\(fixed((floatTest - t) * 100, 2))")
+                    }
+                }
+            }
+        }
+
+        let chosen: RateCandidate?
+        let why: String
+        if let targetBytes {
+            chosen = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8)
+            why = "finest setting of each kind with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among kinds"
+            if chosen == nil {
+                let smallest = rc.tried.map(\.bytes).min() ?? 0
+                throw ValidationError("no setting fits \(grouped(targetBytes)) bytes: the coarsest tried takes \(grouped(smallest)) bytes")
+            }
+        } else if let maxDrop {
+            chosen = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
+            why = "smallest whole file with validation accuracy ≥ float − \(maxDrop) pp"
+            if chosen == nil {
+                throw ValidationError("no setting keeps the validation drop within \(maxDrop) pp (even level 100 loses more)")
+            }
+        } else {
+            return try ModelCodec.compress(source, policy: policy)
+        }
+        let c = chosen!
+        print("rate control on \(grouped(validation.count)) validation images (training images 50,000…\(grouped(50_000 + validation.count - 1))); float accuracy \(pct(floatAcc))%")
+        print("  setting                         output           bytes   val acc %  drop pp")
+        for t in rc.tried.sorted(by: { $0.bytes < $1.bytes }) {
+            let mark = t.setting == c.setting && t.output == c.output ? " ← chosen" : ""
+            let s = t.setting.description.padding(toLength: 30, withPad: " ", startingAt: 0)
+            let o = t.output.description.padding(toLength: 14, withPad: " ", startingAt: 0)
+            let b = grouped(t.bytes), bPad = String(repeating: " ", count: max(0, 9 - b.count))
+            let a = t.accuracy.map { fixed($0 * 100, 2) } ?? "—"
+            let d = rc.drop(t).map { fixed($0, 2) } ?? "—"
+            print("  \(s)  \(o)\(bPad)\(b)   \(String(repeating: " ", count: max(0, 8 - a.count)))\(a)  \(String(repeating: " ", count: max(0, 7 - d.count)))\(d)\(mark)")
+        }
+        print("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.accuracy))% (\(why))")
+        if reportTest, let test {
+            let floatTest = try floatTestAccuracy(source, test)
+            let t = try RateControl.accuracy(of: c.container, inputs: test.normalized(), labels: test.labels)
+            print("test (reporting only): float \(pct(floatTest))%, chosen \(pct(t))%, drop \(fixed((floatTest - t) * 100, 2)) pp")
+        }
+        return c.container
+    }
+
+    func floatTestAccuracy(_ source: SafetensorsFile, _ test: Dataset) throws -> Double {
+        try ModelCodec.sequentialMLP(in: source).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
     }
 }
 
