@@ -29,9 +29,11 @@ let package = Package(
             name: "CJPEG",
             linkerSettings: [.linkedLibrary("jpeg")]
         ),
+        // Batch-1 hot loops of DCT-domain inference, with AVX2/AVX-512 versions chosen at run time.
+        .target(name: "CKernels"),
         .target(
             name: "WeightJPEG",
-            dependencies: ["CBLAS", "CZlib", "CJPEG"]
+            dependencies: ["CBLAS", "CZlib", "CJPEG", "CKernels"]
         ),
         .executableTarget(
             name: "weightjpeg",

@@ -295,4 +295,33 @@ func compactKernelAgreesWithSparseAndReduced(quality: Int) throws {
         if quality == 20 { #expect(compact.residentBytes <= 784 * 512 * 4 / 8) }
     }
 }
+
+/// The batch-1 compact path runs C loops (`CKernels`): the portable version and, when the CPU has
+/// them, AVX2+FMA — every available version against the sparse kernel (q90 has Int16 rows).
+@Test(arguments: [5, 20, 90])
+func compactBatchOneAgreesAtEveryKernelLevel(quality: Int) throws {
+    let (file, _) = try DCTTestSupport.model()
+    var policy = CompressionPolicy()
+    policy.quality = quality
+    let container = try ModelCodec.compress(file, policy: policy)
+    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: "test")
+    let bias = (0..<spectral.rows).map { Float($0 % 5) * 0.02 - 0.04 }
+    let sparse = DCTLinear(spectral: spectral, bias: bias, kernel: .sparse)
+    let compact = DCTLinear(spectral: spectral, bias: bias, kernel: .compact)
+    let (x, n) = try DCTTestSupport.inputs()
+    let count = min(n, 20)
+    let xs = Array(x[0..<(count * 784)])
+    let ys = sparse.forward(xs, batch: count)
+    defer { DCTLinear.setKernelLevel(nil) }
+    for level in 0...DCTLinear.bestKernelLevel {
+        #expect(DCTLinear.setKernelLevel(level) == level)
+        for r in 0..<count {
+            let y = compact.forward(Array(xs[(r * 784)..<((r + 1) * 784)]), batch: 1)
+            for j in 0..<y.count {
+                let e = ys[r * y.count + j]
+                #expect(abs(y[j] - e) <= 1e-4 * max(1, abs(e)), "q\(quality) level \(level) sample \(r) neuron \(j): \(y[j]) vs \(e)")
+            }
+        }
+    }
+}
 }

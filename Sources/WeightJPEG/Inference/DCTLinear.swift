@@ -3,6 +3,7 @@ import Accelerate
 #else
 import CBLAS
 #endif
+import CKernels
 
 /// A fully connected layer `y = W x + b` whose weight rows are JPEG-coded neuron images, run on
 /// their quantized DCT coefficients (see `SpectralTensor` for the identity used):
@@ -22,7 +23,7 @@ import CBLAS
 ///   and `step_j`, `lo_j + 128 step_j` applied once per neuron at the end:
 ///   `y_j = step_j Σ_k X'_k q_jk + (lo_j + 128 step_j) Σx + b_j`. Stored in panels of 16 neurons,
 ///   frequency-major inside a panel (16 consecutive bytes per frequency), so one sample runs as
-///   16-wide SIMD multiply–adds with the accumulators in registers. Batches convert one block of
+///   16-wide SIMD multiply–adds (C, AVX2+FMA when present) with the accumulators in registers. Batches convert one block of
 ///   neurons at a time to Float and multiply through `cblas_sgemm`.
 public struct DCTLinear: Sendable {
     /// The kernel.
@@ -390,90 +391,65 @@ public struct DCTLinear: Sendable {
     static let compactBatchThreshold = 8
 
     /// One sample, compact kernel: `X' = Q ⊙ DCT(x)` gathered to the K kept positions, then per panel
-    /// of 16 neurons `acc += X'_k · Float(q[k][0..<16])` over the panel's stored rows.
+    /// of 16 neurons `acc += X'_k · Float(q[k][0..<16])` over the panel's stored rows. The transform,
+    /// the gather and the panel loop are C (`CKernels`: an AVX2+FMA version chosen at run time,
+    /// portable C otherwise); only the per-neuron affine step and the scatter stay here.
     private func forwardCompactOne(_ x: UnsafePointer<Float>, into y: UnsafeMutablePointer<Float>) {
         let k = reducedWidth, lanes = Self.panel, n = outputs, panels = neuronOrder.count / lanes
-        withUnsafeTemporaryAllocation(of: Float.self, capacity: dct.coefficientCount + k) { scratch in
-            let full = scratch.baseAddress!, xg = full + dct.coefficientCount
-            let sum = dct.transform(x, into: full)
+        let coefficients = dct.coefficientCount
+        withUnsafeTemporaryAllocation(of: Float.self, capacity: coefficients + k + lanes * panels) { scratch in
+            let full = scratch.baseAddress!, xg = full + coefficients, acc = xg + k
+            let sum = dct.basis.withUnsafeBytes { basis in
+                ckernels_block_dct(x, Int32(dct.height), Int32(dct.width),
+                                   basis.baseAddress!.assumingMemoryBound(to: Float.self), full)
+            }
             reducedPositions.withUnsafeBufferPointer { pos in
                 compactTable.withUnsafeBufferPointer { q in
-                    for c in 0..<k { xg[c] = q[c] * full[Int(pos[c])] }
+                    ckernels_gather_scaled(full, pos.baseAddress, q.baseAddress, k, xg)
                 }
             }
-            q8.withUnsafeBytes { w8 in
-            q16.withUnsafeBytes { w16 in
+            q8.withUnsafeBufferPointer { w8 in
+            q16.withUnsafeBufferPointer { w16 in
             index8.withUnsafeBufferPointer { i8 in
             index16.withUnsafeBufferPointer { i16 in
             start8.withUnsafeBufferPointer { s8 in
             start16.withUnsafeBufferPointer { s16 in
+                ckernels_compact_panels(w8.baseAddress, i8.baseAddress, s8.baseAddress,
+                                        w16.baseAddress, i16.baseAddress, s16.baseAddress, panels, xg, acc)
+            }}}}}}
             neuronOrder.withUnsafeBufferPointer { order in
             steps.withUnsafeBufferPointer { st in
             offsets.withUnsafeBufferPointer { off in
             bias.withUnsafeBufferPointer { b in
-                for p in 0..<panels {
-                    let (r0, r1) = (Int(s8[p]), Int(s8[p + 1]))
-                    var acc = Self.panelProducts8(w8.baseAddress! + 16 * r0, i8.baseAddress! + r0, xg, count: r1 - r0)
-                    let (u0, u1) = (Int(s16[p]), Int(s16[p + 1]))
-                    if u1 > u0 {
-                        acc += Self.panelProducts16(w16.baseAddress! + 32 * u0, i16.baseAddress! + u0, xg, count: u1 - u0)
-                    }
-                    for l in 0..<lanes {
-                        let j = Int(order[p * lanes + l])
-                        if j < n { y[j] = st[j] * acc[l] + (off[j] * sum + b[j]) }
-                    }
+                for slot in 0..<(lanes * panels) {
+                    let j = Int(order[slot])
+                    if j < n { y[j] = st[j] * acc[slot] + (off[j] * sum + b[j]) }
                 }
-            }}}}}}}}}}
+            }}}}
         }
     }
 
-    // Layout of a panel's stored row (16 neurons): a 16-byte Int8 row loads as one SIMD4<Int32>
-    // whose byte `i` of lane `l` is neuron `4i + l`; it widens to Float with a left shift, an
-    // arithmetic right shift by 24 and `cvtdq2ps` (plain SSE2, inlined; the stdlib's
-    // SIMD16<Int8> → SIMD16<Float> init is an out-of-line call). A 32-byte Int16 row is two such
-    // loads `g`, half `h` of lane `l` being neuron `4(2g + h) + l`.
+    // Layout of a panel's stored row (16 neurons): 16 consecutive Int8 (or Int16) entries, entry `l`
+    // belonging to the panel's neuron `l` (`neuronOrder[16 p + l]`), so that the C kernels widen a
+    // row with `vpmovsxbd`/`vpmovsxwd` straight into lane order.
 
     /// Byte offset, inside a panel's 16-byte Int8 row, of neuron lane `n`.
     @inline(__always)
-    static func byteSlot(_ n: Int) -> Int { 4 * (n % 4) + n / 4 }
+    static func byteSlot(_ n: Int) -> Int { n }
     /// Halfword index, inside a panel's 16-entry Int16 row, of neuron lane `n`.
     @inline(__always)
-    static func wordSlot(_ n: Int) -> Int {
-        let v = n / 4, l = n % 4, g = v / 2, h = v % 2
-        return 8 * g + 2 * l + h
-    }
+    static func wordSlot(_ n: Int) -> Int { n }
 
-    /// `Σ_r x[index[r]] · q[r][0..<16]` over `count` stored Int8 rows of one panel.
-    @inline(__always)
-    static func panelProducts8(_ w: UnsafeRawPointer, _ index: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>,
-                               count: Int) -> SIMD16<Float> {
-        var a0 = SIMD4<Float>(), a1 = SIMD4<Float>(), a2 = SIMD4<Float>(), a3 = SIMD4<Float>()
-        for r in 0..<count {
-            let v = w.loadUnaligned(fromByteOffset: 16 * r, as: SIMD4<Int32>.self)
-            let s = x[Int(index[r])]
-            a0 += s * SIMD4<Float>((v &<< 24) &>> 24)
-            a1 += s * SIMD4<Float>((v &<< 16) &>> 24)
-            a2 += s * SIMD4<Float>((v &<< 8) &>> 24)
-            a3 += s * SIMD4<Float>(v &>> 24)
-        }
-        return SIMD16(lowHalf: SIMD8(lowHalf: a0, highHalf: a1), highHalf: SIMD8(lowHalf: a2, highHalf: a3))
-    }
+    /// The instruction-set level of the compact kernel's batch-1 C loops: "avx2+fma" or "generic".
+    public static var kernelISA: String { ckernels_isa() >= Int32(CKERNELS_ISA_AVX2) ? "avx2+fma" : "generic" }
 
-    /// The Int16 version of `panelProducts8` (32-byte rows).
-    @inline(__always)
-    static func panelProducts16(_ w: UnsafeRawPointer, _ index: UnsafePointer<UInt16>, _ x: UnsafePointer<Float>,
-                                count: Int) -> SIMD16<Float> {
-        var a0 = SIMD4<Float>(), a1 = SIMD4<Float>(), a2 = SIMD4<Float>(), a3 = SIMD4<Float>()
-        for r in 0..<count {
-            let v = w.loadUnaligned(fromByteOffset: 32 * r, as: SIMD4<Int32>.self)
-            let u = w.loadUnaligned(fromByteOffset: 32 * r + 16, as: SIMD4<Int32>.self)
-            let s = x[Int(index[r])]
-            a0 += s * SIMD4<Float>((v &<< 16) &>> 16)
-            a1 += s * SIMD4<Float>(v &>> 16)
-            a2 += s * SIMD4<Float>((u &<< 16) &>> 16)
-            a3 += s * SIMD4<Float>(u &>> 16)
-        }
-        return SIMD16(lowHalf: SIMD8(lowHalf: a0, highHalf: a1), highHalf: SIMD8(lowHalf: a2, highHalf: a3))
+    /// The best level this CPU supports (0 generic, 1 AVX2+FMA).
+    static var bestKernelLevel: Int { Int(ckernels_best_isa()) }
+
+    /// Forces the level of the C loops (tests); `nil` restores the best. Returns the level in use.
+    @discardableResult
+    static func setKernelLevel(_ level: Int?) -> Int {
+        Int(ckernels_set_isa(Int32(level ?? Int(CKERNELS_ISA_AUTO))))
     }
 
     /// Neurons converted to Float per `sgemm` call of the compact batch path.
