@@ -11,8 +11,8 @@ struct Eval: ParsableCommand {
     @OptionGroup var threadOptions: ThreadOptions
     @Option(help: "dense: decode every weight to float32 (default); dct: run the first layer on the JPEG's DCT coefficients (.wjpg only).")
     var engine: Engine = .dense
-    @Option(help: "The DCT engine's first-layer kernel: reduced (default; float32, K columns, fastest in batches), compact (int8 coefficients, least memory) or sparse.")
-    var kernel: DCTLinear.Kernel = .reducedDense
+    @Option(help: "The DCT engine's first-layer kernel: compact (default; int8 coefficients, least memory, fastest for one sample), reduced (float32, K columns, fastest in large batches) or sparse.")
+    var kernel: DCTLinear.Kernel = .compact
     @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, resident_weight_bytes.")
     var json = false
 
