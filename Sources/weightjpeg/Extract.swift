@@ -18,6 +18,9 @@ struct Extract: ParsableCommand {
     @Argument(help: ArgumentHelp("Output folder (created if missing).", valueName: "dir"))
     var directory: String
 
+    /// `directory` with exactly one trailing slash.
+    var folder: String { directory.hasSuffix("/") ? directory : directory + "/" }
+
     struct ExtractError: Error, CustomStringConvertible {
         let description: String
     }
@@ -39,7 +42,7 @@ struct Extract: ParsableCommand {
             let images = try standaloneImages(entry, parameters: p, rows: rows, columns: columns)
             var paths: [String] = []
             for (k, image) in images.enumerated() {
-                let path = directory + "/" + stem + "_\(k).jpg"
+                let path = folder + stem + "_\(k).jpg"
                 // A fresh, strict decoder per file: the file must decode on its own.
                 let decoded: GrayImage
                 do {
@@ -75,7 +78,7 @@ struct Extract: ParsableCommand {
         let grid = NeuronGrid.render(values, rows: entry.shape[0], height: h, width: w, count: 64, columns: 8,
                                      separator: 2, scale: 2)
         let png = PNGWriter.encode(grid)
-        let path = directory + "/" + safeFileName(entry.name) + "_neurons.png"
+        let path = folder + safeFileName(entry.name) + "_neurons.png"
         try AtomicFile.write(Data(png), to: path)
         print("wrote \(path): first \(min(64, entry.shape[0])) neurons of '\(entry.name)' as \(h)×\(w) images, \(grid.width)×\(grid.height) px")
     }
