@@ -122,35 +122,18 @@ struct Extract: ParsableCommand {
             let segments = tables[2..<(tables.count - 2)]
             var out: [StandaloneImage] = []
             out.reserveCapacity(tileCount)
-            var offset = 0
+            var reader = LEB128.Reader(streams)
             for t in 0..<tileCount {
-                guard let length = readLEB128(streams, &offset), length <= UInt64(streams.count - offset) else {
-                    throw fail("stream of tile \(t) is missing or truncated")
-                }
-                let stream = streams[offset..<(offset + Int(length))]
-                offset += Int(length)
+                guard let stream = reader.nextChunk() else { throw fail("stream of tile \(t) is missing or truncated") }
                 guard stream.count >= 2, stream[stream.startIndex] == 0xFF, stream[stream.startIndex + 1] == 0xD8 else {
                     throw fail("stream of tile \(t) does not start with SOI")
                 }
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                 out.append(StandaloneImage(bytes: [0xFF, 0xD8] + segments + stream.dropFirst(2), width: w, height: h))
             }
-            guard offset == streams.count else { throw fail("unexpected bytes after the last tile stream") }
+            guard reader.atEnd else { throw fail("unexpected bytes after the last tile stream") }
             return out
         }
-    }
-
-    /// An unsigned LEB128 varint (at most 9 bytes), or nil when truncated.
-    func readLEB128(_ bytes: [UInt8], _ offset: inout Int) -> UInt64? {
-        var v: UInt64 = 0
-        for shift in stride(from: 0, to: 63, by: 7) {
-            guard offset < bytes.count else { return nil }
-            let b = bytes[offset]
-            offset += 1
-            v |= UInt64(b & 0x7F) << UInt64(shift)
-            if b & 0x80 == 0 { return v }
-        }
-        return nil
     }
 
     /// Letters, digits, `.`, `-` and `_` kept; anything else becomes `_`; never empty or all dots.

@@ -188,7 +188,7 @@ public final class JPEGTensorCodec {
 }
 
 /// Unsigned LEB128 varints: 7 bits per byte, low bits first, high bit set on all but the last byte.
-enum LEB128 {
+public enum LEB128 {
     static func append(_ value: Int, to bytes: inout [UInt8]) {
         var v = UInt64(value)
         repeat {
@@ -198,17 +198,19 @@ enum LEB128 {
         } while v != 0
     }
 
-    /// Reads length-prefixed chunks.
-    struct Reader {
+    /// Reads length-prefixed chunks (how shared-table packing stores its per-tile streams).
+    public struct Reader {
         let bytes: [UInt8]
         var offset = 0
 
-        init(_ bytes: [UInt8]) { self.bytes = bytes }
+        /// A reader at the start of `bytes`.
+        public init(_ bytes: [UInt8]) { self.bytes = bytes }
 
-        var atEnd: Bool { offset == bytes.count }
+        /// Whether every byte has been read.
+        public var atEnd: Bool { offset == bytes.count }
 
         /// The next varint, or nil when it is truncated or longer than 9 bytes.
-        mutating func next() -> UInt64? {
+        public mutating func next() -> UInt64? {
             var v: UInt64 = 0
             for shift in stride(from: 0, to: 63, by: 7) {
                 guard offset < bytes.count else { return nil }
@@ -221,7 +223,7 @@ enum LEB128 {
         }
 
         /// The next length-prefixed chunk, or nil when it does not fit.
-        mutating func nextChunk() -> ArraySlice<UInt8>? {
+        public mutating func nextChunk() -> ArraySlice<UInt8>? {
             guard let n = next(), n <= UInt64(bytes.count - offset) else { return nil }
             defer { offset += Int(n) }
             return bytes[offset..<(offset + Int(n))]
