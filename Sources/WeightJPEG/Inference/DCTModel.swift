@@ -77,27 +77,10 @@ public struct DCTModel: Sendable {
 
     /// Logits for `count` samples (`count × inputSize`, row-major), in batches of `batchSize`.
     public func logits(_ inputs: [Float], count: Int, batchSize: Int = 1000) throws(ModelError) -> [Float] {
-        guard count >= 0, inputs.count == count * inputSize else {
-            throw .inputSize(expected: inputSize, found: count > 0 ? inputs.count / count : inputs.count)
+        try batchedForward(inputs, count: count, inputSize: inputSize, outputSize: outputSize,
+                           widest: max(first.outputs, rest.map(\.outputs).max() ?? 0), batchSize: batchSize) { x, b, hidden, y in
+            forward(x, batch: b, hidden: hidden, into: y)
         }
-        var out = [Float](repeating: 0, count: count * outputSize)
-        guard count > 0 else { return out }
-        let batchSize = max(1, min(batchSize, count))
-        let widest = max(first.outputs, rest.map(\.outputs).max() ?? 0)
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: 2 * batchSize * widest)
-        defer { scratch.deallocate() }
-        inputs.withUnsafeBufferPointer { x in
-            out.withUnsafeMutableBufferPointer { o in
-                var start = 0
-                while start < count {
-                    let b = min(batchSize, count - start)
-                    forward(x.baseAddress! + start * inputSize, batch: b,
-                            hidden: (scratch, scratch + batchSize * widest), into: o.baseAddress! + start * outputSize)
-                    start += b
-                }
-            }
-        }
-        return out
     }
 
     /// Forward pass of one batch; hidden activations alternate between the two scratch buffers.
