@@ -47,21 +47,7 @@ enum JPEGTestSupport {
                 f[8 * y + x] = Double(image.pixels[py * image.width + px]) - 128
             }
         }
-        var out = [Double](repeating: 0, count: 64)
-        for v in 0..<8 {
-            for u in 0..<8 {
-                let cu = u == 0 ? 1 / 2.0.squareRoot() : 1, cv = v == 0 ? 1 / 2.0.squareRoot() : 1
-                var s = 0.0
-                for y in 0..<8 {
-                    for x in 0..<8 {
-                        s += f[8 * y + x] * cos(Double(2 * x + 1) * Double(u) * .pi / 16)
-                            * cos(Double(2 * y + 1) * Double(v) * .pi / 16)
-                    }
-                }
-                out[8 * v + u] = 0.25 * cu * cv * s
-            }
-        }
-        return out
+        return DCTTestSupport.directDCT(f)
     }
 
     /// Offsets of every marker (0xFF followed by a marker code) in the header segments and

@@ -92,17 +92,8 @@ public struct DCTModel: Sendable {
         }
         first.forward(x, batch: batch, into: hidden.0)
         Activation.relu(hidden.0, count: batch * first.outputs)
-        var input = UnsafePointer(hidden.0)
-        for (i, layer) in rest.enumerated() {
-            if i == rest.count - 1 {
-                layer.forward(input, batch: batch, into: y)
-            } else {
-                let h = i % 2 == 0 ? hidden.1 : hidden.0
-                layer.forward(input, batch: batch, into: h)
-                Activation.relu(h, count: batch * layer.outputs)
-                input = UnsafePointer(h)
-            }
-        }
+        // The dense layers read hidden.0, so their own activations start in hidden.1.
+        DenseLayer.chain(rest, UnsafePointer(hidden.0), batch: batch, hidden: (hidden.1, hidden.0), into: y)
     }
 
     /// Predicted classes for `count` samples.

@@ -20,6 +20,16 @@ extension MLP {
     func forward(_ x: UnsafePointer<Float>, batch: Int,
                  hidden: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
                  into y: UnsafeMutablePointer<Float>) {
+        DenseLayer.chain(layers, x, batch: batch, hidden: hidden, into: y)
+    }
+}
+
+extension DenseLayer {
+    /// Runs `layers` in sequence on a batch, ReLU after every layer but the last, writing hidden
+    /// activations alternately to `hidden.0` and `hidden.1` and the last layer's output to `y`.
+    static func chain(_ layers: [DenseLayer], _ x: UnsafePointer<Float>, batch: Int,
+                      hidden: (UnsafeMutablePointer<Float>, UnsafeMutablePointer<Float>),
+                      into y: UnsafeMutablePointer<Float>) {
         var input = x
         for (i, layer) in layers.enumerated() {
             if i == layers.count - 1 {
