@@ -6,35 +6,39 @@ public enum ModelCodec {
     /// Codes every tensor of `file`. Lossy-coded tensors must hold only finite values.
     public static func compress(_ file: SafetensorsFile, policy: CompressionPolicy) throws -> Container {
         let codec = try JPEGTensorCodec()
-        var entries: [ContainerEntry] = []
-        for tensor in file.tensors {
-            let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
-            var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
-            if coding != .exact, let values, let bad = values.firstIndex(where: { !$0.isFinite }) {
-                throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
-            }
-            let payloads: [[UInt8]]
-            switch coding {
-            case .exact:
-                payloads = [[UInt8](tensor.data)]
-            case .float16:
-                payloads = [ScalarCodecs.encodeFloat16(values!)]
-            case .int8PerRow:
-                payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
-            case .jpeg(let p):
-                let rows = tensor.shape[0]
-                do {
-                    let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
-                    coding = .jpeg(coded.parameters)
-                    payloads = coded.payloads
-                } catch {
-                    throw CodecError(tensor: tensor.name, reason: error.description)
-                }
-            }
-            entries.append(ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
-                                          coding: coding.code, parameters: coding.parameterBytes, payloads: payloads))
-        }
+        let entries = try file.tensors.map { try encode($0, policy: policy, codec: codec) }
         return Container(metadata: file.metadata, entries: entries)
+    }
+
+    /// Codes one tensor by the policy's rule (the unit of work of every compression pipeline).
+    /// A `JPEGTensorCodec` is not thread-safe: give each thread its own.
+    public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
+                              codec: JPEGTensorCodec) throws -> ContainerEntry {
+        let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
+        var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
+        if coding != .exact, let values, let bad = values.firstIndex(where: { !$0.isFinite }) {
+            throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
+        }
+        let payloads: [[UInt8]]
+        switch coding {
+        case .exact:
+            payloads = [[UInt8](tensor.data)]
+        case .float16:
+            payloads = [ScalarCodecs.encodeFloat16(values!)]
+        case .int8PerRow:
+            payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
+        case .jpeg(let p):
+            let rows = tensor.shape[0]
+            do {
+                let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
+                coding = .jpeg(coded.parameters)
+                payloads = coded.payloads
+            } catch {
+                throw CodecError(tensor: tensor.name, reason: error.description)
+            }
+        }
+        return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                              coding: coding.code, parameters: coding.parameterBytes, payloads: payloads)
     }
 
     /// Decodes one entry to floats (for lossy codings, or exact float tensors).
@@ -81,19 +85,20 @@ public enum ModelCodec {
     /// Restores the safetensors file: original names, order, shapes, dtypes and metadata.
     public static func decompress(_ container: Container, path: String) throws -> SafetensorsFile {
         let codec = try JPEGTensorCodec()
-        var tensors: [SafetensorsTensor] = []
-        for entry in container.entries {
-            guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
-                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
-            }
-            if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
-                tensors.append(try exactTensor(entry, dtype: dtype, path: path))
-            } else {
-                tensors.append(SafetensorsTensor(name: entry.name, shape: entry.shape,
-                                                 floats: try floats(of: entry, codec: codec, path: path), dtype: dtype))
-            }
-        }
+        let tensors = try container.entries.map { try decode($0, codec: codec, path: path) }
         return SafetensorsFile(tensors: tensors, metadata: container.metadata)
+    }
+
+    /// Restores one tensor in its original dtype (the unit of work of every decompression pipeline).
+    public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> SafetensorsTensor {
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+            return try exactTensor(entry, dtype: dtype, path: path)
+        }
+        return SafetensorsTensor(name: entry.name, shape: entry.shape,
+                                 floats: try floats(of: entry, codec: codec, path: path), dtype: dtype)
     }
 
     /// The float tensors of a container, by name (for building a model).
