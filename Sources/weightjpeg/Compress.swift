@@ -48,6 +48,8 @@ struct Compress: ParsableCommand {
     var exact: [String] = []
     @Option(name: .customLong("quality-for"), help: ArgumentHelp("Per-tensor quality, GLOB=Q (repeatable).", valueName: "glob=q"))
     var qualityFor: [String] = []
+    @Option(name: .customLong("max-rel-error"), help: ArgumentHelp("Error-targeted mode: per float tensor, the cheapest coding (JPEG with IJG/flat/spectrum tables, rANS-coded uniform quantiser, fixed-length per-row codes, float16, exact) whose relative RMS weight error ‖ΔW‖/‖W‖, measured by decoding, is at most E. Tensors matching --exact or --quality-for keep those rules.", valueName: "e"))
+    var maxRelError: Double?
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
     var keepDeadUnits = false
@@ -72,6 +74,8 @@ struct Compress: ParsableCommand {
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
         guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW]") }
         _ = try parsedOverrides()
+        if let e = maxRelError, !(e > 0 && e < 1) { throw ValidationError("--max-rel-error must be in (0, 1), e.g. 0.03") }
+        if maxRelError != nil && rateControlled { throw ValidationError("--max-rel-error cannot be combined with --target-bytes, --max-drop or --sweep-tables") }
         guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0…100 percentage points") }
@@ -119,6 +123,7 @@ struct Compress: ParsableCommand {
         policy.progressive = progressive
         policy.exactPatterns = exact
         policy.qualityOverrides = try parsedOverrides()
+        policy.maxRelativeError = maxRelError
         var source = try SafetensorsFile.read(path: input)
         var train: Dataset? = nil
         if rateControlled {

@@ -8,6 +8,9 @@ import Foundation
 ///    `out × in × kh × kw` becomes `out × (in·kh·kw)`); with at least `jpegMinimumElements` elements
 ///    and a layout that fits → `jpeg`;
 /// 4. other tensors of rank ≥ 2 → `int8PerRow`.
+///
+/// With `maxRelativeError` set, rule 1 and the quality overrides still apply; every other float
+/// tensor (any rank, any size) is coded by `ErrorTargetedSearch`.
 public struct CompressionPolicy: Sendable {
     /// IJG quality for JPEG-coded tensors.
     public var quality: Int = 20
@@ -30,12 +33,30 @@ public struct CompressionPolicy: Sendable {
     public var exactPatterns: [String] = []
     /// Per-tensor quality overrides: the first glob that matches wins.
     public var qualityOverrides: [(pattern: String, quality: Int)] = []
+    /// Error-targeted mode: when set, every float tensor not kept exact (by `exactPatterns` or a
+    /// quality override) gets the cheapest coding whose measured relative RMS error is at most this
+    /// (see `ErrorTargetedSearch`); rules 2–4 below do not apply.
+    public var maxRelativeError: Double? = nil
 
     /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman.
     public init() {}
 
     /// The coding for `tensor`, whose `count` values (when floating point) are `values`.
     public func coding(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> TensorCoding {
+        classic(name: name, dtype: dtype, shape: shape, values: values)
+    }
+
+    /// Whether `name` matches an `exactPatterns` glob.
+    public func isExact(_ name: String) -> Bool {
+        exactPatterns.contains { Self.glob($0, matches: name) }
+    }
+
+    /// Whether `name` has a `--quality-for` override.
+    public func hasQualityOverride(_ name: String) -> Bool {
+        qualityOverrides.contains { Self.glob($0.pattern, matches: name) }
+    }
+
+    private func classic(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> TensorCoding {
         let count = shape.reduce(1, *)
         if exactPatterns.contains(where: { Self.glob($0, matches: name) }) { return .exact }
         guard [.F32, .F16, .BF16].contains(dtype), let values else { return .exact }

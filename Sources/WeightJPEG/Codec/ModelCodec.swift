@@ -15,6 +15,20 @@ public enum ModelCodec {
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
         let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
+        if let bound = policy.maxRelativeError, let values, !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
+            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+                throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
+            }
+            let choice: ErrorTargetedSearch.Choice
+            do {
+                choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
+                                                          bound: bound, policy: policy, codec: codec)
+            } catch {
+                throw CodecError(tensor: tensor.name, reason: error.description)
+            }
+            return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                                  coding: choice.coding.code, parameters: choice.coding.parameterBytes, payloads: choice.payloads)
+        }
         var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
         if coding != .exact, let values, let bad = values.firstIndex(where: { !$0.isFinite }) {
             throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
@@ -27,6 +41,8 @@ public enum ModelCodec {
             payloads = [ScalarCodecs.encodeFloat16(values!)]
         case .int8PerRow:
             payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
+        case .entropyUniform, .fixedRows:
+            preconditionFailure("the classic policy never chooses \(coding.name)")
         case .jpeg(let p):
             let rows = tensor.shape[0]
             do {
@@ -58,18 +74,39 @@ public enum ModelCodec {
                 guard entry.payloads.count == 1 else { throw fail("exact tensor has \(entry.payloads.count) payloads") }
                 let t = try exactTensor(entry, dtype: dtype, path: path)
                 return try t.floats()
-            case .float16:
-                guard entry.payloads.count == 1 else { throw fail("float16 tensor has \(entry.payloads.count) payloads") }
-                return try ScalarCodecs.decodeFloat16(entry.payloads[0], count: count)
-            case .int8PerRow:
-                guard entry.payloads.count == 1, entry.shape.count >= 2 else { throw fail("malformed int8 tensor") }
-                return try ScalarCodecs.decodeInt8PerRow(entry.payloads[0], rows: entry.shape[0], count: count)
-            case .jpeg(let p):
-                guard entry.shape.count >= 2, entry.shape[0] > 0 else { throw fail("JPEG tensor must have rank ≥ 2") }
-                return try codec.decode(entry.payloads, rows: entry.shape[0], columns: count / entry.shape[0], parameters: p)
+            default:
+                return try decodeValues(coding: coding, payloads: entry.payloads, shape: entry.shape, codec: codec)
             }
         } catch let e as CodecError {
             throw fail(e.reason)
+        }
+    }
+
+    /// Decodes the payloads of a lossy coding (`float16`, `int8PerRow`, `jpeg`, `entropyUniform`,
+    /// `fixedRows`) of a tensor of `shape` to floats. Rank-1 and scalar tensors count as one row.
+    static func decodeValues(coding: TensorCoding, payloads: [[UInt8]], shape: [Int], codec: JPEGTensorCodec) throws(CodecError) -> [Float] {
+        let count = shape.reduce(1, *)
+        let rows = shape.count >= 2 ? shape[0] : 1
+        func one() throws(CodecError) -> [UInt8] {
+            guard payloads.count == 1 else { throw CodecError(tensor: "", reason: "\(coding.name) tensor has \(payloads.count) payloads, expected 1") }
+            return payloads[0]
+        }
+        switch coding {
+        case .exact:
+            throw CodecError(tensor: "", reason: "exact tensors are not decoded here")
+        case .float16:
+            return try ScalarCodecs.decodeFloat16(one(), count: count)
+        case .int8PerRow:
+            guard shape.count >= 2 else { throw CodecError(tensor: "", reason: "malformed int8 tensor") }
+            return try ScalarCodecs.decodeInt8PerRow(one(), rows: rows, count: count)
+        case .jpeg(let p):
+            guard shape.count >= 2, rows > 0 else { throw CodecError(tensor: "", reason: "JPEG tensor must have rank ≥ 2") }
+            return try codec.decode(payloads, rows: rows, columns: count / rows, parameters: p)
+        case .entropyUniform(let step):
+            return try UniformCodecs.decodeEntropy(payloads, count: count, step: step)
+        case .fixedRows(let bits):
+            guard rows > 0 else { throw CodecError(tensor: "", reason: "fixed-length tensor has no rows") }
+            return try UniformCodecs.decodeFixedRows(one(), rows: rows, count: count, bits: bits)
         }
     }
 

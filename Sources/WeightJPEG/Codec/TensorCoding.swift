@@ -8,6 +8,11 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
     case int8PerRow
     /// JPEG images of the tensor's tiles.
     case jpeg(JPEGTensorParameters)
+    /// One uniform step for the whole tensor, `q = round(w / step)`, the integers rANS-coded
+    /// (payloads: frequency table, stream; see `UniformCodecs`).
+    case entropyUniform(step: Float)
+    /// Symmetric per-row quantisation with fixed-length `bits`-bit codes (2…16).
+    case fixedRows(bits: Int)
 
     /// The coding byte.
     public var code: UInt8 {
@@ -16,6 +21,8 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         case .float16: return 1
         case .int8PerRow: return 2
         case .jpeg: return 3
+        case .entropyUniform: return 4
+        case .fixedRows: return 5
         }
     }
 
@@ -26,18 +33,30 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         case .float16: return "float16"
         case .int8PerRow: return "int8-row"
         case .jpeg: return "jpeg"
+        case .entropyUniform: return "entropy-uniform"
+        case .fixedRows(let b): return "fixed-row\(b)"
         }
     }
 
     public var description: String {
-        if case .jpeg(let p) = self { return "jpeg \(p)" }
-        return name
+        switch self {
+        case .jpeg(let p): return "jpeg \(p)"
+        case .entropyUniform(let step): return "entropy-uniform step \(step)"
+        default: return name
+        }
     }
 
     /// The coding's parameter bytes.
     public var parameterBytes: [UInt8] {
-        if case .jpeg(let p) = self { return p.serialized() }
-        return []
+        switch self {
+        case .jpeg(let p): return p.serialized()
+        case .entropyUniform(let step):
+            var w = ByteWriter()
+            w.f32(step)
+            return w.bytes
+        case .fixedRows(let bits): return [UInt8(bits)]
+        default: return []
+        }
     }
 
     /// Decodes a coding byte and its parameters.
@@ -49,6 +68,14 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         case 3:
             guard let p = JPEGTensorParameters(bytes: parameters) else { return nil }
             self = .jpeg(p)
+        case 4:
+            guard parameters.count == 4 else { return nil }
+            let step = Float(bitPattern: UInt32(parameters[0]) | UInt32(parameters[1]) << 8 | UInt32(parameters[2]) << 16 | UInt32(parameters[3]) << 24)
+            guard step.isFinite, step > 0 else { return nil }
+            self = .entropyUniform(step: step)
+        case 5:
+            guard parameters.count == 1, (2...16).contains(parameters[0]) else { return nil }
+            self = .fixedRows(bits: Int(parameters[0]))
         default: return nil
         }
     }

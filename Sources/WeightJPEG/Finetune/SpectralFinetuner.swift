@@ -426,6 +426,13 @@ public final class SpectralFinetuner {
             return [ScalarCodecs.encodeFloat16(values)]
         case .int8PerRow:
             return [ScalarCodecs.encodeInt8PerRow(values, rows: entry.shape[0])]
+        case .fixedRows(let bits):
+            return [UniformCodecs.encodeFixedRows(values, rows: entry.shape.count >= 2 ? entry.shape[0] : 1, bits: bits)]
+        case .entropyUniform(let step):
+            guard let payloads = UniformCodecs.encodeEntropy(values, step: step) else {
+                throw FinetuneError("\(path): '\(entry.name)' cannot be re-coded with its entropy-uniform step \(step)")
+            }
+            return payloads
         case .jpeg(let p):
             let rows = entry.shape[0]
             // An explicit table (quality 0, e.g. rate control's flat tables) is only in the JPEG

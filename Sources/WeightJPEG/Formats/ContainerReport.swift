@@ -16,10 +16,12 @@ public struct ContainerReport: Codable, Sendable {
         public let bitsPerWeight: Double
         /// float32 size / `bytes`.
         public let ratioToFloat32: Double
+        /// The error against the original model, when `compare(with:)` was called (float tensors).
+        public var error: WeightError?
     }
 
     public let path: String
-    public let tensors: [Tensor]
+    public private(set) var tensors: [Tensor]
     /// Every byte of the file.
     public let fileBytes: Int
     /// Preamble, metadata and the parts of the header not attributed to a tensor.
@@ -33,6 +35,37 @@ public struct ContainerReport: Codable, Sendable {
     public init(path: String) throws {
         let container = try Container.read(path: path)
         self.init(container, path: path)
+        self.container = container
+    }
+
+    private var container: Container? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case path, tensors, fileBytes, headerBytes, parameters, bitsPerWeight, ratioToFloat32
+    }
+
+    /// Decodes every float tensor and measures it against the tensor of the same name in `original`
+    /// (the error stats need the original, so they are computed here rather than stored in the file).
+    /// Throws when a tensor is missing from `original` or has another shape.
+    public mutating func compare(with original: SafetensorsFile, originalPath: String) throws {
+        let container = try self.container ?? Container.read(path: path)
+        let byName = Dictionary(original.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let codec = try JPEGTensorCodec()
+        for (i, entry) in container.entries.enumerated() {
+            guard let source = byName[entry.name] else {
+                throw ModelFileError(path: originalPath, reason: "has no tensor '\(entry.name)' (it is in \(path))")
+            }
+            guard source.shape == entry.shape else {
+                throw ModelFileError(path: originalPath, reason: "tensor '\(entry.name)' has shape \(source.shape), \(path) has \(entry.shape)")
+            }
+            guard source.dtype.convertsToFloat else {
+                let decoded = try ModelCodec.decode(entry, codec: codec, path: path)
+                tensors[i].error = decoded.data == source.data ? WeightError(squaredError: 0, squaredNorm: 1, count: 1) : nil
+                continue
+            }
+            let decoded = try ModelCodec.decode(entry, codec: codec, path: path).floats()
+            tensors[i].error = WeightError(original: try source.floats(), decoded: decoded)
+        }
     }
 
     /// Summarises a container.

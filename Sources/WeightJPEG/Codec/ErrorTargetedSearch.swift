@@ -1,0 +1,131 @@
+import Foundation
+
+/// `compress --max-rel-error E`: for one float tensor, the cheapest coding whose relative RMS error
+/// `‖ΔW‖ / ‖W‖`, measured by decoding the candidate and rounding it to the tensor's own dtype, is at
+/// most `E`.
+///
+/// Candidate families, each searched for its cheapest passing setting:
+/// - `exact` (always passes) and `float16` (F32 tensors whose values fit);
+/// - `fixedRows(bits)`: per-row fixed-length codes, bisection on 2…16 bits — the floor the issue
+///   measures against; being a candidate, the result is never larger than it;
+/// - `entropyUniform(step)`: one uniform step, rANS-coded; the largest step meeting `E` is found by
+///   bisection on the step (the error is computed in closed form while searching, then confirmed by
+///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
+/// - JPEG (rank ≥ 2, at least `jpegMinimumElements` weights, layout fits), one family per table
+///   kind (IJG quality, flat, spectrum^0.5 — see `RateSetting`) with per-tile min/max for the matrix
+///   layout, bisection over the level 1…100 (each probe a real encode and decode).
+/// The smallest passing candidate wins (payload plus parameter bytes).
+public enum ErrorTargetedSearch {
+    /// A coded tensor and its measured error.
+    public struct Choice: Sendable {
+        public let coding: TensorCoding
+        public let payloads: [[UInt8]]
+        public let error: WeightError
+        /// Payload and parameter bytes (what differs between candidates).
+        public var bytes: Int { payloads.reduce(0) { $0 + $1.count } + coding.parameterBytes.count }
+    }
+
+    /// The JPEG table families tried.
+    public static let jpegKinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
+
+    /// The cheapest coding of `values` (`shape`, from a `dtype` tensor) within relative error `bound`.
+    /// `exactBytes` is the tensor's raw payload (returned as is when nothing lossy passes).
+    public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType, exactBytes: [UInt8],
+                                bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(JPEGError) -> Choice {
+        var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightError(squaredError: 0, squaredNorm: 1, count: values.count))
+        var norm = 0.0
+        for v in values { norm += Double(v) * Double(v) }
+        guard norm > 0, values.count > 0 else { return best }  // all zeros: exact is tiny anyway for small tensors
+        let rows = shape.count >= 2 ? max(shape[0], 1) : 1
+
+        func measure(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> Choice? {
+            guard let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: payloads, shape: shape, codec: codec) else { return nil }
+            let err = WeightError(original: values, decoded: WeightError.rounded(decoded, to: dtype))
+            return Choice(coding: coding, payloads: payloads, error: err)
+        }
+        func consider(_ c: Choice?) {
+            if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
+        }
+
+        if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
+            consider(measure(.float16, [ScalarCodecs.encodeFloat16(values)]))
+        }
+        // Fixed-length per row: the fewest bits that pass (error falls as bits grow).
+        func fixed(_ b: Int) -> Choice? { measure(.fixedRows(bits: b), [UniformCodecs.encodeFixedRows(values, rows: rows, bits: b)]) }
+        var lo = 2, hi = 16
+        var passing: Choice? = nil
+        while lo <= hi {
+            let mid = (lo + hi) / 2
+            if let c = fixed(mid), c.error.within(bound) { passing = c; hi = mid - 1 } else { lo = mid + 1 }
+        }
+        consider(passing)
+
+        consider(entropyUniform(values, norm: norm, bound: bound, measure: measure))
+
+        let count = values.count
+        if shape.count >= 2, count >= policy.jpegMinimumElements {
+            let columns = count / rows
+            let layout = policy.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)
+            let tileScale: ScaleMode = { if case .matrix = layout { return .tile }; return policy.scale }()
+            if layout.fits(rows: rows, columns: columns) {
+                var rms: [Double]? = nil
+                for kind in jpegKinds {
+                    if case .spectrum = kind, rms == nil {
+                        rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
+                    }
+                    func probe(_ level: Int) throws(JPEGError) -> Choice? {
+                        let setting = RateSetting(kind: kind, level: level)
+                        let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
+                        let p = JPEGTensorParameters(layout: layout, scale: tileScale,
+                                                     pack: policy.pack, quality: table == nil ? level : 0,
+                                                     optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
+                                                     progressive: policy.progressive)
+                        let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
+                        return measure(.jpeg(coded.parameters), coded.payloads)
+                    }
+                    // The finest level first: if it fails, no level of this kind can pass.
+                    guard let finest = try probe(100), finest.error.within(bound) else { continue }
+                    var good = finest
+                    var l = 1, h = 99
+                    while l <= h {
+                        let mid = (l + h) / 2
+                        if let c = try probe(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
+                    }
+                    consider(good)
+                }
+            }
+        }
+        return best
+    }
+
+    /// The entropy-coded uniform quantiser with the largest step that passes.
+    static func entropyUniform(_ values: [Float], norm: Double, bound: Double,
+                               measure: (TensorCoding, [[UInt8]]) -> Choice?) -> Choice? {
+        let target = bound * bound * norm
+        func passes(_ step: Float) -> Bool { UniformCodecs.squaredError(values, step: step) <= target }
+        // High-rate estimate Δ²/12 per weight, then bracket and bisect in log space.
+        var good = Float(bound * (norm * 12 / Double(values.count)).squareRoot())
+        var bad = good
+        if passes(good) {
+            bad = good * 2
+            var k = 0
+            while passes(bad) && k < 40 { good = bad; bad *= 2; k += 1 }
+        } else {
+            var k = 0
+            while !passes(good) && k < 60 { bad = good; good /= 2; k += 1 }
+            guard passes(good) else { return nil }
+        }
+        for _ in 0..<12 {
+            let mid = (good * bad).squareRoot()
+            if passes(mid) { good = mid } else { bad = mid }
+        }
+        // Confirm by decoding (the dtype rounding adds a little): shrink the step until it passes.
+        var step = good
+        for _ in 0..<8 {
+            guard UniformCodecs.alphabetFits(values, step: step), let payloads = UniformCodecs.encodeEntropy(values, step: step) else { return nil }
+            if let c = measure(.entropyUniform(step: step), payloads), c.error.within(bound) { return c }
+            step *= 0.9
+        }
+        return nil
+    }
+}

@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Interop check: Python's `safetensors` writes a model, the weightjpeg CLI compresses and
+decompresses it, Python reads the result back and checks it.
+
+Usage: interop-test.py WEIGHTJPEG_BINARY WORKDIR [MAX_REL_ERROR]
+
+The model has F32, F16 and BF16 tensors of ranks 0 to 4 (a conv kernel, a smooth image-like layer,
+noise-like matrices, an embedding, biases) plus an int64 and a bool tensor, and `__metadata__`.
+Checks: names and their order, shapes, dtypes, metadata; integer/bool tensors and the tensor kept
+with --exact bit for bit; every lossy tensor's relative RMS error ‖ΔW‖/‖W‖ ≤ the bound (computed
+in float64 from what Python reads). Run twice: with --max-rel-error (error bound checked) and with the
+default policy (structure and exact tensors checked; its error is only printed: the default IJG
+quality 20 is meant for image-like MNIST layers and does destroy noise-like matrices). Exits non-zero on failure.
+"""
+import json, os, struct, subprocess, sys
+
+import numpy as np
+from safetensors.numpy import load_file, save_file
+
+def bf16(a):
+    """float32 array → bfloat16 bit patterns (round to nearest even) as uint16."""
+    u = a.astype(np.float32).view(np.uint32).astype(np.uint64)
+    u = (u + 0x7FFF + ((u >> 16) & 1)) >> 16
+    return u.astype(np.uint16)
+
+def bf16_to_f32(u):
+    return (u.astype(np.uint32) << 16).view(np.float32)
+
+def relabel(path, dest, names, dtype):
+    """Rewrites the safetensors header of `path` into `dest` with `names` given `dtype` (same bytes)."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    h = json.loads(raw[8:8 + n])
+    for k in names:
+        h[k]["dtype"] = dtype
+    hb = json.dumps(h, separators=(",", ":")).encode()
+    hb += b" " * (-len(hb) % 8)
+    with open(dest, "wb") as f:
+        f.write(struct.pack("<Q", len(hb)) + hb + raw[8 + n:])
+
+def header(path):
+    with open(path, "rb") as f:
+        n = struct.unpack("<Q", f.read(8))[0]
+        return json.loads(f.read(n))
+
+def main():
+    binary, work = sys.argv[1], sys.argv[2]
+    bound = float(sys.argv[3]) if len(sys.argv) > 3 else 0.03
+    os.makedirs(work, exist_ok=True)
+    rng = np.random.default_rng(1234)
+    yy, xx = np.mgrid[0:28, 0:28]
+    smooth = np.stack([np.sin(xx / (3 + k % 5)) * np.cos(yy / (4 + k % 3)) for k in range(64)]).reshape(64, 784) * 0.05
+    t = {
+        "embed.weight": (rng.standard_normal((500, 64)) * 0.02).astype(np.float32),
+        "layers.0.conv.weight": (rng.standard_normal((16, 8, 3, 3)) * 0.1).astype(np.float32),
+        "layers.0.smooth.weight": (smooth + rng.standard_normal((64, 784)) * 0.002).astype(np.float32),
+        "layers.0.attn.weight": (rng.standard_normal((128, 128)) * 0.05).astype(np.float16),
+        "layers.0.ffn.weight": rng.standard_normal((256, 128)).astype(np.float32) * 0.04,
+        "layers.0.ffn.bias": (rng.standard_normal(256) * 0.01).astype(np.float32),
+        "layers.0.norm.weight": (1 + rng.standard_normal(128) * 0.1).astype(np.float16),
+        "layers.0.heads": (rng.standard_normal((4, 8, 16, 16)) * 0.1).astype(np.float32),
+        "scalar.temperature": np.array(0.7, dtype=np.float32),
+        "position_ids": np.arange(512, dtype=np.int64).reshape(1, 512),
+        "mask": (rng.random((8, 8)) > 0.5),
+        "keep.exactly": (rng.standard_normal((32, 32))).astype(np.float32),
+    }
+    bf16_names = {"layers.0.bf16.weight": (rng.standard_normal((96, 200)) * 0.03).astype(np.float32),
+                  "layers.0.bf16.bias": (rng.standard_normal(96) * 0.01).astype(np.float32)}
+    # numpy has no bfloat16: write those tensors as uint16 bit patterns, then relabel them BF16 in the header.
+    for k, v in bf16_names.items():
+        t[k] = bf16(v)
+    src = os.path.join(work, "model.safetensors")
+    save_file(t, src, metadata={"format": "pt", "source": "interop-test"})
+    relabel(src, src, bf16_names, "BF16")
+    src_header = header(src)
+    src_names = [k for k in src_header if k != "__metadata__"]
+
+    failures = []
+    def check(cond, what):
+        if not cond:
+            failures.append(what)
+            print("FAIL:", what)
+
+    for mode, extra, limit in [("max-rel-error", ["--max-rel-error", str(bound)], bound),
+                               ("default", [], None)]:
+        wj = os.path.join(work, f"model-{mode}.wjpg")
+        out = os.path.join(work, f"model-{mode}.safetensors")
+        for p in (wj, out):
+            if os.path.exists(p):
+                os.remove(p)
+        subprocess.run([binary, "compress", src, "-o", wj, "--exact", "keep.*", "--keep-dead-units"] + extra, check=True)
+        subprocess.run([binary, "decompress", wj, "-o", out], check=True)
+        out_header = header(out)
+        out_names = [k for k in out_header if k != "__metadata__"]
+        # safetensors sorts tensors by dtype/name when writing; the header keys are what we preserve.
+        check(out_names == src_names, f"{mode}: tensor names/order {out_names} != {src_names}")
+        check(out_header.get("__metadata__") == src_header.get("__metadata__"), f"{mode}: metadata differs")
+        for k in src_names:
+            check(out_header[k]["dtype"] == src_header[k]["dtype"], f"{mode}: {k} dtype {out_header[k]['dtype']} != {src_header[k]['dtype']}")
+            check(out_header[k]["shape"] == src_header[k]["shape"], f"{mode}: {k} shape differs")
+        # Read the restored file with safetensors (relabel BF16 → U16 again for numpy).
+        relabelled = out + ".u16"
+        relabel(out, relabelled, bf16_names, "U16")
+        got = load_file(relabelled)
+        worst = 0.0
+        for k, v in t.items():
+            g = got[k]
+            check(g.shape == v.shape, f"{mode}: {k} shape {g.shape} != {v.shape}")
+            if v.dtype.kind in "iub" and k not in bf16_names or k.startswith("keep."):
+                check(g.dtype == v.dtype and g.tobytes() == v.tobytes(), f"{mode}: {k} not bit for bit")
+                continue
+            a = bf16_to_f32(v) if k in bf16_names else v
+            b = bf16_to_f32(g) if k in bf16_names else g
+            a = a.astype(np.float64); b = b.astype(np.float64)
+            norm = np.linalg.norm(a)
+            rel = np.linalg.norm(b - a) / norm if norm > 0 else float(np.linalg.norm(b - a))
+            worst = max(worst, rel)
+            check(np.isfinite(b).all(), f"{mode}: {k} has non-finite values")
+            if limit is not None:
+                check(rel <= limit, f"{mode}: {k} relative error {rel:.4g} > {limit}")
+        print(f"interop {mode}: {len(src_names)} tensors, worst relative error {worst:.4g} (bound {limit}), "
+              f"{os.path.getsize(wj)} bytes from {os.path.getsize(src)}")
+    if failures:
+        print(f"interop-test: {len(failures)} failures", file=sys.stderr)
+        sys.exit(1)
+    print("interop-test: ok")
+
+if __name__ == "__main__":
+    main()
