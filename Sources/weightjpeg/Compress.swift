@@ -7,7 +7,15 @@ struct Compress: ParsableCommand {
         abstract: "Compress a safetensors model into a .wjpg file whose payloads are standard JPEG.",
         discussion: """
         Large 2-D tensors become JPEG images (784-column layers: each row a 28×28 image); 1-D and tiny \
-        tensors become float16; other 2-D tensors int8 per row; non-float tensors stay exact.
+        tensors become float16; other 2-D tensors int8 per row; non-float tensors stay exact. (These \
+        defaults suit image-like MNIST layers; for other models use --max-rel-error.)
+
+        Error-targeted mode (any model): --max-rel-error E codes every float tensor, of any rank and \
+        dtype (F32/F16/BF16/F64), with the cheapest candidate whose relative RMS error ‖ΔW‖/‖W‖, \
+        measured by decoding it and rounding to the tensor's dtype, is ≤ E: JPEG with IJG, flat or \
+        spectrum tables (bisection on the level), a rANS-coded uniform quantiser (bisection on the \
+        step), fixed-length per-row codes (2–16 bits), float16, or exact. `inspect --original` shows \
+        the per-tensor errors. Integer and bool tensors stay exact.
 
         Dead units: when the model is a Linear–ReLU MLP (torch.nn.Sequential names 0.weight, 0.bias, \
         2.weight, …) and the training set in --data loads, hidden units that never activate on any \
@@ -48,7 +56,7 @@ struct Compress: ParsableCommand {
     var exact: [String] = []
     @Option(name: .customLong("quality-for"), help: ArgumentHelp("Per-tensor quality, GLOB=Q (repeatable).", valueName: "glob=q"))
     var qualityFor: [String] = []
-    @Option(name: .customLong("max-rel-error"), help: ArgumentHelp("Error-targeted mode: per float tensor, the cheapest coding (JPEG with IJG/flat/spectrum tables, rANS-coded uniform quantiser, fixed-length per-row codes, float16, exact) whose relative RMS weight error ‖ΔW‖/‖W‖, measured by decoding, is at most E. Tensors matching --exact or --quality-for keep those rules.", valueName: "e"))
+    @Option(name: .customLong("max-rel-error"), help: ArgumentHelp("Error-targeted mode: per float tensor, the cheapest coding (JPEG with IJG/flat/spectrum tables, rANS-coded uniform quantiser, fixed-length per-row codes, float16, exact) whose relative RMS weight error ‖ΔW‖/‖W‖, measured by decoding, is at most E (E/10 for 1-D tensors and scalars: biases and norms are cheap and sensitive). Tensors matching --exact or --quality-for keep those rules.", valueName: "e"))
     var maxRelError: Double?
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")

@@ -22,7 +22,8 @@ public enum ModelCodec {
             let choice: ErrorTargetedSearch.Choice
             do {
                 choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
-                                                          bound: bound, policy: policy, codec: codec)
+                                                          bound: tensor.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound,
+                                                          policy: policy, codec: codec)
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.description)
             }
@@ -67,7 +68,6 @@ public enum ModelCodec {
             throw fail("unknown coding \(entry.coding) or bad coding parameters")
         }
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
-        let count = entry.shape.reduce(1, *)
         do {
             switch coding {
             case .exact:

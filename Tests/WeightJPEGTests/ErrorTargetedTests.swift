@@ -1,0 +1,216 @@
+import Foundation
+import Testing
+@testable import WeightJPEG
+
+/// Gaussian samples (Box–Muller over the seeded generator).
+private func gaussian(_ n: Int, sigma: Float, seed: UInt64) -> [Float] {
+    var rng = RandomSource(seed: seed)
+    return (0..<n).map { _ in
+        let u1 = max(Double(rng.next() >> 11) / Double(1 << 53), 1e-12), u2 = Double(rng.next() >> 11) / Double(1 << 53)
+        return Float((-2 * log(u1)).squareRoot() * cos(2 * Double.pi * u2)) * sigma
+    }
+}
+
+private func floats(_ t: SafetensorsTensor) -> [Float] { try! t.floats() }
+
+// MARK: - rANS
+
+@Test func ransRoundTripsSkewedSymbols() throws {
+    var rng = RandomSource(seed: 7)
+    // Geometric-ish symbols around 0, with a few rare outliers and negative values.
+    let symbols: [Int32] = (0..<20_000).map { _ in
+        let r = rng.next() % 1000
+        return r < 600 ? 0 : r < 800 ? 1 : r < 950 ? -1 : r < 999 ? Int32(r % 7) - 3 : 40
+    }
+    let table = try #require(RANS.Table(counting: symbols))
+    #expect(table.frequencies.reduce(0, +) == UInt32(RANS.total))
+    let stream = RANS.encode(symbols, table: table)
+    #expect(try RANS.decode(stream, count: symbols.count, table: table) == symbols)
+    // Near the entropy: these probabilities have about 1.6 bits/symbol; the coder must be within 2%.
+    var counts: [Int32: Int] = [:]
+    for s in symbols { counts[s, default: 0] += 1 }
+    let entropy = counts.values.reduce(0.0) { let p = Double($1) / Double(symbols.count); return $0 - p * log2(p) }
+    #expect(Double(stream.count * 8) <= entropy * Double(symbols.count) * 1.02 + 64)
+    // The table survives serialization.
+    #expect(RANS.Table(bytes: table.serialized()) == table)
+}
+
+@Test func ransRejectsCorruptStreamsAndTables() throws {
+    let symbols: [Int32] = (0..<5000).map { Int32($0 % 5) - 2 }
+    let table = try #require(RANS.Table(counting: symbols))
+    let stream = RANS.encode(symbols, table: table)
+    #expect(throws: CodecError.self) { try RANS.decode(Array(stream.dropLast()), count: symbols.count, table: table) }
+    #expect(throws: CodecError.self) { try RANS.decode(stream + [0], count: symbols.count, table: table) }
+    #expect(throws: CodecError.self) { try RANS.decode(stream, count: symbols.count + 1, table: table) }
+    #expect(throws: CodecError.self) { try RANS.decode([1, 2], count: 1, table: table) }
+    // Every single-byte flip either fails or decodes to something (never crashes); most are detected.
+    var detected = 0
+    for i in stride(from: 0, to: stream.count, by: max(1, stream.count / 200)) {
+        var bad = stream
+        bad[i] ^= 0x5A
+        if (try? RANS.decode(bad, count: symbols.count, table: table)) != symbols { detected += 1 }
+    }
+    #expect(detected > 0)
+    // Tables whose frequencies do not sum to M, or that span too many symbols, are rejected.
+    var bytes = table.serialized()
+    bytes[bytes.count - 1] &+= 1
+    #expect(RANS.Table(bytes: bytes) == nil)
+    #expect(RANS.Table(bytes: []) == nil)
+    #expect(RANS.Table(counting: [0, Int32(RANS.maxAlphabet)]) == nil)
+}
+
+// MARK: - Scalar quantisers
+
+@Test func fixedRowCodesRoundTripWithinHalfAStep() throws {
+    let rows = 7, columns = 33
+    let values = gaussian(rows * columns, sigma: 0.1, seed: 3).enumerated().map { $0.element * Float(1 + $0.offset / columns) }
+    for bits in [2, 3, 5, 8, 11, 16] {
+        let payload = UniformCodecs.encodeFixedRows(values, rows: rows, bits: bits)
+        #expect(payload.count == 4 * rows + (values.count * bits + 7) / 8)
+        let back = try UniformCodecs.decodeFixedRows(payload, rows: rows, count: values.count, bits: bits)
+        for r in 0..<rows {
+            let row = values[(r * columns)..<((r + 1) * columns)]
+            let step = row.map(abs).max()! / Float(UniformCodecs.levels(bits: bits))
+            for c in 0..<columns { #expect(abs(back[r * columns + c] - values[r * columns + c]) <= step / 2 * 1.0001) }
+        }
+        #expect(throws: CodecError.self) { try UniformCodecs.decodeFixedRows(Array(payload.dropLast()), rows: rows, count: values.count, bits: bits) }
+    }
+    #expect(TensorCoding(code: 5, parameters: [1]) == nil)
+    #expect(TensorCoding(code: 5, parameters: [17]) == nil)
+    #expect(TensorCoding(code: 5, parameters: [8, 0]) == nil)
+    #expect(TensorCoding(code: 5, parameters: [8]) == .fixedRows(bits: 8))
+}
+
+@Test func entropyUniformRoundTripsAndRejectsBadParameters() throws {
+    let values = gaussian(4096, sigma: 0.05, seed: 5)
+    let step: Float = 0.004
+    let payloads = try #require(UniformCodecs.encodeEntropy(values, step: step))
+    let back = try UniformCodecs.decodeEntropy(payloads, count: values.count, step: step)
+    for (a, b) in zip(values, back) { #expect(abs(a - b) <= step / 2 * 1.0001) }
+    // Coding 4's parameter is a positive finite float32 step.
+    let coding = TensorCoding.entropyUniform(step: step)
+    #expect(TensorCoding(code: 4, parameters: coding.parameterBytes) == coding)
+    for bad: Float in [0, -1, .nan, .infinity] {
+        #expect(TensorCoding(code: 4, parameters: TensorCoding.entropyUniform(step: bad).parameterBytes) == nil)
+    }
+    #expect(TensorCoding(code: 4, parameters: [0, 0, 128]) == nil)
+    // A shape that asks for far more symbols than the stream can hold is refused before allocating.
+    #expect(throws: CodecError.self) { try UniformCodecs.decodeEntropy(payloads, count: 1 << 40, step: step) }
+    #expect(throws: CodecError.self) { try UniformCodecs.decodeEntropy([payloads[0]], count: values.count, step: step) }
+    // A constant tensor has one symbol: not entropy-coded (the search uses another coding).
+    #expect(UniformCodecs.encodeEntropy([Float](repeating: 0.5, count: 100), step: 0.1) == nil)
+}
+
+// MARK: - Error-targeted compression of a whole model
+
+/// A model with every kind of tensor the issue names: F32/F16/BF16 of ranks 0…4, smooth,
+/// noise-like, embedding-like and convolution weights, int64 and bool tensors, metadata.
+private func mixedModel() -> SafetensorsFile {
+    let smooth: [Float] = (0..<(64 * 784)).map { i in
+        let r = i / 784, y = (i % 784) / 28, x = i % 28
+        return 0.05 * sin(Float(x) / Float(3 + r % 5)) * cos(Float(y) / Float(4 + r % 3))
+    }
+    let ints = Data((0..<300).flatMap { (i: Int) -> [UInt8] in withUnsafeBytes(of: Int64(i * 7 - 1000).littleEndian, Array.init) })
+    return SafetensorsFile(tensors: [
+        SafetensorsTensor(name: "embed.weight", shape: [600, 48], floats: gaussian(600 * 48, sigma: 0.02, seed: 1)),
+        SafetensorsTensor(name: "first.weight", shape: [64, 784], floats: smooth),
+        SafetensorsTensor(name: "conv.weight", shape: [16, 8, 3, 3], floats: gaussian(16 * 8 * 9, sigma: 0.1, seed: 2)),
+        SafetensorsTensor(name: "ffn.weight", shape: [128, 96], floats: gaussian(128 * 96, sigma: 0.04, seed: 3), dtype: .F16),
+        SafetensorsTensor(name: "attn.weight", shape: [96, 96], floats: gaussian(96 * 96, sigma: 0.03, seed: 4), dtype: .BF16),
+        SafetensorsTensor(name: "heads", shape: [2, 3, 8, 8], floats: gaussian(384, sigma: 0.1, seed: 5)),
+        SafetensorsTensor(name: "ffn.bias", shape: [128], floats: gaussian(128, sigma: 0.01, seed: 6)),
+        SafetensorsTensor(name: "norm.weight", shape: [96], floats: gaussian(96, sigma: 0.1, seed: 7).map { $0 + 1 }, dtype: .BF16),
+        SafetensorsTensor(name: "scale", shape: [], floats: [0.7]),
+        SafetensorsTensor(name: "keep.this", shape: [8, 8], floats: gaussian(64, sigma: 1, seed: 8)),
+        SafetensorsTensor(name: "position_ids", dtype: .I64, shape: [1, 300], data: ints),
+        SafetensorsTensor(name: "mask", dtype: .BOOL, shape: [4, 4], data: Data((0..<16).map { UInt8($0 % 3 == 0 ? 1 : 0) })),
+    ], metadata: ["format": "pt", "note": "mixed"])
+}
+
+@Test(arguments: [0.03, 0.01])
+func everyBoundHoldsOnEveryTensor(bound: Double) throws {
+    let file = mixedModel()
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = bound
+    policy.exactPatterns = ["keep.*"]
+    let container = try ModelCodec.compress(file, policy: policy)
+    let parsed = try Container(bytes: container.serialized(), path: "m.wjpg")
+    let back = try ModelCodec.decompress(parsed, path: "m.wjpg")
+    #expect(back.tensors.map(\.name) == file.tensors.map(\.name))
+    #expect(back.tensors.map(\.shape) == file.tensors.map(\.shape))
+    #expect(back.tensors.map(\.dtype) == file.tensors.map(\.dtype))
+    #expect(back.metadata == file.metadata)
+    for (a, b) in zip(file.tensors, back.tensors) {
+        if !a.dtype.convertsToFloat || a.name.hasPrefix("keep.") {
+            #expect(a.data == b.data, "\(a.name) must round-trip bit for bit")
+            continue
+        }
+        let e = WeightError(original: floats(a), decoded: floats(b))
+        let own = a.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound
+        #expect(e.within(own), "\(a.name): relative error \(String(describing: e.relative)) > \(own)")
+    }
+    // The floor: no float tensor takes more bytes than fixed-length per-row codes at the fewest bits
+    // that reach the bound (computed here independently).
+    for (t, entry) in zip(file.tensors, container.entries) where t.dtype.convertsToFloat && !t.name.hasPrefix("keep.") {
+        let v = floats(t)
+        let rows = t.shape.count >= 2 ? t.shape[0] : 1
+        let own = t.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound
+        let floor = (2...16).first { bits in
+            let back = try! UniformCodecs.decodeFixedRows(UniformCodecs.encodeFixedRows(v, rows: rows, bits: bits), rows: rows, count: v.count, bits: bits)
+            return WeightError(original: v, decoded: WeightError.rounded(back, to: t.dtype)).within(own)
+        }.map { 4 * rows + (v.count * $0 + 7) / 8 + 1 } ?? Int.max
+        let bytes = entry.payloads.reduce(0) { $0 + $1.count } + entry.parameters.count
+        #expect(bytes <= floor, "\(t.name): \(bytes) bytes > fixed-length floor \(floor)")
+    }
+}
+
+@Test func theSearchPicksJPEGForSmoothAndEntropyCodingForNoise() throws {
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.03
+    let file = mixedModel()
+    let container = try ModelCodec.compress(file, policy: policy)
+    func coding(_ name: String) -> TensorCoding? { container[name].flatMap { TensorCoding(code: $0.coding, parameters: $0.parameters) } }
+    guard case .jpeg? = coding("first.weight") else { Issue.record("smooth layer coded \(String(describing: coding("first.weight")))"); return }
+    guard case .entropyUniform? = coding("embed.weight") else { Issue.record("noise coded \(String(describing: coding("embed.weight")))"); return }
+    // On Gaussian weights the entropy coder saves well over a bit per weight against fixed-length codes.
+    let fixedBits = 7.0  // the fewest bits per weight reaching 0.03 on Gaussian rows of 48 (measured by the floor test above)
+    let bits = Double(container["embed.weight"]!.payloads.reduce(0) { $0 + $1.count } * 8) / Double(600 * 48)
+    #expect(bits < fixedBits - 1, "entropy-uniform took \(bits) bits/weight")
+}
+
+@Test func errorTargetedModeRejectsNonFiniteWeightsNamingTheTensor() throws {
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.03
+    var values = gaussian(256, sigma: 1, seed: 9)
+    values[17] = .nan
+    let file = SafetensorsFile(tensors: [SafetensorsTensor(name: "bad.weight", shape: [16, 16], floats: values)], metadata: nil)
+    #expect(throws: CodecError(tensor: "bad.weight", reason: "holds nan at index 17; only finite weights can be compressed (keep it exact with --exact 'bad.weight')")) {
+        try ModelCodec.compress(file, policy: policy)
+    }
+    policy.exactPatterns = ["bad.*"]
+    let back = try ModelCodec.decompress(ModelCodec.compress(file, policy: policy), path: "m")
+    #expect(back.tensors[0].data == file.tensors[0].data)
+}
+
+@Test func inspectMeasuresErrorsAgainstTheOriginal() throws {
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.01
+    let file = mixedModel()
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wjpg-inspect-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+    try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: dir) }
+    let path = dir.appendingPathComponent("m.wjpg").path
+    try AtomicFile.write(Data(ModelCodec.compress(file, policy: policy).serialized()), to: path)
+    var report = try ContainerReport(path: path)
+    try report.compare(with: file, originalPath: "orig.safetensors")
+    for t in report.tensors {
+        let e = try #require(t.error, "\(t.name) has no error stats")
+        #expect(e.within(0.01))
+        if let snr = e.snrDB { #expect(snr >= 40 - 1e-9) }  // 20·log10(1/0.01)
+        if let r = e.relative, let snr = e.snrDB { #expect(abs(snr + 20 * log10(r)) < 1e-9) }
+    }
+    #expect(report.tensors.first { $0.name == "position_ids" }?.error?.relative == 0)
+    // A different model is refused, naming the missing tensor.
+    let other = SafetensorsFile(tensors: [file.tensors[0]], metadata: nil)
+    #expect(throws: ModelFileError.self) { try report.compare(with: other, originalPath: "other.safetensors") }
+}
