@@ -44,6 +44,45 @@ def header(path):
         n = struct.unpack("<Q", f.read(8))[0]
         return json.loads(f.read(n))
 
+def bad_inputs(binary, work, src, check):
+    """Truncated or lying headers, an unsupported dtype, a non-finite weight: the CLI must exit
+    non-zero, name the file or tensor, and leave no output file behind."""
+    with open(src, "rb") as f:
+        raw = f.read()
+    n = struct.unpack("<Q", raw[:8])[0]
+    h = json.loads(raw[8:8 + n])
+    def with_header(hh, body):
+        hb = json.dumps(hh, separators=(",", ":")).encode()
+        return struct.pack("<Q", len(hb)) + hb + body
+    lying = dict(h); k0 = next(k for k in h if k != "__metadata__")
+    lying[k0] = dict(h[k0], data_offsets=[0, 10 ** 12])
+    unsupported = dict(h); unsupported[k0] = dict(h[k0], dtype="F4")
+    nan = bytearray(raw)
+    emb = h["embed.weight"]["data_offsets"][0] + 8 + n
+    nan[emb:emb + 4] = struct.pack("<f", float("nan"))
+    cases = {
+        "truncated": (raw[: len(raw) // 2], "bad-truncated.safetensors"),
+        "short": (raw[:5], "bad-short.safetensors"),
+        "header-length-lies": (struct.pack("<Q", 10 ** 9) + raw[8:], "bad-header-length-lies.safetensors"),
+        "offsets-lie": (with_header(lying, raw[8 + n:]), k0),
+        "unsupported-dtype": (with_header(unsupported, raw[8 + n:]), "F4"),
+        "non-finite": (bytes(nan), "embed.weight"),
+    }
+    for label, (data, needle) in cases.items():
+        bad = os.path.join(work, f"bad-{label}.safetensors")
+        out = os.path.join(work, f"bad-{label}.wjpg")
+        with open(bad, "wb") as f:
+            f.write(data)
+        for extra in ([], ["--max-rel-error", "0.03"]):
+            r = subprocess.run([binary, "compress", bad, "-o", out, "--keep-dead-units"] + extra, capture_output=True, text=True)
+            msg = (r.stderr + r.stdout).strip().splitlines()
+            check(r.returncode != 0, f"bad input {label} {extra}: exit status 0")
+            check(any(needle in line for line in msg), f"bad input {label} {extra}: message does not name '{needle}': {msg}")
+            check(not os.path.exists(out), f"bad input {label} {extra}: output file left behind")
+            leftovers = [x for x in os.listdir(work) if x.startswith(f"bad-{label}.wjpg")]
+            check(not leftovers, f"bad input {label} {extra}: temporary files left behind: {leftovers}")
+    print(f"bad inputs: {len(cases)} cases × 2 modes rejected with a message, no output left")
+
 def main():
     binary, work = sys.argv[1], sys.argv[2]
     bound = float(sys.argv[3]) if len(sys.argv) > 3 else 0.03
@@ -121,6 +160,7 @@ def main():
                 check(rel <= limit, f"{mode}: {k} relative error {rel:.4g} > {limit}")
         print(f"interop {mode}: {len(src_names)} tensors, worst relative error {worst:.4g} (bound {limit}), "
               f"{os.path.getsize(wj)} bytes from {os.path.getsize(src)}")
+    bad_inputs(binary, work, src, check)
     if failures:
         print(f"interop-test: {len(failures)} failures", file=sys.stderr)
         sys.exit(1)
