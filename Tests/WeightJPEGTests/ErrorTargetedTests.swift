@@ -214,3 +214,20 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let other = SafetensorsFile(tensors: [file.tensors[0]], metadata: nil)
     #expect(throws: ModelFileError.self) { try report.compare(with: other, originalPath: "other.safetensors") }
 }
+
+@Test func largeConvolutionKernelsTryBothLayoutsAndKeepTheBound() throws {
+    // Smooth 3×3 kernels (outer products) plus noise: 48 × 40 × 3 × 3 = 17,280 weights, enough for JPEG.
+    var rng = RandomSource(seed: 11)
+    let values: [Float] = (0..<(48 * 40)).flatMap { _ -> [Float] in
+        let a = (0..<3).map { _ in rng.uniform(1) }, b = (0..<3).map { _ in rng.uniform(1) }
+        return (0..<9).map { a[$0 / 3] * b[$0 % 3] * 0.05 + rng.uniform(0.005) }
+    }
+    let tensor = SafetensorsTensor(name: "conv.weight", shape: [48, 40, 3, 3], floats: values)
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.03
+    let codec = try JPEGTensorCodec()
+    let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
+    let back = try ModelCodec.decode(entry, codec: codec, path: "m")
+    #expect(back.shape == [48, 40, 3, 3])
+    #expect(WeightError(original: values, decoded: try back.floats()).within(0.03))
+}

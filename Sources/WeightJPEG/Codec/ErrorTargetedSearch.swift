@@ -13,7 +13,10 @@ import Foundation
 ///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
 /// - JPEG (rank ≥ 2, at least `jpegMinimumElements` weights, layout fits), one family per table
 ///   kind (IJG quality, flat, spectrum^0.5 — see `RateSetting`) with per-tile min/max for the matrix
-///   layout, bisection over the level 1…100 (each probe a real encode and decode).
+///   layout, bisection over the level 1…100 (each probe a real encode and decode). Layouts: the
+///   policy's (default `rows:28x28` for 784 columns, else `matrix:64x64` over `shape[0] × rest`),
+///   and for convolution kernels `out × in × kh × kw` also `rows:(in·kh)x(kw)` (each output
+///   channel one image of its stacked kernels).
 /// The smallest passing candidate wins (payload plus parameter bytes).
 public enum ErrorTargetedSearch {
     /// A coded tensor and its measured error.
@@ -65,37 +68,49 @@ public enum ErrorTargetedSearch {
         let count = values.count
         if shape.count >= 2, count >= policy.jpegMinimumElements {
             let columns = count / rows
-            let layout = policy.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)
-            let tileScale: ScaleMode = { if case .matrix = layout { return .tile }; return policy.scale }()
-            if layout.fits(rows: rows, columns: columns) {
-                var rms: [Double]? = nil
-                for kind in jpegKinds {
-                    if case .spectrum = kind, rms == nil {
-                        rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
-                    }
-                    func probe(_ level: Int) throws(JPEGError) -> Choice? {
-                        let setting = RateSetting(kind: kind, level: level)
-                        let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
-                        let p = JPEGTensorParameters(layout: layout, scale: tileScale,
-                                                     pack: policy.pack, quality: table == nil ? level : 0,
-                                                     optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
-                                                     progressive: policy.progressive)
-                        let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
-                        return measure(.jpeg(coded.parameters), coded.payloads)
-                    }
-                    // The finest level first: if it fails, no level of this kind can pass.
-                    guard let finest = try probe(100), finest.error.within(bound) else { continue }
-                    var good = finest
-                    var l = 1, h = 99
-                    while l <= h {
-                        let mid = (l + h) / 2
-                        if let c = try probe(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
-                    }
-                    consider(good)
-                }
+            var layouts = [policy.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)]
+            // Convolution kernels (out × in × kh × kw): also each output channel as one image of its
+            // in stacked kh × kw kernels, (in·kh) × kw, so a kernel's rows stay neighbours.
+            if policy.layout == nil, shape.count == 4, shape[2] * shape[3] > 1, shape[1] * shape[2] <= 4096, shape[3] <= 4096 {
+                layouts.append(.rows(height: shape[1] * shape[2], width: shape[3]))
+            }
+            for layout in layouts where layout.fits(rows: rows, columns: columns) {
+                try jpegCandidates(values, rows: rows, columns: columns, layout: layout, bound: bound, policy: policy,
+                                   codec: codec, measure: measure, consider: consider)
             }
         }
         return best
+    }
+
+    /// For each table kind: the coarsest level (bisection over 1…100) whose JPEG passes, offered to `consider`.
+    static func jpegCandidates(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, bound: Double,
+                               policy: CompressionPolicy, codec: JPEGTensorCodec,
+                               measure: (TensorCoding, [[UInt8]]) -> Choice?, consider: (Choice?) -> Void) throws(JPEGError) {
+        let tileScale: ScaleMode = { if case .matrix = layout { return .tile }; return policy.scale }()
+        var rms: [Double]? = nil
+        for kind in jpegKinds {
+            if case .spectrum = kind, rms == nil {
+                rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
+            }
+            func probe(_ level: Int) throws(JPEGError) -> Choice? {
+                let setting = RateSetting(kind: kind, level: level)
+                let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
+                let p = JPEGTensorParameters(layout: layout, scale: tileScale, pack: policy.pack, quality: table == nil ? level : 0,
+                                             optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
+                                             progressive: policy.progressive)
+                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
+                return measure(.jpeg(coded.parameters), coded.payloads)
+            }
+            // The finest level first: if it fails, no level of this kind can pass.
+            guard let finest = try probe(100), finest.error.within(bound) else { continue }
+            var good = finest
+            var l = 1, h = 99
+            while l <= h {
+                let mid = (l + h) / 2
+                if let c = try probe(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
+            }
+            consider(good)
+        }
     }
 
     /// The entropy-coded uniform quantiser with the largest step that passes.
