@@ -58,6 +58,10 @@ struct Compress: ParsableCommand {
     var qualityFor: [String] = []
     @Option(name: .customLong("max-rel-error"), help: ArgumentHelp("Error-targeted mode: per float tensor, the cheapest coding (JPEG with IJG/flat/spectrum tables, rANS-coded uniform quantiser, fixed-length per-row codes, float16, exact) whose relative RMS weight error ‖ΔW‖/‖W‖, measured by decoding, is at most E (E/10 for 1-D tensors and scalars: biases and norms are cheap and sensitive). Tensors matching --exact or --quality-for keep those rules.", valueName: "e"))
     var maxRelError: Double?
+    @Option(name: .customLong("max-rel-error-for"), help: ArgumentHelp("Per-tensor error bound, GLOB=E (repeatable; the first match wins; also works without --max-rel-error, for the matching tensors only).", valueName: "glob=e"))
+    var maxRelErrorFor: [String] = []
+    @Option(name: .customLong("jpeg-min-gain"), help: ArgumentHelp("With --max-rel-error: try JPEG only on tensors whose 8×8 DCT coding gain (arithmetic/geometric mean of coefficient variances) is at least G; 0 tries it everywhere.", valueName: "g"))
+    var jpegMinGain: Double = 1.05
     @OptionGroup var dataOptions: DataOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
     var keepDeadUnits = false
@@ -83,7 +87,9 @@ struct Compress: ParsableCommand {
         guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW]") }
         _ = try parsedOverrides()
         if let e = maxRelError, !(e > 0 && e < 1) { throw ValidationError("--max-rel-error must be in (0, 1), e.g. 0.03") }
-        if maxRelError != nil && rateControlled { throw ValidationError("--max-rel-error cannot be combined with --target-bytes, --max-drop or --sweep-tables") }
+        guard jpegMinGain >= 0 && jpegMinGain.isFinite else { throw ValidationError("--jpeg-min-gain must be ≥ 0") }
+        _ = try parsedErrorOverrides()
+        if (maxRelError != nil || !maxRelErrorFor.isEmpty) && rateControlled { throw ValidationError("--max-rel-error cannot be combined with --target-bytes, --max-drop or --sweep-tables") }
         guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0…100 percentage points") }
@@ -111,6 +117,15 @@ struct Compress: ParsableCommand {
 
     var rateControlled: Bool { targetBytes != nil || maxDrop != nil || sweepTables != nil }
 
+    func parsedErrorOverrides() throws -> [(pattern: String, bound: Double)] {
+        try maxRelErrorFor.map { spec in
+            guard let eq = spec.lastIndex(of: "="), let e = Double(spec[spec.index(after: eq)...]), e > 0, e < 1 else {
+                throw ValidationError("--max-rel-error-for expects GLOB=E with E in (0, 1), got '\(spec)'")
+            }
+            return (String(spec[..<eq]), e)
+        }
+    }
+
     func parsedOverrides() throws -> [(pattern: String, quality: Int)] {
         try qualityFor.map { spec in
             guard let eq = spec.lastIndex(of: "="), let q = Int(spec[spec.index(after: eq)...]), (1...100).contains(q) else {
@@ -132,6 +147,8 @@ struct Compress: ParsableCommand {
         policy.exactPatterns = exact
         policy.qualityOverrides = try parsedOverrides()
         policy.maxRelativeError = maxRelError
+        policy.jpegMinimumCodingGain = jpegMinGain
+        policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
         var source = try SafetensorsFile.read(path: input)
         var train: Dataset? = nil
         if rateControlled {

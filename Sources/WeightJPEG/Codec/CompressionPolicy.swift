@@ -42,6 +42,20 @@ public struct CompressionPolicy: Sendable {
     /// but sensitive (on all-MiniLM-L6-v2 at E = 0.03 they caused half of the embedding-cosine loss;
     /// see docs/results/any-model.md), so coding them finely costs almost nothing.
     public var oneDimensionalBoundFactor = 0.1
+    /// Per-tensor error bounds in error-targeted mode (`--max-rel-error-for GLOB=E`): the first glob
+    /// that matches wins over `maxRelativeError` and the 1-D factor.
+    public var maxRelativeErrorOverrides: [(pattern: String, bound: Double)] = []
+
+    /// The relative-error bound for a tensor in error-targeted mode, nil outside it.
+    public func relativeErrorBound(name: String, rank: Int) -> Double? {
+        if let o = maxRelativeErrorOverrides.first(where: { Self.glob($0.pattern, matches: name) }) { return o.bound }
+        guard let e = maxRelativeError else { return nil }
+        return rank < 2 ? e * oneDimensionalBoundFactor : e
+    }
+    /// In error-targeted mode, JPEG is tried for a tensor only when the 8×8 DCT's coding gain on it
+    /// (`ErrorTargetedSearch.codingGain`) is at least this; 1.05 is at most 0.035 bits per weight of
+    /// possible saving. 0 tries JPEG on every tensor.
+    public var jpegMinimumCodingGain = 1.05
 
     /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman.
     public init() {}

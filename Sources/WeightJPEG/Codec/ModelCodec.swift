@@ -15,15 +15,15 @@ public enum ModelCodec {
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
         let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
-        if let bound = policy.maxRelativeError, let values, !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
+        if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count), let values,
+           !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
             }
             let choice: ErrorTargetedSearch.Choice
             do {
                 choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
-                                                          bound: tensor.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound,
-                                                          policy: policy, codec: codec)
+                                                          bound: bound, policy: policy, codec: codec)
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.description)
             }
