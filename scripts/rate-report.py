@@ -8,11 +8,12 @@ Usage:
       (the 512×784 layer of the given MNIST MLP when given, else smooth synthetic 28×28 images),
       noise-like linear layers (Gaussian), an embedding table (rows of varying scale, heavy tails)
       and convolution kernels (spatially correlated 3×3), plus biases.
-  rate-report.py measure WEIGHTJPEG MODEL.safetensors WORKDIR E [E...] [--kind REGEX=KIND ...]
+  rate-report.py measure WEIGHTJPEG MODEL.safetensors WORKDIR E [E...] [--kind REGEX=KIND ...] [--compress-arg ARG ...]
       for each E: compress --max-rel-error E, inspect --json --original, and for every float tensor
       the fewest bits b (2…16) whose per-row symmetric quantiser (scale max|w|/(2^(b-1)-1) per row,
       float32 scale stored) reaches relative error ≤ E — computed here in numpy, independently of
-      the Swift code; prints our bits/weight (payload + record) next to that floor's.
+      the Swift code (at E/10 for rank < 2 tensors, as compress does); prints our bits/weight
+      (payload + record) next to that floor's.
 """
 import json, os, re, subprocess, sys
 import numpy as np
@@ -56,7 +57,7 @@ def floor_bits(w, bound):
             return b, (32 * rows + b * m2.size) / m2.size
     return None, None
 
-def measure(binary, model, work, bounds, kinds):
+def measure(binary, model, work, bounds, kinds, extra=()):
     os.makedirs(work, exist_ok=True)
     tensors = load_file(model)
     def kind(name):
@@ -66,7 +67,7 @@ def measure(binary, model, work, bounds, kinds):
         return "other"
     for e in bounds:
         wj = os.path.join(work, f"model-e{e}.wjpg")
-        subprocess.run([binary, "compress", model, "-o", wj, "--max-rel-error", str(e), "--keep-dead-units"], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([binary, "compress", model, "-o", wj, "--max-rel-error", str(e), "--keep-dead-units", *extra], check=True, stdout=subprocess.DEVNULL)
         rep = json.loads(subprocess.run([binary, "inspect", wj, "--json", "--original", model], check=True, capture_output=True, text=True).stdout)
         print(f"\n=== E = {e}: {model} → {rep['fileBytes']} bytes, {rep['bitsPerWeight']:.3f} bits/weight overall")
         print(f"{'tensor':52} {'shape':>14} {'coding':28} {'ours':>7} {'rel.err':>8} {'floor b':>7} {'floor':>7}")
@@ -75,7 +76,8 @@ def measure(binary, model, work, bounds, kinds):
             v = tensors[t["name"]]
             if v.dtype.kind != "f":
                 continue
-            b, fb = floor_bits(v, e)
+            own = e / 10 if v.ndim < 2 else e  # compress codes rank < 2 tensors at E/10
+            b, fb = floor_bits(v, own)
             coding = t["coding"].split(" step")[0][:28]
             rel = t.get("error", {}).get("relative")
             print(f"{t['name'][:52]:52} {'x'.join(map(str, t['shape'])):>14} {coding:28} {t['bitsPerWeight']:7.3f} "
@@ -93,11 +95,13 @@ def main():
         synthetic(sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
     elif sys.argv[1] == "measure":
         args = sys.argv[2:]
-        kinds = []
+        kinds, extra = [], []
         while "--kind" in args:
             i = args.index("--kind"); rx, k = args[i + 1].rsplit("=", 1); kinds.append((rx, k)); del args[i:i + 2]
+        while "--compress-arg" in args:
+            i = args.index("--compress-arg"); extra.append(args[i + 1]); del args[i:i + 2]
         binary, model, work = args[:3]
-        measure(binary, model, work, [float(x) for x in args[3:]], kinds)
+        measure(binary, model, work, [float(x) for x in args[3:]], kinds, extra)
     else:
         sys.exit(__doc__)
 
