@@ -250,3 +250,16 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     // Ten times the error is log2(10) ≈ 3.3 bits per weight fewer at high rate (of about 8.7 here).
     #expect(loose.storedBytes * 10 < tight.storedBytes * 7)
 }
+
+@Test func allZeroTensorsAreCodedCheaplyAndExactly() throws {
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.03
+    let codec = try JPEGTensorCodec()
+    for shape in [[384], [64, 48]] {
+        let tensor = SafetensorsTensor(name: "zeros", shape: shape, floats: [Float](repeating: 0, count: shape.reduce(1, *)))
+        let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
+        #expect(entry.coding != TensorCoding.exact.code)
+        #expect(entry.payloads.reduce(0) { $0 + $1.count } < tensor.data.count / 4)
+        #expect(try ModelCodec.decode(entry, codec: codec, path: "m").data == tensor.data)
+    }
+}

@@ -40,7 +40,8 @@ public enum ErrorTargetedSearch {
         var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightError(squaredError: 0, squaredNorm: 1, count: values.count))
         var norm = 0.0
         for v in values { norm += Double(v) * Double(v) }
-        guard norm > 0, values.count > 0 else { return best }  // all zeros: exact is tiny anyway for small tensors
+        guard values.count > 0 else { return best }
+        // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1
 
         func measure(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> Choice? {
@@ -65,7 +66,7 @@ public enum ErrorTargetedSearch {
         }
         consider(passing)
 
-        consider(entropyUniform(values, norm: norm, bound: bound, measure: measure))
+        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, measure: measure)) }
 
         let count = values.count
         if shape.count >= 2, count >= policy.jpegMinimumElements {
