@@ -104,11 +104,12 @@ public enum CompareReport {
             SVGChart.Series(label: m, points: r.points.filter { $0.method == m }.map { (x: r.bitsPerWeight($0), y: 100 * $0.accuracy) })
         }
         let floor = max(90, (100 * r.floatAccuracy - 3).rounded(.down))
-        var chart = SVGChart(title: "\(r.model): test accuracy vs bits per weight (whole model)", xLabel: "bits per weight (8 × bytes / \(r.parameters) parameters, log scale)",
+        let file = URL(fileURLWithPath: r.model).lastPathComponent
+        var chart = SVGChart(title: "\(file): test accuracy vs bits per weight (whole model)", xLabel: "bits per weight (8 × bytes / \(r.parameters) parameters, log scale)",
                              yLabel: "test accuracy %", series: series, yRange: floor...((100 * r.floatAccuracy + 0.5).rounded(.up)))
         chart.logX = true
         chart.markers = true
-        chart.legendWidth = 360
-        return chart.render(width: 1100, height: 520)
+        chart.legendWidth = 400
+        return chart.render(width: 1150, height: 540)
     }
 }
