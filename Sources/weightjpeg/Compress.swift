@@ -77,6 +77,8 @@ struct Compress: ParsableCommand {
     var validationCount: Int = 10_000
     @Flag(name: .customLong("report-test"), help: "After the rate control has chosen, also print the chosen file's test accuracy (reporting only; never used for choosing).")
     var reportTest = false
+    @Option(help: ArgumentHelp("Then fine-tune N epochs as the finetune command does (first layer as its JPEG DCT coefficients; trains on training images 0..<50,000, writes the epoch with the lowest loss on 50,000..<60,000). Needs the default rows mosaic layout.", valueName: "n"))
+    var finetune: Int?
     @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate–accuracy curves (validation and test) for these levels of every kind in --tables, e.g. 1,5,10,20,40,60,80,100, and write the --max-drop/--target-bytes choice (or the plain policy) as usual.", valueName: "levels"))
     var sweepTables: String?
 
@@ -93,6 +95,7 @@ struct Compress: ParsableCommand {
         guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0…100 percentage points") }
+        if let n = finetune, n < 0 { throw ValidationError("--finetune must be ≥ 0 epochs") }
         guard (1...10_000).contains(validationCount) else { throw ValidationError("--validation-count must be 1…10000") }
         _ = try parsedKinds()
         _ = try parsedSweepLevels()
@@ -151,11 +154,16 @@ struct Compress: ParsableCommand {
         policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
         var source = try SafetensorsFile.read(path: input)
         var train: Dataset? = nil
+        if finetune != nil {
+            do { train = try dataOptions.load(.train) } catch {
+                throw ValidationError("--finetune needs the training set: \(error); pass --data DIR")
+            }
+        }
         if rateControlled {
             do { _ = try ModelCodec.sequentialMLP(in: source) } catch {
                 throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
             }
-            do { train = try dataOptions.load(.train) } catch {
+            do { train = try train ?? dataOptions.load(.train) } catch {
                 throw ValidationError("--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(error); pass --data DIR")
             }
             guard train!.count >= 60_000 else {
@@ -163,15 +171,18 @@ struct Compress: ParsableCommand {
             }
         }
         if !keepDeadUnits { source = removeDeadUnits(source, train: train) }
-        let container: Container
+        var container: Container
         do {
-            if let train {
+            if let train, rateControlled {
                 container = try rateControl(source, policy: policy, train: train)
             } else {
                 container = try ModelCodec.compress(source, policy: policy)
             }
         } catch let e as CodecError {
             throw ModelFileError(path: input, reason: e.description)
+        }
+        if let epochs = finetune, let train {
+            container = try finetuned(container, epochs: epochs, train: train)
         }
         let bytes = container.serialized()
         try AtomicFile.write(Data(bytes), to: output)
@@ -208,6 +219,25 @@ struct Compress: ParsableCommand {
 }
 
 extension Compress {
+    /// `container` fine-tuned for `epochs` epochs with the library's `FinetuneRun` (what `finetune` runs).
+    func finetuned(_ container: Container, epochs: Int, train: Dataset) throws -> Container {
+        var config = FinetuneConfiguration()
+        config.epochs = epochs
+        let before = container.serialized().count
+        printError("fine-tuning \(epochs) epoch\(epochs == 1 ? "" : "s") on training images 0..<\(grouped(train.count - 10_000)), validating on \(grouped(train.count - 10_000))..<\(grouped(train.count))")
+        let run: FinetuneRun
+        do {
+            run = try FinetuneRun(container: container, path: output, configuration: config, trainInputs: train.normalized(), labels: train.labels) { e in
+                let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
+                printError("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+            }
+        } catch let e as FinetuneError {
+            throw ValidationError("--finetune: \(e.description) (fine-tuning needs the first layer as a JPEG rows:HxW mosaic: the default layout and --pack mosaic)")
+        }
+        print("fine-tuned: wrote epoch \(run.chosenEpoch) of \(epochs) (lowest validation loss), \(grouped(before)) → \(grouped(run.container.serialized().count)) bytes")
+        return run.container
+    }
+
     /// Chooses the table kind and level (and the output layer's coding) on the validation split,
     /// prints the candidates tried, and returns the chosen container.
     func rateControl(_ source: SafetensorsFile, policy: CompressionPolicy, train: Dataset) throws -> Container {

@@ -66,28 +66,23 @@ struct Finetune: ParsableCommand {
         config.schedule = lrSchedule == .drop ? .dropForLast(epochs: 1, factor: 0.1) : .constant
         config.selectBest = select == .best
         config.seed = seed
-        let tuner = try SpectralFinetuner(container: container, path: input, configuration: config)
-
         let train = try dataOptions.load(.train)
         let test = try dataOptions.load(.test)
-        guard train.pixelsPerImage == tuner.inputSize, train.count > 10_000 else {
-            throw ModelFileError(path: input, reason: "the model takes \(tuner.inputSize) inputs; \(dataOptions.data) has \(train.count) images of \(train.rows)×\(train.columns)")
-        }
-        let split = train.count - 10_000
         let trainInputs = train.normalized()
-        let features = tuner.features(trainInputs, count: train.count)
-        printError("features: \(grouped(train.count)) × \(tuner.featureCount) (\(tuner.featureCount - 1) DCT positions + Σx), \(fixed(Date().timeIntervalSince(started), 1)) s")
-
-        let history = tuner.train(features: features, labels: train.labels, train: 0..<split, validation: split..<train.count) { e in
-            let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
-            let l = e.trainLoss.map { "train loss \(fixed(Double($0), 4)), " } ?? "input: "
-            printError("epoch \(e.epoch): \(l)\(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+        printError("fine-tuning on training images 0..<\(grouped(train.count - 10_000)), validating on \(grouped(train.count - 10_000))..<\(grouped(train.count))")
+        let run: FinetuneRun
+        do {
+            run = try FinetuneRun(container: container, path: input, configuration: config, trainInputs: trainInputs, labels: train.labels) { e in
+                let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
+                let l = e.trainLoss.map { "train loss \(fixed(Double($0), 4)), " } ?? "input: "
+                printError("epoch \(e.epoch): \(l)\(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+            }
+        } catch let e as FinetuneError {
+            throw ModelFileError(path: input, reason: e.description)
         }
-        let chosen = config.selectBest
-            ? history.min { $0.validation!.loss < $1.validation!.loss }!.epoch
-            : history.last!.epoch
-
-        let tuned = try tuner.tunedContainer(container, path: input)
+        let tuner = run.tuner, features = run.features, split = run.split, history = run.history
+        let chosen = run.chosenEpoch
+        let tuned = run.container
         let bytes = tuned.serialized()
         try AtomicFile.write(Data(bytes), to: output)
 
