@@ -49,6 +49,7 @@ struct Compress: ParsableCommand {
     @Option(name: .customLong("quality-for"), help: ArgumentHelp("Per-tensor quality, GLOB=Q (repeatable).", valueName: "glob=q"))
     var qualityFor: [String] = []
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var pipeline: PipelineOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
     var keepDeadUnits = false
     @Option(name: .customLong("target-bytes"), help: ArgumentHelp("Rate control: the finest setting (table kind and level 1…100, binary search) whose whole file is at most N bytes; among table kinds the best validation accuracy wins. MLP models with --data only.", valueName: "n"))
@@ -119,34 +120,48 @@ struct Compress: ParsableCommand {
         policy.progressive = progressive
         policy.exactPatterns = exact
         policy.qualityOverrides = try parsedOverrides()
+        if !rateControlled {
+            // Streamed and parallel, unless dead units are removed (small MLPs: in memory, below).
+            let reader = try SafetensorsReader(path: input)
+            let view = reader.asFile()
+            let pruned = keepDeadUnits ? view : removeDeadUnits(view)
+            if pruned.tensors.map(\.shape) == view.tensors.map(\.shape) {
+                let summary = try ModelPipeline.compress(input: input, output: output, policy: policy, options: pipeline.options)
+                report(bytes: summary.outputBytes, inputSize: summary.inputBytes)
+                return
+            }
+            try write(ModelCodec.compress(pruned, policy: policy))
+            return
+        }
         var source = try SafetensorsFile.read(path: input)
         var train: Dataset? = nil
-        if rateControlled {
-            do { _ = try ModelCodec.sequentialMLP(in: source) } catch {
-                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
-            }
-            do { train = try dataOptions.load(.train) } catch {
-                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(error); pass --data DIR")
-            }
-            guard train!.count >= 60_000 else {
-                throw ValidationError("the training set in \(dataOptions.data) has \(train!.count) images; the validation split is images 50,000…59,999")
-            }
+        do { _ = try ModelCodec.sequentialMLP(in: source) } catch {
+            throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
+        }
+        do { train = try dataOptions.load(.train) } catch {
+            throw ValidationError("--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(error); pass --data DIR")
+        }
+        guard train!.count >= 60_000 else {
+            throw ValidationError("the training set in \(dataOptions.data) has \(train!.count) images; the validation split is images 50,000…59,999")
         }
         if !keepDeadUnits { source = removeDeadUnits(source, train: train) }
+        try write(rateControl(source, policy: policy, train: train!))
+    }
+
+    /// Writes an in-memory container (MLP paths) and reports its size.
+    func write(_ make: @autoclosure () throws -> Container) throws {
         let container: Container
-        do {
-            if let train {
-                container = try rateControl(source, policy: policy, train: train)
-            } else {
-                container = try ModelCodec.compress(source, policy: policy)
-            }
-        } catch let e as CodecError {
+        do { container = try make() } catch let e as CodecError {
             throw ModelFileError(path: input, reason: e.description)
         }
         let bytes = container.serialized()
         try AtomicFile.write(Data(bytes), to: output)
         let inputSize = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
-        print("wrote \(output): \(grouped(bytes.count)) bytes, \(fixed(Double(inputSize) / Double(bytes.count), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+        report(bytes: bytes.count, inputSize: inputSize)
+    }
+
+    func report(bytes: Int, inputSize: Int) {
+        print("wrote \(output): \(grouped(bytes)) bytes, \(fixed(Double(inputSize) / Double(bytes), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
     }
 
     /// `file` without the hidden units that never activate on the training set, or `file` itself
