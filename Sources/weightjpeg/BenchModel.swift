@@ -13,7 +13,7 @@ struct BenchModel: ParsableCommand {
         `weightjpeg compress` and `weightjpeg decompress` on it as child processes with --jobs, timing them \
         and reading their peak resident memory (wait4 ru_maxrss = VmHWM). The reference is plain libjpeg-turbo \
         (C loops) encoding and decoding one 8-bit pixel per weight of every float tensor of rank ≥ 2 \
-        (per-tensor min/max, the default quality 20 and optimized Huffman tables) on the same number of \
+        (per-tensor min/max, --quality and optimized Huffman tables, as compress by default) on the same number of \
         threads, in this process. MB/s are of the float32 checkpoint; ratio = ours / raw (target ≥ 0.70).
         """)
 
@@ -23,11 +23,16 @@ struct BenchModel: ParsableCommand {
     var checkpoint: String?
     @Option(help: "Threads for ours and for the reference (default: all cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(help: ArgumentHelp("Where the compressed and restored files are written (default: the checkpoint's folder; /dev/shm keeps the disk out of the figures).", valueName: "dir"))
+    var scratch: String?
+    @Option(help: "JPEG quality for ours (compress --quality) and for the reference.")
+    var quality: Int = CompressionPolicy().quality
     @Option(help: "Seed of the synthetic checkpoint.")
     var seed: UInt64 = 1
 
     func validate() throws {
         guard parameters >= 10_000 && parameters <= 2_000_000_000 else { throw ValidationError("--parameters must be 10,000…2,000,000,000") }
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
         guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be 1…1024") }
     }
 
@@ -48,31 +53,31 @@ struct BenchModel: ParsableCommand {
         let inputBytes = reader.fileSize
         let largest = reader.layout.tensors.map { $0.range.count }.max() ?? 0
         let mb = Double(inputBytes) / 1e6
-        print("checkpoint \(path): \(grouped(inputBytes)) bytes, \(reader.count) tensors, largest \(fixed(Double(largest) / 1e6, 1)) MB; jobs \(jobs); load average \(loadAverage())")
+        print("checkpoint \(path): \(grouped(inputBytes)) bytes, \(reader.count) tensors, largest \(fixed(Double(largest) / 1e6, 1)) MB; jobs \(jobs), quality \(quality); load average \(loadAverage())")
 
-        let compressed = directory + "/bench-model.wjpg"
-        let restored = directory + "/bench-model.restored.safetensors"
+        let compressed = (scratch ?? directory) + "/bench-model.wjpg"
+        let restored = (scratch ?? directory) + "/bench-model.restored.safetensors"
         fflush(nil)  // our buffered stdout before the children write theirs
-        let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--jobs", String(jobs), "--no-progress"])
+        let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--quality", String(quality), "--jobs", String(jobs), "--no-progress"])
         guard c.status == 0 else { throw ModelFileError(path: path, reason: "compress exited with status \(c.status)") }
         let d = try ChildProcess.run(ChildProcess.currentExecutable, ["decompress", compressed, "-o", restored, "--jobs", String(jobs), "--no-progress"])
         guard d.status == 0 else { throw ModelFileError(path: compressed, reason: "decompress exited with status \(d.status)") }
         let wjpgBytes = (try? FileManager.default.attributesOfItem(atPath: compressed)[.size] as? Int) ?? 0
-        try? FileManager.default.removeItem(atPath: restored)
 
         let reference = try RawJPEGReference(checkpoint: path)
         let policy = CompressionPolicy()
-        let (rawEncode, streams) = try reference.encode(quality: policy.quality, optimize: policy.optimizeHuffman, jobs: jobs)
+        let (rawEncode, streams) = try reference.encode(quality: quality, optimize: policy.optimizeHuffman, jobs: jobs)
         let rawDecode = try reference.decode(streams, jobs: jobs)
         let rawBytes = streams.reduce(0) { $0 + $1.count }
 
         print("compressed to \(grouped(wjpgBytes)) bytes (\(fixed(Double(inputBytes) / Double(max(wjpgBytes, 1)), 1))×); raw libjpeg reference: \(grouped(reference.pixelCount)) pixels in \(reference.images.count) images (\(fixed(Double(reference.coveredBytes) / Double(inputBytes) * 100, 1))% of the checkpoint's bytes), \(grouped(rawBytes)) bytes")
-        func line(_ what: String, _ ours: Double, _ raw: Double) {
-            let ratio = raw / ours
-            print("  \(what)  ours \(fixed(mb / ours, 1)) MB/s (\(fixed(ours, 2)) s)   raw libjpeg \(fixed(mb / raw, 1)) MB/s (\(fixed(raw, 2)) s)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")")
+        func line(_ what: String, _ ours: ChildProcess.Outcome, _ raw: Double) {
+            let ratio = raw / ours.seconds
+            print("  \(what)  ours \(fixed(mb / ours.seconds, 1)) MB/s (\(fixed(ours.seconds, 2)) s wall, \(fixed(ours.cpuSeconds, 2)) s CPU)   raw libjpeg \(fixed(mb / raw, 1)) MB/s (\(fixed(raw, 2)) s wall)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")")
         }
-        line("compress  ", c.seconds, rawEncode)
-        line("decompress", d.seconds, rawDecode)
+        line("compress  ", c, rawEncode)
+        line("decompress", d, rawDecode)
+        try? FileManager.default.removeItem(atPath: restored)
         let target = 150_000_000 + largest
         print("  peak RSS: compress \(fixed(Double(c.peakResidentBytes) / 1e6, 1)) MB, decompress \(fixed(Double(d.peakResidentBytes) / 1e6, 1)) MB; target for compress ≤ 150 MB + largest tensor = \(fixed(Double(target) / 1e6, 1)) MB\(c.peakResidentBytes > target ? "  (MISSED)" : "")")
         print("load average after: \(loadAverage())")

@@ -29,6 +29,13 @@ public struct SafetensorsTensor: Equatable, Sendable {
         precondition(dtype.convertsToFloat, "cannot encode floats as \(dtype.rawValue)")
         precondition(floats.count == shape.reduce(1, *), "tensor '\(name)': \(floats.count) values for shape \(shape)")
         let n = floats.count
+        #if _endian(little)
+        if dtype == .F32 {
+            // The stored bytes are the floats' own bytes: one copy, no zero-filling pass.
+            self.init(name: name, dtype: dtype, shape: shape, data: floats.withUnsafeBytes { Data($0) })
+            return
+        }
+        #endif
         var bytes = Data(count: n * dtype.byteSize)
         bytes.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
             floats.withUnsafeBufferPointer { values in
@@ -74,7 +81,12 @@ public struct SafetensorsTensor: Equatable, Sendable {
                     let range = c..<min(n, c + chunk)
                     switch dtype {
                     case .F32:
+                        #if _endian(little)
+                        UnsafeMutableRawPointer(out.baseAddress! + range.lowerBound)
+                            .copyMemory(from: raw.baseAddress! + 4 * range.lowerBound, byteCount: 4 * range.count)
+                        #else
                         for i in range { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                        #endif
                     case .F64:
                         for i in range { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
                     case .F16:

@@ -12,6 +12,8 @@ public enum ChildProcess {
         public let seconds: Double
         /// Peak resident memory of the child, in bytes.
         public let peakResidentBytes: Int
+        /// CPU time of the child (user + system, all threads), in seconds.
+        public let cpuSeconds: Double
     }
 
     /// Failure to start the program.
@@ -42,7 +44,9 @@ public enum ChildProcess {
         let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
         let signal = status & 0x7F
         let code: Int32 = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
-        return Outcome(status: code, seconds: seconds, peakResidentBytes: Int(usage.ru_maxrss) * 1024)
+        func secs(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
+        return Outcome(status: code, seconds: seconds, peakResidentBytes: Int(usage.ru_maxrss) * 1024,
+                       cpuSeconds: secs(usage.ru_utime) + secs(usage.ru_stime))
     }
 
     /// This process's peak resident memory so far (VmHWM of /proc/self/status), in bytes, or nil.
