@@ -11,7 +11,7 @@ struct BenchModel: ParsableCommand {
         (SyntheticCheckpoint: smooth patch-embedding stem, noise-like linear layers with per-row scales and \
         low-rank structure, Zipf-normed token embeddings, 1-D norms and biases, an int64 tensor), then runs \
         `weightjpeg compress` and `weightjpeg decompress` on it as child processes with --jobs, timing them \
-        and reading their peak resident memory (wait4 ru_maxrss = VmHWM). The reference is plain libjpeg-turbo \
+        and reading their peak resident memory (VmHWM, which each reports at its end). The reference is plain libjpeg-turbo \
         (C loops) encoding and decoding one 8-bit pixel per weight of every float tensor of rank ≥ 2 \
         (per-tensor min/max, --quality and optimized Huffman tables, as compress by default) on the same number of \
         threads, in this process. MB/s are of the float32 checkpoint; ratio = ours / raw (target ≥ 0.70).
@@ -27,11 +27,14 @@ struct BenchModel: ParsableCommand {
     var scratch: String?
     @Option(help: "JPEG quality for ours (compress --quality) and for the reference.")
     var quality: Int = CompressionPolicy().quality
+    @Option(help: "Runs of each measurement (medians are reported).")
+    var repeats: Int = 3
     @Option(help: "Seed of the synthetic checkpoint.")
     var seed: UInt64 = 1
 
     func validate() throws {
         guard parameters >= 10_000 && parameters <= 2_000_000_000 else { throw ValidationError("--parameters must be 10,000…2,000,000,000") }
+        guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1…20") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
         guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be 1…1024") }
     }
@@ -58,18 +61,33 @@ struct BenchModel: ParsableCommand {
         let compressed = (scratch ?? directory) + "/bench-model.wjpg"
         let restored = (scratch ?? directory) + "/bench-model.restored.safetensors"
         fflush(nil)  // our buffered stdout before the children write theirs
-        let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--quality", String(quality), "--jobs", String(jobs), "--no-progress"])
-        guard c.status == 0 else { throw ModelFileError(path: path, reason: "compress exited with status \(c.status)") }
-        let d = try ChildProcess.run(ChildProcess.currentExecutable, ["decompress", compressed, "-o", restored, "--jobs", String(jobs), "--no-progress"])
-        guard d.status == 0 else { throw ModelFileError(path: compressed, reason: "decompress exited with status \(d.status)") }
-        let wjpgBytes = (try? FileManager.default.attributesOfItem(atPath: compressed)[.size] as? Int) ?? 0
-
+        // Each measurement `repeats` times, ours and the reference interleaved; medians (and the largest peak RSS).
+        var cs: [ChildProcess.Outcome] = [], ds: [ChildProcess.Outcome] = []
+        var rawEncodes: [Double] = [], rawDecodes: [Double] = []
         let reference = try RawJPEGReference(checkpoint: path)
-        let policy = CompressionPolicy()
-        let (rawEncode, streams) = try reference.encode(quality: quality, optimize: policy.optimizeHuffman, jobs: jobs)
-        let rawDecode = try reference.decode(streams, jobs: jobs)
-        let rawBytes = streams.reduce(0) { $0 + $1.count }
-
+        var rawBytes = 0
+        for r in 0..<repeats {  // the first run's own output is shown
+            let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--quality", String(quality), "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
+            guard c.status == 0 else { throw ModelFileError(path: path, reason: "compress exited with status \(c.status)") }
+            let d = try ChildProcess.run(ChildProcess.currentExecutable, ["decompress", compressed, "-o", restored, "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
+            guard d.status == 0 else { throw ModelFileError(path: compressed, reason: "decompress exited with status \(d.status)") }
+            try? FileManager.default.removeItem(atPath: restored)
+            cs.append(c); ds.append(d)
+            let (rawEncode, streams) = try reference.encode(quality: quality, optimize: CompressionPolicy().optimizeHuffman, jobs: jobs)
+            rawEncodes.append(rawEncode)
+            rawDecodes.append(try reference.decode(streams, jobs: jobs))
+            rawBytes = streams.reduce(0) { $0 + $1.count }
+            fflush(nil)
+        }
+        func median(_ xs: [Double]) -> Double { let s = xs.sorted(); return s.count % 2 == 1 ? s[s.count / 2] : (s[s.count / 2 - 1] + s[s.count / 2]) / 2 }
+        func medianOutcome(_ os: [ChildProcess.Outcome]) -> ChildProcess.Outcome {
+            ChildProcess.Outcome(status: 0, seconds: median(os.map(\.seconds)), peakResidentBytes: os.map(\.peakResidentBytes).max()!,
+                                 cpuSeconds: median(os.map(\.cpuSeconds)))
+        }
+        let c = medianOutcome(cs), d = medianOutcome(ds)
+        let rawEncode = median(rawEncodes), rawDecode = median(rawDecodes)
+        let wjpgBytes = (try? FileManager.default.attributesOfItem(atPath: compressed)[.size] as? Int) ?? 0
+        print("medians of \(repeats) runs (wall: ours \(cs.map { fixed($0.seconds, 2) }.joined(separator: " ")) / \(ds.map { fixed($0.seconds, 2) }.joined(separator: " ")) s; raw \(rawEncodes.map { fixed($0, 2) }.joined(separator: " ")) / \(rawDecodes.map { fixed($0, 2) }.joined(separator: " ")) s)")
         print("compressed to \(grouped(wjpgBytes)) bytes (\(fixed(Double(inputBytes) / Double(max(wjpgBytes, 1)), 1))×); raw libjpeg reference: \(grouped(reference.pixelCount)) pixels in \(reference.images.count) images (\(fixed(Double(reference.coveredBytes) / Double(inputBytes) * 100, 1))% of the checkpoint's bytes), \(grouped(rawBytes)) bytes")
         func line(_ what: String, _ ours: ChildProcess.Outcome, _ raw: Double) {
             let ratio = raw / ours.seconds

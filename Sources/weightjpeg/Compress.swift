@@ -162,6 +162,7 @@ struct Compress: ParsableCommand {
 
     func report(bytes: Int, inputSize: Int) {
         print("wrote \(output): \(grouped(bytes)) bytes, \(fixed(Double(inputSize) / Double(bytes), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+        ChildProcess.reportPeakIfRequested()
     }
 
     /// `file` without the hidden units that never activate on the training set, or `file` itself

@@ -15,5 +15,6 @@ struct Decompress: ParsableCommand {
     func run() throws {
         let summary = try ModelPipeline.decompress(input: input, output: output, options: pipeline.options)
         print("wrote \(output): \(summary.tensors) tensors")
+        ChildProcess.reportPeakIfRequested()
     }
 }

@@ -11,10 +11,12 @@ public enum ModelPipeline {
     public struct Options: Sendable {
         /// Worker threads (default: every core).
         public var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
-        /// Most tensors started but not yet written (default: 2 per job).
+        /// Most tensors started but not yet written (default: 256; memory is bounded by the budget).
         public var window: Int? = nil
-        /// Most input bytes of tensors in flight (default: the largest tensor, at least 64 MiB); a
-        /// tensor larger than this runs alone.
+        /// Most bytes in flight (see `OrderedParallelMap`: input bytes of tensors being compressed and
+        /// payload bytes of compressed ones not yet written; payload plus output bytes of tensors being
+        /// decompressed and output bytes of decoded ones not yet written; default: the largest tensor plus 16 MiB, at least 64 MiB, so that small
+        /// tensors keep the other cores busy while the largest is coded); a tensor larger than this runs alone.
         public var budgetBytes: Int? = nil
         /// Report progress on stderr.
         public var progress = false
@@ -35,6 +37,8 @@ public enum ModelPipeline {
         public let seconds: Double
     }
 
+    static func defaultBudget(largest: Int) -> Int { max(largest + (16 << 20), 64 << 20) }
+
     /// Compresses the safetensors file `input` into the `.wjpg` file `output`.
     @discardableResult
     public static func compress(input: String, output: String, policy: CompressionPolicy,
@@ -46,9 +50,10 @@ public enum ModelPipeline {
         let progress = options.progress ? ProgressReporter(label: "compress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
         try OrderedParallelMap.run(
-            count: reader.count, jobs: options.jobs, window: options.window ?? 2 * options.jobs,
-            budget: options.budgetBytes ?? max(sizes.max() ?? 0, 64 << 20),
+            count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+            budget: options.budgetBytes ?? defaultBudget(largest: sizes.max() ?? 0),
             cost: { sizes[$0] },
+            resultCost: { entry in entry.payloads.reduce(0) { $0 + $1.count } },
             makeWorker: { try JPEGTensorCodec() },
             work: { codec, i in
                 defer { reader.release(i) }
@@ -89,9 +94,10 @@ public enum ModelPipeline {
         let progress = options.progress ? ProgressReporter(label: "decompress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
         try OrderedParallelMap.run(
-            count: reader.count, jobs: options.jobs, window: options.window ?? 2 * options.jobs,
-            budget: options.budgetBytes ?? max(costs.max() ?? 0, 64 << 20),
+            count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+            budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
             cost: { costs[$0] },
+            resultCost: { $0.data.count },
             makeWorker: { try JPEGTensorCodec() },
             work: { codec, i in
                 defer { reader.release(i) }

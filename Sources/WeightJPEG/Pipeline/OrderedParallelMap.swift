@@ -4,9 +4,11 @@ import Foundation
 /// on the calling thread, with a bounded amount of work in flight.
 ///
 /// An item may start only when (a) fewer than `window` items are started but not yet consumed and
-/// (b) the `cost` of the items in flight plus its own stays within `budget`, or nothing is in
-/// flight (so an item larger than the budget still runs, alone). Costs are released when an item's
-/// result has been consumed. Each worker owns a state made by `makeWorker` (e.g. a codec that is
+/// (b) the bytes in flight plus its `cost` stay within `budget`, or nothing is in flight (so an item
+/// larger than the budget still runs, alone). Bytes in flight: the `cost` of every item being worked
+/// on, plus the `resultCost` of every finished item not yet consumed (its cost is exchanged for its
+/// result's when it finishes, so small results of later items may pile up behind a large item
+/// still in work without holding its input's budget). Each worker owns a state made by `makeWorker` (e.g. a codec that is
 /// not thread-safe). On the first error (of a worker or the consumer) no further item starts, the
 /// items in progress finish, and the error of the lowest failed item (or the consumer's) is thrown.
 public enum OrderedParallelMap {
@@ -14,6 +16,7 @@ public enum OrderedParallelMap {
     public static func run<Worker, Result>(
         count: Int, jobs: Int, window: Int, budget: Int,
         cost: @escaping @Sendable (Int) -> Int,
+        resultCost: @escaping @Sendable (Result) -> Int = { _ in 0 },
         makeWorker: @escaping @Sendable () throws -> Worker,
         work: @escaping @Sendable (inout Worker, Int) throws -> Result,
         consume: (Int, Result) throws -> Void
@@ -50,9 +53,12 @@ public enum OrderedParallelMap {
                     guard let i = index else { return }
                     let result: Swift.Result<Result, Error>
                     do { result = .success(try work(&worker, i)) } catch { result = .failure(error) }
+                    let held: Int
+                    if case .success(let r) = result { held = resultCost(r) } else { held = 0 }
                     state.lock.lock()
+                    state.inFlight += held - cost(i)
                     switch result {
-                    case .success(let r): state.results[i] = r
+                    case .success(let r): state.results[i] = (r, held)
                     case .failure(let e): state.fail(index: i, e)
                     }
                     state.lock.broadcast()
@@ -69,7 +75,7 @@ public enum OrderedParallelMap {
             while state.results[state.consumedIndex] == nil && !state.failed { state.lock.wait() }
             if state.failed { state.lock.unlock(); break }
             let i = state.consumedIndex
-            let r = state.results.removeValue(forKey: i)!
+            let (r, held) = state.results.removeValue(forKey: i)!
             state.lock.unlock()
             do { try consume(i, r) } catch {
                 consumerError = error
@@ -79,7 +85,7 @@ public enum OrderedParallelMap {
             state.lock.lock()
             state.consumed += 1
             state.consumedIndex += 1
-            state.inFlight -= cost(i)
+            state.inFlight -= held
             state.lock.broadcast()
             state.lock.unlock()
         }
@@ -99,7 +105,7 @@ public enum OrderedParallelMap {
         var consumedIndex = 0
         var inFlight = 0
         var active = 0
-        var results: [Int: Result] = [:]
+        var results: [Int: (Result, Int)] = [:]
         var failed = false
         var error: Error?
         var errorIndex = Int.max
