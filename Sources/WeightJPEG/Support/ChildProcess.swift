@@ -76,7 +76,7 @@ public enum ChildProcess {
         let signal = status & 0x7F
         let code: Int32 = signal == 0 ? (status >> 8) & 0xFF : 128 + signal
         func secs(_ t: timeval) -> Double { Double(t.tv_sec) + Double(t.tv_usec) / 1e6 }
-        let peak = (try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap { Int($0) } ?? 0
+        let peak = (try? String(contentsOfFile: peakFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) } ?? 0
         return Outcome(status: code, seconds: seconds, peakResidentBytes: peak,
                        cpuSeconds: secs(usage.ru_utime) + secs(usage.ru_stime))
     }
