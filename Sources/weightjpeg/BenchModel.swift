@@ -63,7 +63,7 @@ struct BenchModel: ParsableCommand {
         fflush(nil)  // our buffered stdout before the children write theirs
         // Each measurement `repeats` times, ours and the reference interleaved; medians (and the largest peak RSS).
         var cs: [ChildProcess.Outcome] = [], ds: [ChildProcess.Outcome] = []
-        var rawEncodes: [Double] = [], rawDecodes: [Double] = []
+        var rawEncodes: [RawJPEGReference.Timing] = [], rawDecodes: [RawJPEGReference.Timing] = []
         let reference = try RawJPEGReference(checkpoint: path)
         var rawBytes = 0
         for r in 0..<repeats {  // the first run's own output is shown
@@ -85,13 +85,14 @@ struct BenchModel: ParsableCommand {
                                  cpuSeconds: median(os.map(\.cpuSeconds)))
         }
         let c = medianOutcome(cs), d = medianOutcome(ds)
-        let rawEncode = median(rawEncodes), rawDecode = median(rawDecodes)
+        let rawEncode = RawJPEGReference.Timing(seconds: median(rawEncodes.map(\.seconds)), cpuSeconds: median(rawEncodes.map(\.cpuSeconds)))
+        let rawDecode = RawJPEGReference.Timing(seconds: median(rawDecodes.map(\.seconds)), cpuSeconds: median(rawDecodes.map(\.cpuSeconds)))
         let wjpgBytes = (try? FileManager.default.attributesOfItem(atPath: compressed)[.size] as? Int) ?? 0
-        print("medians of \(repeats) runs (wall: ours \(cs.map { fixed($0.seconds, 2) }.joined(separator: " ")) / \(ds.map { fixed($0.seconds, 2) }.joined(separator: " ")) s; raw \(rawEncodes.map { fixed($0, 2) }.joined(separator: " ")) / \(rawDecodes.map { fixed($0, 2) }.joined(separator: " ")) s)")
+        print("medians of \(repeats) runs (wall: ours \(cs.map { fixed($0.seconds, 2) }.joined(separator: " ")) / \(ds.map { fixed($0.seconds, 2) }.joined(separator: " ")) s; raw \(rawEncodes.map { fixed($0.seconds, 2) }.joined(separator: " ")) / \(rawDecodes.map { fixed($0.seconds, 2) }.joined(separator: " ")) s)")
         print("compressed to \(grouped(wjpgBytes)) bytes (\(fixed(Double(inputBytes) / Double(max(wjpgBytes, 1)), 1))×); raw libjpeg reference: \(grouped(reference.pixelCount)) pixels in \(reference.images.count) images (\(fixed(Double(reference.coveredBytes) / Double(inputBytes) * 100, 1))% of the checkpoint's bytes), \(grouped(rawBytes)) bytes")
-        func line(_ what: String, _ ours: ChildProcess.Outcome, _ raw: Double) {
-            let ratio = raw / ours.seconds
-            print("  \(what)  ours \(fixed(mb / ours.seconds, 1)) MB/s (\(fixed(ours.seconds, 2)) s wall, \(fixed(ours.cpuSeconds, 2)) s CPU)   raw libjpeg \(fixed(mb / raw, 1)) MB/s (\(fixed(raw, 2)) s wall)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")")
+        func line(_ what: String, _ ours: ChildProcess.Outcome, _ raw: RawJPEGReference.Timing) {
+            let ratio = raw.seconds / ours.seconds
+            print("  \(what)  ours \(fixed(mb / ours.seconds, 1)) MB/s (\(fixed(ours.seconds, 2)) s wall, \(fixed(ours.cpuSeconds, 2)) s CPU)   raw libjpeg \(fixed(mb / raw.seconds, 1)) MB/s (\(fixed(raw.seconds, 2)) s wall, \(fixed(raw.cpuSeconds, 2)) s CPU)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")   CPU-time ratio \(fixed(raw.cpuSeconds / ours.cpuSeconds, 2))")
         }
         line("compress  ", c, rawEncode)
         line("decompress", d, rawDecode)

@@ -50,11 +50,31 @@ public struct RawJPEGReference {
     /// Pixels in all images.
     public var pixelCount: Int { images.reduce(0) { $0 + $1.pixels.count } }
 
-    /// Encodes every image on `jobs` threads; returns the wall time and the streams.
-    public func encode(quality: Int, optimize: Bool, jobs: Int) throws -> (seconds: Double, streams: [[UInt8]]) {
+    /// Wall and CPU seconds (CPU: of this whole process, all threads, over the same interval).
+    public struct Timing: Sendable {
+        /// Wall time.
+        public let seconds: Double
+        /// CPU time of the process over the interval.
+        public let cpuSeconds: Double
+
+        /// A timing (e.g. a median of several).
+        public init(seconds: Double, cpuSeconds: Double) {
+            self.seconds = seconds
+            self.cpuSeconds = cpuSeconds
+        }
+    }
+
+    static func processCPUSeconds() -> Double {
+        var u = rusage()
+        getrusage(__rusage_who_t(RUSAGE_SELF.rawValue), &u)
+        return Double(u.ru_utime.tv_sec) + Double(u.ru_utime.tv_usec) / 1e6 + Double(u.ru_stime.tv_sec) + Double(u.ru_stime.tv_usec) / 1e6
+    }
+
+    /// Encodes every image on `jobs` threads; returns the times and the streams.
+    public func encode(quality: Int, optimize: Bool, jobs: Int) throws -> (timing: Timing, streams: [[UInt8]]) {
         let images = self.images
         var streams = [[UInt8]](repeating: [], count: images.count)
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds, cpu = Self.processCPUSeconds()
         try OrderedParallelMap.run(
             count: images.count, jobs: jobs, window: 4 * jobs, budget: .max, cost: { _ in 1 },
             makeWorker: { () },
@@ -63,13 +83,13 @@ public struct RawJPEGReference {
                                             quality: quality, optimize: optimize).bytes
             },
             consume: { i, s in streams[i] = s })
-        return (Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, streams)
+        return (Timing(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds: Self.processCPUSeconds() - cpu), streams)
     }
 
-    /// Decodes `streams` (from `encode`) on `jobs` threads; returns the wall time.
-    public func decode(_ streams: [[UInt8]], jobs: Int) throws -> Double {
+    /// Decodes `streams` (from `encode`) on `jobs` threads; returns the times.
+    public func decode(_ streams: [[UInt8]], jobs: Int) throws -> Timing {
         let images = self.images
-        let start = DispatchTime.now().uptimeNanoseconds
+        let start = DispatchTime.now().uptimeNanoseconds, cpu = Self.processCPUSeconds()
         try OrderedParallelMap.run(
             count: images.count, jobs: jobs, window: 4 * jobs, budget: .max, cost: { _ in 1 },
             makeWorker: { () },
@@ -78,6 +98,6 @@ public struct RawJPEGReference {
                                             width: images[i].width, height: images[i].height).count
             },
             consume: { _, _ in })
-        return Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        return Timing(seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, cpuSeconds: Self.processCPUSeconds() - cpu)
     }
 }
