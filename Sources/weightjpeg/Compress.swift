@@ -63,6 +63,7 @@ struct Compress: ParsableCommand {
     @Option(name: .customLong("jpeg-min-gain"), help: ArgumentHelp("With --max-rel-error: try JPEG only on tensors whose 8×8 DCT coding gain (arithmetic/geometric mean of coefficient variances) is at least G; 0 tries it everywhere.", valueName: "g"))
     var jpegMinGain: Double = 1.05
     @OptionGroup var dataOptions: DataOptions
+    @OptionGroup var pipeline: PipelineOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
     var keepDeadUnits = false
     @Option(name: .customLong("target-bytes"), help: ArgumentHelp("Rate control: the finest setting (table kind and level 1…100, binary search) whose whole file is at most N bytes; among table kinds the best validation accuracy wins. MLP models with --data only.", valueName: "n"))
@@ -152,6 +153,19 @@ struct Compress: ParsableCommand {
         policy.maxRelativeError = maxRelError
         policy.jpegMinimumCodingGain = jpegMinGain
         policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
+        if !rateControlled && finetune == nil {
+            // Streamed and parallel, unless dead units are removed (small MLPs: in memory, below).
+            let reader = try SafetensorsReader(path: input)
+            let view = reader.asFile()
+            let pruned = keepDeadUnits ? view : removeDeadUnits(view)
+            if pruned.tensors.map(\.shape) == view.tensors.map(\.shape) {
+                let summary = try ModelPipeline.compress(input: input, output: output, policy: policy, options: pipeline.options)
+                report(bytes: summary.outputBytes, inputSize: summary.inputBytes)
+                return
+            }
+            try write(ModelCodec.compress(pruned, policy: policy))
+            return
+        }
         var source = try SafetensorsFile.read(path: input)
         var train: Dataset? = nil
         if finetune != nil {
@@ -184,10 +198,24 @@ struct Compress: ParsableCommand {
         if let epochs = finetune, let train {
             container = try finetuned(container, epochs: epochs, train: train)
         }
+        try write(container)
+    }
+
+    /// Writes an in-memory container (MLP paths) and reports its size.
+    func write(_ make: @autoclosure () throws -> Container) throws {
+        let container: Container
+        do { container = try make() } catch let e as CodecError {
+            throw ModelFileError(path: input, reason: e.description)
+        }
         let bytes = container.serialized()
         try AtomicFile.write(Data(bytes), to: output)
         let inputSize = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
-        print("wrote \(output): \(grouped(bytes.count)) bytes, \(fixed(Double(inputSize) / Double(bytes.count), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+        report(bytes: bytes.count, inputSize: inputSize)
+    }
+
+    func report(bytes: Int, inputSize: Int) {
+        print("wrote \(output): \(grouped(bytes)) bytes, \(fixed(Double(inputSize) / Double(bytes), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+        ChildProcess.reportPeakIfRequested()
     }
 
     /// `file` without the hidden units that never activate on the training set, or `file` itself

@@ -10,11 +10,11 @@ struct Decompress: ParsableCommand {
     var input: String
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the .safetensors file.", valueName: "file"))
     var output: String
+    @OptionGroup var pipeline: PipelineOptions
 
     func run() throws {
-        let container = try Container.read(path: input)
-        let file = try ModelCodec.decompress(container, path: input)
-        try file.write(to: output)
-        print("wrote \(output): \(file.tensors.count) tensors")
+        let summary = try ModelPipeline.decompress(input: input, output: output, options: pipeline.options)
+        print("wrote \(output): \(summary.tensors) tensors")
+        ChildProcess.reportPeakIfRequested()
     }
 }

@@ -46,3 +46,22 @@ func grouped(_ n: Int) -> String {
 func fixed(_ x: Double, _ digits: Int) -> String {
     String(format: "%.\(digits)f", x)
 }
+
+/// `--jobs N`, `--progress`: how a whole-file compress or decompress runs.
+struct PipelineOptions: ParsableArguments {
+    @Option(help: "Worker threads coding tensors in parallel (default: all cores).")
+    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Flag(inversion: .prefixedNo, help: "Progress on stderr (tensors, MB/s, ETA) for runs over a second (default: only when stderr is a terminal).")
+    var progress: Bool = ProgressReporter.stderrIsTerminal
+
+    func validate() throws {
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be 1…1024") }
+    }
+
+    var options: ModelPipeline.Options {
+        var o = ModelPipeline.Options()
+        o.jobs = jobs
+        o.progress = progress
+        return o
+    }
+}

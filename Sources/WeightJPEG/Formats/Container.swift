@@ -67,6 +67,20 @@ public struct Container: Equatable, Sendable {
 
     /// The file's bytes.
     public func serialized() -> [UInt8] {
+        var bytes = Self.preambleAndHeader(metadata: metadata, records: entries.map(ContainerRecord.init))
+        bytes.reserveCapacity(bytes.count + entries.reduce(0) { $0 + $1.payloads.reduce(0) { $0 + $1.count } })
+        for e in entries { for p in e.payloads { bytes.append(contentsOf: p) } }
+        return bytes
+    }
+
+    /// Writes the file atomically (temporary file, then rename).
+    public func write(to path: String) throws {
+        try AtomicFile.write(Data(serialized()), to: path)
+    }
+
+    /// Preamble and header of a file holding `records` (payload offsets are assigned here, back to
+    /// back in record order; the records' own offsets are ignored).
+    static func preambleAndHeader(metadata: [String: String]?, records: [ContainerRecord]) -> [UInt8] {
         var header = ByteWriter()
         let meta = (metadata ?? [:]).sorted { $0.key < $1.key }
         header.u8(metadata == nil ? 0 : 1)
@@ -77,10 +91,10 @@ public struct Container: Equatable, Sendable {
             header.u32(UInt32(utf8.count))
             header.append(utf8)
         }
-        header.u32(UInt32(entries.count))
+        header.u32(UInt32(records.count))
         var offset: UInt64 = 0
-        for e in entries {
-            Self.writeRecord(e, offset: &offset, into: &header)
+        for r in records {
+            writeRecord(r, offset: &offset, into: &header)
         }
         var out = ByteWriter()
         out.append(Self.magic)
@@ -89,18 +103,10 @@ public struct Container: Equatable, Sendable {
         out.u32(UInt32(header.bytes.count))
         out.u32(CRC32.checksum(header.bytes))
         out.append(header.bytes)
-        var bytes = out.bytes
-        bytes.reserveCapacity(bytes.count + Int(offset))
-        for e in entries { for p in e.payloads { bytes.append(contentsOf: p) } }
-        return bytes
+        return out.bytes
     }
 
-    /// Writes the file atomically (temporary file, then rename).
-    public func write(to path: String) throws {
-        try AtomicFile.write(Data(serialized()), to: path)
-    }
-
-    private static func writeRecord(_ e: ContainerEntry, offset: inout UInt64, into w: inout ByteWriter) {
+    private static func writeRecord(_ e: ContainerRecord, offset: inout UInt64, into w: inout ByteWriter) {
         w.string16(e.name)
         w.string16(e.dtype)
         w.u8(UInt8(e.shape.count))
@@ -111,16 +117,16 @@ public struct Container: Equatable, Sendable {
         w.u32(UInt32(e.payloads.count))
         for p in e.payloads {
             w.u64(offset)
-            w.u64(UInt64(p.count))
-            w.u32(CRC32.checksum(p))
-            offset += UInt64(p.count)
+            w.u64(p.length)
+            w.u32(p.crc)
+            offset += p.length
         }
     }
 
     static func recordSize(_ e: ContainerEntry) -> Int {
         var w = ByteWriter()
         var offset: UInt64 = 0
-        writeRecord(e, offset: &offset, into: &w)
+        writeRecord(ContainerRecord(e), offset: &offset, into: &w)
         return w.bytes.count
     }
 
@@ -136,12 +142,45 @@ public struct Container: Equatable, Sendable {
 
     /// Parses a `.wjpg` file's bytes; `path` labels errors.
     public init(bytes: [UInt8], path: String, salvage: Bool = false) throws(ContainerError) {
+        let parsed = try bytes.withUnsafeBytes { raw in
+            Result { () throws(ContainerError) in try Self.parseHeader(raw, path: path, salvage: salvage) }
+        }.get()
+        metadata = parsed.metadata
+        var entries: [ContainerEntry] = []
+        entries.reserveCapacity(parsed.records.count)
+        for record in parsed.records {
+            var damage = record.damage
+            var payloads: [[UInt8]] = []
+            for (p, payload) in record.payloads.enumerated() where payload.inBounds {
+                let range = (parsed.areaStart + Int(payload.offset))..<(parsed.areaStart + Int(payload.offset + payload.length))
+                let actual = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
+                if actual != payload.crc {
+                    let error = ContainerError(path: path, tensor: record.name,
+                                               fault: .payloadChecksum(index: p, declared: payload.crc, computed: actual))
+                    if salvage { damage = damage ?? error; continue }
+                    throw error
+                }
+                payloads.append(Array(bytes[range]))
+            }
+            var entry = ContainerEntry(name: record.name, dtype: record.dtype, shape: record.shape, coding: record.coding,
+                                       parameters: record.parameters, payloads: damage == nil ? payloads : [])
+            entry.damage = damage
+            entries.append(entry)
+        }
+        self.entries = entries
+    }
+
+    /// Validates the preamble and header of the file whose bytes are `bytes` (all of them: payload
+    /// bounds are checked against the file size) and returns its records. Payload checksums are
+    /// not checked here. With `salvage`, an out-of-bounds payload marks its record's `damage`.
+    static func parseHeader(_ bytes: UnsafeRawBufferPointer, path: String, salvage: Bool)
+        throws(ContainerError) -> (metadata: [String: String]?, records: [ContainerRecord], areaStart: Int) {
         func fail(_ f: ContainerError.Fault, _ tensor: String? = nil) -> ContainerError {
             ContainerError(path: path, tensor: tensor, fault: f)
         }
         guard bytes.count >= Self.preambleSize else { throw fail(.tooShort(size: bytes.count)) }
         guard Array(bytes[0..<4]) == Self.magic else { throw fail(.badMagic(found: Array(bytes[0..<4]))) }
-        var pre = ByteReader(bytes, offset: 4)
+        var pre = ByteReader(Array(bytes[0..<Self.preambleSize]), offset: 4)
         do {
             let version = try pre.u16()
             guard version == Self.version else { throw fail(.unsupportedVersion(Int(version))) }
@@ -154,7 +193,7 @@ public struct Container: Equatable, Sendable {
                 throw fail(.headerLength(declared: UInt64(headerLength), available: min(available, Self.maxHeaderBytes)))
             }
             let headerRange = Self.preambleSize..<(Self.preambleSize + Int(headerLength))
-            let computed = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[headerRange])) }
+            let computed = CRC32.checksum(UnsafeRawBufferPointer(rebasing: bytes[headerRange]))
             guard computed == declaredCRC else { throw fail(.headerChecksum(declared: declaredCRC, computed: computed)) }
 
             let header = Array(bytes[headerRange])
@@ -176,13 +215,12 @@ public struct Container: Equatable, Sendable {
                     }
                     guard meta.updateValue(v, forKey: k) == nil else { throw fail(.invalidHeader("duplicate metadata key '\(k)'")) }
                 }
-                metadata = hasMetadata == 1 ? meta : nil
                 let count = Int(try r.u32())
                 // A record takes at least 17 bytes.
                 guard count <= r.remaining / 17 else { throw fail(.invalidHeader("\(count) tensors cannot fit in a \(header.count)-byte header")) }
                 var names = Set<String>()
                 var expectedOffset: UInt64 = 0
-                var parsed: [ContainerEntry] = []
+                var parsed: [ContainerRecord] = []
                 parsed.reserveCapacity(count)
                 for index in 0..<count {
                     guard let name = try r.string16() else { throw fail(.invalidHeader("name of tensor \(index) is not UTF-8")) }
@@ -205,35 +243,31 @@ public struct Container: Equatable, Sendable {
                     let parameters = Array(try r.take(parameterCount))
                     let payloadCount = Int(try r.u32())
                     guard payloadCount <= r.remaining / 20 else { throw fail(.invalidHeader("\(payloadCount) payloads cannot fit"), name) }
-                    var payloads: [[UInt8]] = []
+                    var payloads: [ContainerRecord.Payload] = []
                     var damage: ContainerError?
                     for p in 0..<payloadCount {
                         let offset = try r.u64(), length = try r.u64(), crc = try r.u32()
                         guard offset == expectedOffset, length <= UInt64(areaSize), offset <= UInt64(areaSize) - length else {
                             let error = fail(.payloadBounds(index: p, offset: offset, length: length, areaSize: areaSize), name)
-                            if salvage && offset == expectedOffset { damage = damage ?? error; expectedOffset = offset &+ length; continue }
+                            if salvage && offset == expectedOffset {
+                                damage = damage ?? error
+                                expectedOffset = offset &+ length
+                                payloads.append(.init(offset: offset, length: length, crc: crc, inBounds: false))
+                                continue
+                            }
                             throw error
                         }
                         expectedOffset = offset + length
-                        let range = (areaStart + Int(offset))..<(areaStart + Int(offset + length))
-                        let actual = bytes.withUnsafeBytes { CRC32.checksum(UnsafeRawBufferPointer(rebasing: $0[range])) }
-                        if actual != crc {
-                            let error = fail(.payloadChecksum(index: p, declared: crc, computed: actual), name)
-                            if salvage { damage = damage ?? error; continue }
-                            throw error
-                        }
-                        payloads.append(Array(bytes[range]))
+                        payloads.append(.init(offset: offset, length: length, crc: crc, inBounds: true))
                     }
-                    var entry = ContainerEntry(name: name, dtype: dtype, shape: shape, coding: coding,
-                                               parameters: parameters, payloads: damage == nil ? payloads : [])
-                    entry.damage = damage
-                    parsed.append(entry)
+                    parsed.append(ContainerRecord(name: name, dtype: dtype, shape: shape, coding: coding,
+                                                  parameters: parameters, payloads: payloads, damage: damage))
                 }
                 guard r.remaining == 0 else { throw fail(.invalidHeader("\(r.remaining) unused bytes at the end of the header")) }
                 if expectedOffset < UInt64(areaSize) {
                     throw fail(.trailingBytes(count: areaSize - Int(expectedOffset)))
                 }
-                entries = parsed
+                return (hasMetadata == 1 ? meta : nil, parsed, areaStart)
             } catch let e as ByteReader.OutOfData {
                 throw fail(.truncatedHeader(at: Self.preambleSize + e.offset))
             }
@@ -242,5 +276,44 @@ public struct Container: Equatable, Sendable {
         } catch {
             throw fail(.tooShort(size: bytes.count))
         }
+    }
+}
+
+/// One tensor record of the header, with its payloads' places but not their bytes.
+struct ContainerRecord: Sendable {
+    /// A payload's place, length and checksum.
+    struct Payload: Sendable {
+        /// Offset from the start of the payload area.
+        var offset: UInt64
+        /// Length in bytes.
+        var length: UInt64
+        /// CRC-32 of the payload.
+        var crc: UInt32
+        /// Whether the payload lies within the file (false only in a salvaging read).
+        var inBounds: Bool
+    }
+    var name: String
+    var dtype: String
+    var shape: [Int]
+    var coding: UInt8
+    var parameters: [UInt8]
+    var payloads: [Payload]
+    var damage: ContainerError?
+
+    init(name: String, dtype: String, shape: [Int], coding: UInt8, parameters: [UInt8], payloads: [Payload], damage: ContainerError?) {
+        self.name = name
+        self.dtype = dtype
+        self.shape = shape
+        self.coding = coding
+        self.parameters = parameters
+        self.payloads = payloads
+        self.damage = damage
+    }
+
+    /// The record of `entry` (offsets left 0: the writer assigns them).
+    init(_ entry: ContainerEntry) {
+        self.init(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding, parameters: entry.parameters,
+                  payloads: entry.payloads.map { Payload(offset: 0, length: UInt64($0.count), crc: CRC32.checksum($0), inBounds: true) },
+                  damage: nil)
     }
 }

@@ -50,18 +50,50 @@ public struct SafetensorsFile: Equatable, Sendable {
 
     /// Parses and validates safetensors bytes; `path` is used only in error messages.
     public init(data: Data, path: String) throws(SafetensorsError) {
+        let layout = try data.withUnsafeBytes { raw in
+            Result { () throws(SafetensorsError) in try Self.layout(of: raw, path: path) }
+        }.get()
+        let start = data.startIndex
+        self.tensors = layout.tensors.map { entry in
+            SafetensorsTensor(name: entry.name, dtype: entry.dtype, shape: entry.shape,
+                              data: data.subdata(in: (start + entry.range.lowerBound)..<(start + entry.range.upperBound)))
+        }
+        self.metadata = layout.metadata
+    }
+
+    /// Where each tensor of a validated file lies, without its data.
+    public struct Layout: Sendable {
+        /// One tensor: name, dtype, shape and its byte range in the file.
+        public struct Tensor: Sendable {
+            /// The tensor's name.
+            public let name: String
+            /// Its dtype.
+            public let dtype: SafetensorsDType
+            /// Its shape.
+            public let shape: [Int]
+            /// Its bytes, as offsets from the start of the file.
+            public let range: Range<Int>
+        }
+        /// The tensors in file order (ascending offset).
+        public let tensors: [Tensor]
+        /// `__metadata__`, or `nil`.
+        public let metadata: [String: String]?
+    }
+
+    /// Validates the header of the file whose bytes are `bytes` (all of them: the offsets are
+    /// checked against the file size) and returns where each tensor lies. Reads only the header.
+    public static func layout(of bytes: UnsafeRawBufferPointer, path: String) throws(SafetensorsError) -> Layout {
         func fail(_ kind: SafetensorsError.Kind) -> SafetensorsError { SafetensorsError(path: path, kind: kind) }
 
-        let fileSize = data.count
+        let fileSize = bytes.count
         guard fileSize >= 8 else { throw fail(.fileTooShort(size: fileSize)) }
-        let headerLength = data.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) }
+        let headerLength = UInt64(littleEndian: bytes.loadUnaligned(as: UInt64.self))
         guard headerLength <= UInt64(Self.maximumHeaderSize) else { throw fail(.headerTooLarge(length: headerLength)) }
         guard headerLength <= UInt64(fileSize - 8) else {
             throw fail(.headerBeyondFile(length: headerLength, available: fileSize - 8))
         }
         let headerEnd = 8 + Int(headerLength)
-        let start = data.startIndex
-        let headerBytes = [UInt8](data[(start + 8)..<(start + headerEnd)])
+        let headerBytes = [UInt8](bytes[8..<headerEnd])
         guard String(validating: headerBytes, as: UTF8.self) != nil else { throw fail(.headerNotUTF8) }
         let root: SafetensorsJSON.Value
         do {
@@ -99,12 +131,11 @@ public struct SafetensorsFile: Equatable, Sendable {
         }
         guard expected == bufferSize else { throw fail(.trailingData(used: expected, bufferSize: bufferSize)) }
 
-        let bufferStart = start + headerEnd
-        self.tensors = entries.map { entry in
-            SafetensorsTensor(name: entry.name, dtype: entry.dtype, shape: entry.shape,
-                              data: data.subdata(in: (bufferStart + entry.begin)..<(bufferStart + entry.end)))
+        let tensors = entries.map { entry in
+            Layout.Tensor(name: entry.name, dtype: entry.dtype, shape: entry.shape,
+                          range: (headerEnd + entry.begin)..<(headerEnd + entry.end))
         }
-        self.metadata = metadata
+        return Layout(tensors: tensors, metadata: metadata)
     }
 
     /// A validated header entry.
@@ -209,6 +240,17 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// then the tensors in `tensors` order with contiguous data; the header JSON is padded with
     /// spaces to a multiple of 8 bytes, as the reference library does, so the data is 8-aligned.
     public func serialized() -> Data {
+        let header = Self.header(tensors: tensors.map { ($0.name, $0.dtype, $0.shape) }, metadata: metadata)
+        var output = Data(capacity: header.count + tensors.reduce(0) { $0 + $1.data.count })
+        output.append(contentsOf: header)
+        for tensor in tensors { output.append(tensor.data) }
+        return output
+    }
+
+    /// The bytes before the data buffer (8-byte length, then the padded JSON header) of a file holding
+    /// `tensors` in this order, each `product(shape) × dtype size` bytes, contiguous.
+    public static func header(tensors: [(name: String, dtype: SafetensorsDType, shape: [Int])],
+                              metadata: [String: String]?) -> [UInt8] {
         var parts: [String] = []
         if let metadata {
             let pairs = metadata.keys.sorted().map { "\(SafetensorsJSON.quoted($0)):\(SafetensorsJSON.quoted(metadata[$0] ?? ""))" }
@@ -216,18 +258,17 @@ public struct SafetensorsFile: Equatable, Sendable {
         }
         var offset = 0
         for tensor in tensors {
-            let end = offset + tensor.data.count
+            let end = offset + tensor.shape.reduce(1, *) * tensor.dtype.byteSize
             let shape = tensor.shape.map(String.init).joined(separator: ",")
             parts.append("\(SafetensorsJSON.quoted(tensor.name)):{\"dtype\":\"\(tensor.dtype.rawValue)\",\"shape\":[\(shape)],\"data_offsets\":[\(offset),\(end)]}")
             offset = end
         }
         var header = Array("{\(parts.joined(separator: ","))}".utf8)
         header.append(contentsOf: repeatElement(UInt8(ascii: " "), count: (8 - header.count % 8) % 8))
-
-        var output = Data(capacity: 8 + header.count + offset)
+        var output: [UInt8] = []
+        output.reserveCapacity(8 + header.count)
         withUnsafeBytes(of: UInt64(header.count).littleEndian) { output.append(contentsOf: $0) }
         output.append(contentsOf: header)
-        for tensor in tensors { output.append(tensor.data) }
         return output
     }
 

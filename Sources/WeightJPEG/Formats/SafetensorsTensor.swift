@@ -29,6 +29,13 @@ public struct SafetensorsTensor: Equatable, Sendable {
         precondition(dtype.convertsToFloat, "cannot encode floats as \(dtype.rawValue)")
         precondition(floats.count == shape.reduce(1, *), "tensor '\(name)': \(floats.count) values for shape \(shape)")
         let n = floats.count
+        #if _endian(little)
+        if dtype == .F32 {
+            // The stored bytes are the floats' own bytes: one copy, no zero-filling pass.
+            self.init(name: name, dtype: dtype, shape: shape, data: floats.withUnsafeBytes { Data($0) })
+            return
+        }
+        #endif
         var bytes = Data(count: n * dtype.byteSize)
         bytes.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
             floats.withUnsafeBufferPointer { values in
@@ -67,17 +74,29 @@ public struct SafetensorsTensor: Equatable, Sendable {
         let dtype = self.dtype
         return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             [Float](unsafeUninitializedCapacity: n) { out, initialized in
-                switch dtype {
-                case .F32:
-                    for i in 0..<n { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                case .F64:
-                    for i in 0..<n { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-                case .F16:
-                    for i in 0..<n { out[i] = HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                case .BF16:
-                    for i in 0..<n { out[i] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                default:
-                    for i in 0..<n { out[i] = 0 }  // unreachable: guarded above
+                // In chunks: pages of a memory-mapped input (`MappedFile`) are dropped once converted,
+                // so the input and its float copy are not both resident in full.
+                let size = dtype.byteSize, chunk = 1 << 20
+                for c in stride(from: 0, to: n, by: chunk) {
+                    let range = c..<min(n, c + chunk)
+                    switch dtype {
+                    case .F32:
+                        #if _endian(little)
+                        UnsafeMutableRawPointer(out.baseAddress! + range.lowerBound)
+                            .copyMemory(from: raw.baseAddress! + 4 * range.lowerBound, byteCount: 4 * range.count)
+                        #else
+                        for i in range { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+                        #endif
+                    case .F64:
+                        for i in range { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+                    case .F16:
+                        for i in range { out[i] = HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                    case .BF16:
+                        for i in range { out[i] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+                    default:
+                        for i in range { out[i] = 0 }  // unreachable: guarded above
+                    }
+                    MappedFile.releaseIfMapped(UnsafeRawBufferPointer(rebasing: raw[(size * range.lowerBound)..<(size * range.upperBound)]))
                 }
                 initialized = n
             }
