@@ -62,6 +62,8 @@ struct Compress: ParsableCommand {
     var maxRelErrorFor: [String] = []
     @Option(name: .customLong("jpeg-min-gain"), help: ArgumentHelp("With --max-rel-error: try JPEG only on tensors whose 8×8 DCT coding gain (arithmetic/geometric mean of coefficient variances) is at least G; 0 tries it everywhere.", valueName: "g"))
     var jpegMinGain: Double = 1.05
+    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("Without --max-rel-error: a tensor the rules would JPEG-code whose 8×8 DCT coding gain is below 1.5 (noise-like, e.g. a transformer's linear layers) is coded error-targeted with this relative-error bound instead (default 0.01, about int8's error at fewer bits); 'off' JPEG-codes it anyway.", valueName: "e|off"))
+    var noiseLikeError: String = "0.01"
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var pipeline: PipelineOptions
     @Flag(help: "Keep hidden units that never activate on the training set (default: remove them, see above).")
@@ -90,6 +92,9 @@ struct Compress: ParsableCommand {
         guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW]") }
         _ = try parsedOverrides()
         if let e = maxRelError, !(e > 0 && e < 1) { throw ValidationError("--max-rel-error must be in (0, 1), e.g. 0.03") }
+        if noiseLikeError != "off", !(Double(noiseLikeError).map { $0 > 0 && $0 < 1 } ?? false) {
+            throw ValidationError("--noise-like-error must be in (0, 1) or 'off', got '\(noiseLikeError)'")
+        }
         guard jpegMinGain >= 0 && jpegMinGain.isFinite else { throw ValidationError("--jpeg-min-gain must be ≥ 0") }
         _ = try parsedErrorOverrides()
         if (maxRelError != nil || !maxRelErrorFor.isEmpty) && rateControlled { throw ValidationError("--max-rel-error cannot be combined with --target-bytes, --max-drop or --sweep-tables") }
@@ -152,6 +157,7 @@ struct Compress: ParsableCommand {
         policy.qualityOverrides = try parsedOverrides()
         policy.maxRelativeError = maxRelError
         policy.jpegMinimumCodingGain = jpegMinGain
+        policy.noiseLikeRelativeError = noiseLikeError == "off" ? nil : Double(noiseLikeError)
         policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
         if !rateControlled && finetune == nil {
             // Streamed and parallel, unless dead units are removed (small MLPs: in memory, below).

@@ -263,3 +263,24 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
         #expect(try ModelCodec.decode(entry, codec: codec, path: "m").data == tensor.data)
     }
 }
+
+@Test func theDefaultPolicyKeepsJPEGForImageLikeLayersAndBoundsNoiseLikeOnes() throws {
+    // The founding MLP's first layer (rows of 28×28 images) stays JPEG at the default quality 20;
+    // a noise-like matrix the classic rules would also JPEG-code goes error-targeted at 0.01 instead.
+    let mlp = try SafetensorsFile.read(path: Bundle.module.path(forResource: "mlp_seed0", ofType: "safetensors", inDirectory: "Fixtures")!)
+    let first = mlp.tensors.first { $0.name == "0.weight" }!
+    let noise = SafetensorsTensor(name: "attn.q.weight", shape: [256, 256], floats: gaussian(256 * 256, sigma: 0.05, seed: 11))
+    let file = SafetensorsFile(tensors: [first, noise], metadata: nil)
+    let container = try ModelCodec.compress(file, policy: CompressionPolicy())
+    func coding(_ name: String) -> TensorCoding? { container[name].flatMap { TensorCoding(code: $0.coding, parameters: $0.parameters) } }
+    guard case .jpeg(let p)? = coding("0.weight"), p.quality == 20 else { Issue.record("first layer coded \(String(describing: coding("0.weight")))"); return }
+    if case .jpeg? = coding("attn.q.weight") { Issue.record("noise-like tensor was JPEG-coded by default") }
+    let back = try ModelCodec.decompress(container, path: "m")
+    let error = WeightError(original: floats(noise), decoded: floats(back.tensors[1]))
+    #expect(error.within(0.01))
+    // With the bound off, the rules JPEG-code it, and quality 20 destroys it.
+    var off = CompressionPolicy()
+    off.noiseLikeRelativeError = nil
+    let jpeg = try ModelCodec.decompress(ModelCodec.compress(SafetensorsFile(tensors: [noise], metadata: nil), policy: off), path: "m")
+    #expect(!WeightError(original: floats(noise), decoded: floats(jpeg.tensors[0])).within(0.3))
+}

@@ -6,7 +6,8 @@ import Foundation
 ///    float16's range), else `exact` (F16/BF16 are already two bytes);
 /// 3. tensors of rank ≥ 2 are viewed as `shape[0] × (product of the rest)` (a convolution kernel
 ///    `out × in × kh × kw` becomes `out × (in·kh·kw)`); with at least `jpegMinimumElements` elements
-///    and a layout that fits → `jpeg`;
+///    and a layout that fits → `jpeg` when the tensor is image-like on that layout (DCT coding gain ≥
+///    `imageLikeMinimumGain`), else error-targeted at `noiseLikeRelativeError` (when set);
 /// 4. other tensors of rank ≥ 2 → `int8PerRow`.
 ///
 /// With `maxRelativeError` set, rule 1 and the quality overrides still apply; every other float
@@ -57,8 +58,31 @@ public struct CompressionPolicy: Sendable {
     /// possible saving. 0 tries JPEG on every tensor.
     public var jpegMinimumCodingGain = 1.05
 
-    /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman.
+    /// Outside error-targeted mode, a tensor the rules would JPEG-code whose 8×8 DCT coding gain
+    /// (`ErrorTargetedSearch.codingGain`) on its layout is below `imageLikeMinimumGain` is noise-like:
+    /// the IJG table at a low quality would destroy it (relative error ≈ 0.8 on a transformer's linear
+    /// layers at quality 20), so it is coded by `ErrorTargetedSearch` with this bound instead. 0.01 is
+    /// about the error of int8 per row, at fewer bits. `nil` JPEG-codes every such tensor as the rules say.
+    public var noiseLikeRelativeError: Double? = 0.01
+    /// The coding gain from which a tensor counts as image-like (the founding MLP's first layer as
+    /// 28×28 rows: about 2.45; white noise: 1.0; the same layer read as 64×64 matrix tiles: 1.7).
+    public var imageLikeMinimumGain = 1.5
+
+    /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman;
+    /// noise-like tensors error-targeted at 0.01.
     public init() {}
+
+    /// The bound for a tensor that the rules would JPEG-code but that is noise-like (see
+    /// `noiseLikeRelativeError`); nil for every other tensor, in error-targeted mode, for tensors with
+    /// a quality override, and for tensors holding non-finite values (rejected later, by name).
+    public func noiseLikeBound(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> Double? {
+        guard let bound = noiseLikeRelativeError, maxRelativeError == nil, !hasQualityOverride(name),
+              let values, case .jpeg(let p) = classic(name: name, dtype: dtype, shape: shape, values: values),
+              values.allSatisfy(\.isFinite) else { return nil }
+        let rows = shape[0], columns = values.count / rows
+        let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
+        return ErrorTargetedSearch.codingGain(rms) < imageLikeMinimumGain ? bound : nil
+    }
 
     /// The coding for `tensor`, whose `count` values (when floating point) are `values`.
     public func coding(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> TensorCoding {

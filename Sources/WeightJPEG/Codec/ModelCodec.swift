@@ -15,7 +15,8 @@ public enum ModelCodec {
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
         let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
-        if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count), let values,
+        if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count)
+            ?? policy.noiseLikeBound(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values), let values,
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
             if let bad = values.firstIndex(where: { !$0.isFinite }) {
                 throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
