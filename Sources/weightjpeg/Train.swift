@@ -12,7 +12,7 @@ struct Train: ParsableCommand {
 
     @Option(help: ArgumentHelp("Hidden layer sizes, comma-separated.", valueName: "sizes"))
     var hidden: String = "512"
-    @Option(help: "Passes over the 60,000 training images.")
+    @Option(help: "Passes over the training images.")
     var epochs: Int = 10
     @Option(help: "Samples per mini-batch.")
     var batch: Int = 64
@@ -26,6 +26,8 @@ struct Train: ParsableCommand {
     var lrSchedule: ScheduleChoice = .drop
     @Option(help: "Epochs at the end that run at lr × 0.1 with --lr-schedule drop.")
     var dropEpochs: Int = 3
+    @Option(help: ArgumentHelp("Train on all but the last N training images, so that they stay unseen: `--holdout 10000` keeps images 50,000…59,999, the validation split that `compress --max-drop/--target-bytes` and `finetune` choose on, truly held out.", valueName: "n"))
+    var holdout: Int = 0
     @Option(help: "Seed of the initialisation and the shuffling.")
     var seed: UInt64 = 0
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the trained model (.safetensors).", valueName: "file"))
@@ -36,6 +38,7 @@ struct Train: ParsableCommand {
 
     func validate() throws {
         guard epochs >= 1, batch >= 1, lr > 0, lr.isFinite else { throw ValidationError("--epochs, --batch and --lr must be positive") }
+        guard holdout >= 0 else { throw ValidationError("--holdout must be ≥ 0") }
         guard (try? parseHidden()) != nil else { throw ValidationError("--hidden must be positive integers separated by commas, e.g. 512 or 300,100") }
     }
 
@@ -49,7 +52,10 @@ struct Train: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let train = try dataOptions.load(.train)
+        let all = try dataOptions.load(.train)
+        guard holdout < all.count else { throw ValidationError("--holdout \(holdout) leaves no training image of \(grouped(all.count))") }
+        let train = holdout == 0 ? all : all.subset(0..<(all.count - holdout))
+        if holdout > 0 { print("holding out training images \(grouped(train.count))…\(grouped(all.count - 1)) (never seen in training)") }
         let test = try dataOptions.load(.test)
         var config = TrainingConfiguration()
         config.hiddenSizes = try parseHidden()
