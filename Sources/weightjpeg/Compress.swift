@@ -62,7 +62,7 @@ struct Compress: ParsableCommand {
     var maxRelErrorFor: [String] = []
     @Option(name: .customLong("jpeg-min-gain"), help: ArgumentHelp("With --max-rel-error: try JPEG only on tensors whose 8×8 DCT coding gain (arithmetic/geometric mean of coefficient variances) is at least G; 0 tries it everywhere.", valueName: "g"))
     var jpegMinGain: Double = 1.05
-    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("Without --max-rel-error: a tensor the rules would JPEG-code whose 8×8 DCT coding gain is below 1.5 (noise-like, e.g. a transformer's linear layers) is coded error-targeted with this relative-error bound instead (default 0.01, about int8's error at fewer bits); 'off' JPEG-codes it anyway.", valueName: "e|off"))
+    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("Without --max-rel-error: a tensor the rules would JPEG-code whose 8×8 DCT coding gain over the AC frequencies is below 1.25 (noise-like, e.g. a transformer's linear layers) is coded error-targeted with this relative-error bound instead (default 0.01, about int8's error at fewer bits); 'off' JPEG-codes it anyway.", valueName: "e|off"))
     var noiseLikeError: String = "0.01"
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var pipeline: PipelineOptions

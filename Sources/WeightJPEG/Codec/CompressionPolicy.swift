@@ -59,14 +59,15 @@ public struct CompressionPolicy: Sendable {
     public var jpegMinimumCodingGain = 1.05
 
     /// Outside error-targeted mode, a tensor the rules would JPEG-code whose 8×8 DCT coding gain
-    /// (`ErrorTargetedSearch.codingGain`) on its layout is below `imageLikeMinimumGain` is noise-like:
+    /// (`ErrorTargetedSearch.codingGain`, AC frequencies) on its layout is below `imageLikeMinimumGain` is noise-like:
     /// the IJG table at a low quality would destroy it (relative error ≈ 0.8 on a transformer's linear
     /// layers at quality 20), so it is coded by `ErrorTargetedSearch` with this bound instead. 0.01 is
     /// about the error of int8 per row, at fewer bits. `nil` JPEG-codes every such tensor as the rules say.
     public var noiseLikeRelativeError: Double? = 0.01
-    /// The coding gain from which a tensor counts as image-like (the founding MLP's first layer as
-    /// 28×28 rows: about 2.45; white noise: 1.0; the same layer read as 64×64 matrix tiles: 1.7).
-    public var imageLikeMinimumGain = 1.5
+    /// The coding gain over the 63 AC frequencies from which a tensor counts as image-like (the
+    /// founding MLP's first layer as 28×28 rows: 2.10–2.11 for the three reference models, 1.94 for a
+    /// model trained here; white noise: 1.0–1.05; all-MiniLM-L6-v2's linear layers ≈ 1.00).
+    public var imageLikeMinimumGain = 1.25
 
     /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman;
     /// noise-like tensors error-targeted at 0.01.
@@ -81,7 +82,9 @@ public struct CompressionPolicy: Sendable {
               values.allSatisfy(\.isFinite) else { return nil }
         let rows = shape[0], columns = values.count / rows
         let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
-        return ErrorTargetedSearch.codingGain(rms) < imageLikeMinimumGain ? bound : nil
+        // AC frequencies only: the DC term mostly measures where the tensor's mean falls in its
+        // min/max range (one outlier makes white noise look 100× "image-like" through DC alone).
+        return ErrorTargetedSearch.codingGain(Array(rms.dropFirst())) < imageLikeMinimumGain ? bound : nil
     }
 
     /// The coding for `tensor`, whose `count` values (when floating point) are `values`.
