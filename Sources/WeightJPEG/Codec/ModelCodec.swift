@@ -31,8 +31,16 @@ public enum ModelCodec {
             let rows = tensor.shape[0]
             do {
                 let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
-                coding = .jpeg(coded.parameters)
-                payloads = coded.payloads
+                let footprint = JPEGTensorCodec.decodeFootprint(rows: rows, columns: values!.count / rows, parameters: coded.parameters)
+                if DecodeLimits.allows(elements: footprint, payloadBytes: coded.payloads.reduce(0) { $0 + $1.count }) {
+                    coding = .jpeg(coded.parameters)
+                    payloads = coded.payloads
+                } else {
+                    // A huge near-constant tensor compresses beyond what a reader accepts from a
+                    // hostile file (DecodeLimits): store it int8 per row instead.
+                    coding = .int8PerRow
+                    payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: rows)]
+                }
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.description)
             }
