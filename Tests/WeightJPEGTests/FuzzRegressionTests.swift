@@ -34,6 +34,9 @@ private let containerFindings: [(String, String)] = [
     // A JPEG tensor of shape [65536+, ...] with a 3 KB payload: 660 MB were allocated before any
     // payload was checked. Now DecodeLimits rejects it from the header.
     ("container-oom-jpeg-shape.bin", "cannot come from"),
+    // A float16/int8/JPEG-coded tensor whose dtype says I64: the decoded floats hit a precondition
+    // (floats cannot be stored as integers). Now a lossy coding requires a floating-point dtype.
+    ("container-crash-lossy-coding-integer-dtype.bin", "needs a floating-point dtype"),
 ]
 
 @Test(arguments: containerFindings)

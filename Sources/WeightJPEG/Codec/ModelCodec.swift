@@ -59,6 +59,9 @@ public enum ModelCodec {
             throw fail("unknown coding \(entry.coding) or bad coding parameters")
         }
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
+        guard coding == .exact || dtype.convertsToFloat else {
+            throw fail("coding \(coding.name) needs a floating-point dtype, the tensor is \(dtype.rawValue)")
+        }
         let count = entry.shape.reduce(1, *)
         do {
             switch coding {
