@@ -45,8 +45,46 @@ func containerFuzzFindingsGiveClearErrors(_ name: String, _ text: String) throws
     #expect(errors.contains { $0.contains(text) }, "\(name): \(errors)")
 }
 
+/// The JPEG harness's reading of an input: byte 0 is the mode (bit 0 coefficients, bit 1 a
+/// tables stream whose length is in bytes 1–2), the rest the stream; decoded in strict mode with a
+/// 2^20-pixel budget. Returns the error, or nil when the stream was accepted.
+private func jpegError(_ bytes: [UInt8]) throws -> String? {
+    guard let mode = bytes.first else { return "empty" }
+    var rest = Array(bytes.dropFirst())
+    var tables: [UInt8]?
+    if mode & 2 != 0 {
+        let n = min(Int(rest[0]) | Int(rest[1]) << 8, rest.count - 2)
+        tables = Array(rest[2..<(2 + n)])
+        rest = Array(rest[(2 + n)...])
+    }
+    let decoder = try JPEGDecoder()
+    do {
+        if mode & 1 != 0 { _ = try decoder.readCoefficients(rest, tables: tables, maxPixels: 1 << 20) }
+        else { _ = try decoder.decode(rest, tables: tables, maxPixels: 1 << 20) }
+        return nil
+    } catch {
+        return error.description
+    }
+}
+
+private let jpegFindings: [(String, String)] = [
+    // A DQT with zero steps: libjpeg accepts it and readCoefficients returned a table that
+    // JPEGEncoder.write rejects (and that zeroes coefficients). Zero steps are invalid (T.81 B.2.4.1).
+    ("jpeg-zero-quantization-step.bin", "zero step"),
+]
+
+@Test(arguments: jpegFindings)
+func jpegFuzzFindingsGiveClearErrors(_ name: String, _ text: String) throws {
+    let bytes = try fixture(name)
+    // Both modes: coefficients (as found) and pixels.
+    for mode: UInt8 in [bytes[0], bytes[0] ^ 1] {
+        let error = try jpegError([mode] + bytes.dropFirst())
+        #expect(error?.contains(text) == true, "\(name) mode \(mode): \(String(describing: error))")
+    }
+}
+
 @Test func everyFuzzFixtureIsListed() throws {
     let files = try FileManager.default.contentsOfDirectory(atPath: fuzzDirectory).filter { $0.hasSuffix(".bin") }
-    let listed = Set(containerFindings.map(\.0))
+    let listed = Set((containerFindings + jpegFindings).map(\.0))
     #expect(Set(files).subtracting(listed).isEmpty, "unlisted fixtures: \(Set(files).subtracting(listed).sorted())")
 }
