@@ -146,7 +146,9 @@ private func expectSalvage(_ salvaged: Container, of original: Container, damage
     // A valid JPEG payload relabelled with a shape of 2^21 × 2^19 elements (4 TiB of floats).
     let c = try realContainer()
     var entry = c["mosaic.weight"]!
+    #expect(DecodeLimits.accepts(entry))
     entry.shape = [1 << 21, 1 << 19]
+    #expect(!DecodeLimits.accepts(entry))
     do {
         _ = try ModelCodec.decode(entry, codec: try JPEGTensorCodec(), path: "h.wjpg")
         Issue.record("huge tensor decoded")

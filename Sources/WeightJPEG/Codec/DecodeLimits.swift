@@ -25,4 +25,14 @@ public enum DecodeLimits {
     static func reason(elements: Int, payloadBytes: Int) -> String {
         "\(elements) elements cannot come from \(payloadBytes) payload bytes (above \(unconditionalElements) elements at most \(maxElementsPerByte) per byte; corrupt or hostile file)"
     }
+
+    /// Whether a reader will accept `entry`'s size (always true for scalar codings, whose payload
+    /// sizes are exact). Every writer of JPEG entries checks this before writing.
+    public static func accepts(_ entry: ContainerEntry) -> Bool {
+        guard case .jpeg(let p)? = TensorCoding(code: entry.coding, parameters: entry.parameters),
+              let rows = entry.shape.first, rows > 0 else { return true }
+        let columns = entry.shape.dropFirst().reduce(1, *)
+        return allows(elements: JPEGTensorCodec.decodeFootprint(rows: rows, columns: columns, parameters: p),
+                      payloadBytes: entry.payloads.reduce(0) { $0 + $1.count })
+    }
 }
