@@ -457,6 +457,12 @@ static int quant_table_stale(const JQUANT_TBL *t) {
     return 1;
 }
 
+static int quant_table_nonzero(const JQUANT_TBL *t) {
+    for (int i = 0; i < DCTSIZE2; i++)
+        if (t->quantval[i] == 0) return 0;
+    return 1;
+}
+
 static int huff_table_stale(const JHUFF_TBL *t) { return t && t->bits[0] != 0; }
 
 static void clear_huff_table(JHUFF_TBL *t) {
@@ -531,6 +537,16 @@ int cjpeg_decoder_read_header(cjpeg_decoder *dec, const uint8_t *data, size_t le
         longjmp(dec->err.jump, 1);
     }
     resolve_stale_tables(d);
+    // ITU T.81 B.2.4.1: quantization steps are 1...255 (1...65535 for 16-bit tables); libjpeg
+    // accepts 0, which no encoder writes and which would zero every coefficient it scales.
+    for (int ci = 0; ci < d->num_components; ci++) {
+        int q = d->comp_info[ci].quant_tbl_no;
+        if (q >= 0 && q < NUM_QUANT_TBLS && d->quant_tbl_ptrs[q] && !quant_table_nonzero(d->quant_tbl_ptrs[q])) {
+            snprintf(dec->err.message, sizeof dec->err.message, "quantization table %d has a zero step", q);
+            dec->err.code = CJPEG_ERR_CORRUPT;
+            longjmp(dec->err.jump, 1);
+        }
+    }
     if (d->progressive_mode) d->progress = &dec->progress;
     d->out_color_space = JCS_GRAYSCALE;
     info->width = (int)d->image_width;
@@ -606,6 +622,12 @@ int cjpeg_decoder_read_coefficients(cjpeg_decoder *dec, int16_t *blocks, size_t 
         memcpy(blocks + row * row_values, src[0], row_values * sizeof(JCOEF));
     }
     if (!comp->quant_table) ERREXIT1(d, JERR_NO_QUANT_TABLE, comp->quant_tbl_no);
+    if (!quant_table_nonzero(comp->quant_table)) {
+        snprintf(dec->err.message, sizeof dec->err.message, "quantization table %d has a zero step",
+                 comp->quant_tbl_no);
+        dec->err.code = CJPEG_ERR_CORRUPT;
+        longjmp(dec->err.jump, 1);
+    }
     for (int i = 0; i < DCTSIZE2; i++) quant_table[i] = comp->quant_table->quantval[i];
     jpeg_finish_decompress(d);
     check_trailing(dec);

@@ -347,15 +347,21 @@ private func areaStart(_ c: Container) -> Int {
     let good = c.serialized()
     // No byte is unchecked: the header and payloads have CRCs, and the preamble's magic, version,
     // flags (must be 0 in version 1), length and CRC fields are all validated.
-    var silent = Set<Int>()
+    // A flip in a payload is reported with the tensor it hit.
+    let start = areaStart(c)
+    var owner: [String] = []
+    for e in c.entries { for p in e.payloads { owner += Array(repeating: e.name, count: p.count) } }
+    var silent = Set<Int>(), unnamed = Set<Int>()
     for i in 0..<good.count {
         for mask: UInt8 in [0x01, 0x80, 0xFF] {
             var b = good
             b[i] ^= mask
-            if (try? Container(bytes: b, path: "x")) != nil { silent.insert(i) }
+            guard let e = parseError(b) else { silent.insert(i); continue }
+            if i >= start && (e.tensor != owner[i - start] || !e.description.contains(owner[i - start])) { unnamed.insert(i) }
         }
     }
     #expect(silent.isEmpty, "single-byte flips that parsed without error at offsets \(silent.sorted())")
+    #expect(unnamed.isEmpty, "payload flips not naming their tensor at offsets \(unnamed.sorted())")
 }
 
 @Test func nonZeroFlagsAreRejected() throws {

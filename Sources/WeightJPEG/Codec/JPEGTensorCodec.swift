@@ -109,6 +109,21 @@ public final class JPEGTensorCodec {
         }
     }
 
+    /// The larger of the element count and the pixels of the largest mosaic image (tiles are padded
+    /// to whole blocks): what `decode` allocates besides small tables, checked against
+    /// `DecodeLimits` before anything large is allocated. `Int.max` when it overflows.
+    static func decodeFootprint(rows: Int, columns: Int, parameters p: JPEGTensorParameters) -> Int {
+        let elements = rows * columns
+        guard p.pack == .mosaic, p.mosaicColumns > 0, p.tilesPerImage >= p.mosaicColumns else { return elements }
+        let full = p.layout.tileSize
+        let tiles = min(p.layout.tileCount(rows: rows, columns: columns), p.tilesPerImage)
+        let across = min(tiles, p.mosaicColumns), down = (tiles + p.mosaicColumns - 1) / p.mosaicColumns
+        let (w, o1) = across.multipliedReportingOverflow(by: roundUpToBlock(full.width))
+        let (h, o2) = down.multipliedReportingOverflow(by: roundUpToBlock(full.height))
+        let (pixels, o3) = w.multipliedReportingOverflow(by: h)
+        return o1 || o2 || o3 ? Int.max : max(elements, pixels)
+    }
+
     /// Decodes the payloads of a tensor coded with `parameters` back to `rows × columns` floats.
     /// Every size and count is checked against the header before anything large is allocated.
     public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int,
@@ -116,6 +131,11 @@ public final class JPEGTensorCodec {
         let layout = p.layout
         guard layout.fits(rows: rows, columns: columns) else {
             throw CodecError(tensor: "", reason: "layout \(layout) does not fit shape [\(rows), \(columns)]")
+        }
+        let payloadBytes = payloads.reduce(0) { $0 + $1.count }
+        let footprint = Self.decodeFootprint(rows: rows, columns: columns, parameters: p)
+        guard DecodeLimits.allows(elements: footprint, payloadBytes: payloadBytes) else {
+            throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: footprint, payloadBytes: payloadBytes))
         }
         let tileCount = layout.tileCount(rows: rows, columns: columns)
         let across = layout.grid(rows: rows, columns: columns).across
@@ -139,6 +159,9 @@ public final class JPEGTensorCodec {
             }
             for k in 0..<mosaic.imageCount {
                 let (width, height) = mosaic.size(ofImage: k)
+                guard width <= JPEG.maxDimension, height <= JPEG.maxDimension else {
+                    throw CodecError(tensor: "", reason: "image \(k) would be \(width)×\(height), above JPEG's \(JPEG.maxDimension)-pixel limit")
+                }
                 let image: GrayImage
                 do { image = try decoder.decode(payloads[1 + k], maxPixels: width * height) } catch { throw jpegFailure(error, "image \(k)") }
                 guard image.width == width, image.height == height else {

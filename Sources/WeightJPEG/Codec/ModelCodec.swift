@@ -49,8 +49,16 @@ public enum ModelCodec {
             let rows = tensor.shape[0]
             do {
                 let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
-                coding = .jpeg(coded.parameters)
-                payloads = coded.payloads
+                let footprint = JPEGTensorCodec.decodeFootprint(rows: rows, columns: values!.count / rows, parameters: coded.parameters)
+                if DecodeLimits.allows(elements: footprint, payloadBytes: coded.payloads.reduce(0) { $0 + $1.count }) {
+                    coding = .jpeg(coded.parameters)
+                    payloads = coded.payloads
+                } else {
+                    // A huge near-constant tensor compresses beyond what a reader accepts from a
+                    // hostile file (DecodeLimits): store it int8 per row instead.
+                    coding = .int8PerRow
+                    payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: rows)]
+                }
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.description)
             }
@@ -69,6 +77,9 @@ public enum ModelCodec {
             throw fail("unknown coding \(entry.coding) or bad coding parameters")
         }
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
+        guard coding == .exact || dtype.convertsToFloat else {
+            throw fail("coding \(coding.name) needs a floating-point dtype, the tensor is \(dtype.rawValue)")
+        }
         do {
             switch coding {
             case .exact:
@@ -104,6 +115,11 @@ public enum ModelCodec {
             guard shape.count >= 2, rows > 0 else { throw CodecError(tensor: "", reason: "JPEG tensor must have rank ≥ 2") }
             return try codec.decode(payloads, rows: rows, columns: count / rows, parameters: p)
         case .entropyUniform(let step):
+            // An entropy-coded stream, like a JPEG one, can claim many symbols in few bytes.
+            let bytes = payloads.reduce(0) { $0 + $1.count }
+            guard DecodeLimits.allows(elements: count, payloadBytes: bytes) else {
+                throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: count, payloadBytes: bytes))
+            }
             return try UniformCodecs.decodeEntropy(payloads, count: count, step: step)
         case .fixedRows(let bits):
             guard rows > 0 else { throw CodecError(tensor: "", reason: "fixed-length tensor has no rows") }

@@ -164,8 +164,9 @@ public final class RateControl {
                 let table = setting.table(values: values, rows: rows, columns: columns, layout: p.layout, rms: rmsCache[entry.name])
                 p.quality = table == nil ? setting.level : 0
                 let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
-                entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
-                                            parameters: TensorCoding.jpeg(coded.parameters).parameterBytes, payloads: coded.payloads)
+                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
+                                             parameters: TensorCoding.jpeg(coded.parameters).parameterBytes, payloads: coded.payloads)
+                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep the base coding
             case .int8PerRow?:
                 guard case .jpegFlat(let step) = output else { continue }
                 let values = try tensor.floats()
@@ -175,8 +176,9 @@ public final class RateControl {
                                              optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic)
                 let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: QuantizationTables.flat(step: step))
                 let coding = TensorCoding.jpeg(coded.parameters)
-                entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coding.code,
-                                            parameters: coding.parameterBytes, payloads: coded.payloads)
+                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coding.code,
+                                             parameters: coding.parameterBytes, payloads: coded.payloads)
+                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep int8 per row
             default:
                 continue
             }

@@ -94,6 +94,10 @@ public struct SpectralTensor: Sendable, Equatable {
         guard down * across * 64 <= 65_536 else {
             throw CodecError(tensor: "", reason: "neuron images of \(h)×\(w) exceed the 1,024 blocks a 16-bit position can address")
         }
+        let payloadBytes = payloads.reduce(0) { $0 + $1.count }
+        guard DecodeLimits.allows(elements: rows * columns, payloadBytes: payloadBytes) else {
+            throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: rows * columns, payloadBytes: payloadBytes))
+        }
         guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
         let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : rows)
 

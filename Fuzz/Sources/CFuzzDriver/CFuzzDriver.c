@@ -1,0 +1,1 @@
+// Empty: the header declares libFuzzer entry points only.
