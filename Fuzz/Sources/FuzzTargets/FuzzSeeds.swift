@@ -59,6 +59,9 @@ public enum FuzzSeeds {
             ("progressive", { $0.progressive = true }),
             ("arithmetic", { $0.arithmetic = true; $0.pack = .tables }),
             ("plain-huffman", { $0.optimizeHuffman = false }),
+            // Error-targeted mode: rANS-coded uniform (coding 4) and fixed-length per-row (coding 5).
+            ("error-targeted", { $0.maxRelativeError = 0.03 }),
+            ("error-targeted-coarse", { $0.maxRelativeError = 0.3; $0.jpegMinimumCodingGain = 0 }),
         ]
         for (name, change) in variants {
             var policy = CompressionPolicy()
