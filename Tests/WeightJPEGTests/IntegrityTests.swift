@@ -172,8 +172,17 @@ private func expectSalvage(_ salvaged: Container, of original: Container, damage
     let zeros = SafetensorsTensor(name: "zero.weight", shape: [1024, 2048], floats: [Float](repeating: 0, count: 1024 * 2048))
     var policy = CompressionPolicy()
     policy.arithmetic = true
+    policy.noiseLikeRelativeError = nil   // JPEG-code it as the classic rules say (a constant has no AC energy)
     let entry = try ModelCodec.encode(zeros, policy: policy, codec: try JPEGTensorCodec())
     #expect(entry.coding == TensorCoding.int8PerRow.code)
     let back = try ModelCodec.decode(entry, codec: try JPEGTensorCodec(), path: "z")
     #expect(try back.floats().allSatisfy { $0 == 0 })
+    // The default policy and error-targeted mode code it without JPEG; their entries are accepted too.
+    for bound in [nil, 0.03] {
+        var p = CompressionPolicy()
+        p.maxRelativeError = bound
+        let e = try ModelCodec.encode(zeros, policy: p, codec: try JPEGTensorCodec())
+        #expect(DecodeLimits.accepts(e))
+        #expect(try ModelCodec.decode(e, codec: try JPEGTensorCodec(), path: "z").floats().allSatisfy { $0 == 0 })
+    }
 }

@@ -20,11 +20,7 @@ public enum AtomicFile {
 
     /// Writes `data` to `path` atomically (temporary file, fsync, rename).
     public static func write(_ data: Data, to path: String) throws(WriteError) {
-        let url = URL(fileURLWithPath: path)
-        let directory = url.deletingLastPathComponent().path
-        // A short temporary name, so that a target name near the 255-byte limit still works.
-        removeStaleTemporaries(in: directory)
-        let temporary = directory + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))" + temporarySuffix
+        let (directory, temporary) = temporaryPath(for: path)
         let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
         var failure: String?
@@ -47,7 +43,19 @@ public enum AtomicFile {
             unlink(temporary)
             throw WriteError(path: path, reason: failure)
         }
-        // Make the rename itself durable (best effort: some file systems refuse to sync a directory).
+        syncDirectory(directory)
+    }
+
+    /// The directory of `path` and a fresh temporary name in it, after removing the temporaries of
+    /// writers that no longer run. The name is short, so a target name near the 255-byte limit works.
+    static func temporaryPath(for path: String) -> (directory: String, temporary: String) {
+        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        removeStaleTemporaries(in: directory)
+        return (directory, directory + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))" + temporarySuffix)
+    }
+
+    /// Makes a rename in `directory` durable (best effort: some file systems refuse to sync a directory).
+    static func syncDirectory(_ directory: String) {
         let directoryFD = open(directory, O_RDONLY | O_DIRECTORY)
         if directoryFD >= 0 { _ = fsync(directoryFD); close(directoryFD) }
     }

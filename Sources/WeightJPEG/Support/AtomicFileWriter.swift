@@ -6,7 +6,7 @@ import Foundation
 public final class AtomicFileWriter {
     /// The target path.
     public let path: String
-    private let temporary: String
+    private let directory: String, temporary: String
     private var fd: Int32
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
@@ -14,8 +14,7 @@ public final class AtomicFileWriter {
     /// Creates the temporary file beside `path`.
     public init(path: String) throws(AtomicFile.WriteError) {
         self.path = path
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        temporary = directory + "/.weightjpeg-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).tmp"
+        (directory, temporary) = AtomicFile.temporaryPath(for: path)
         fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
     }
@@ -57,6 +56,7 @@ public final class AtomicFileWriter {
             unlink(temporary)
             throw AtomicFile.WriteError(path: path, reason: failure)
         }
+        AtomicFile.syncDirectory(directory)
     }
 
     /// Deletes the temporary file (no effect after `commit()`).
