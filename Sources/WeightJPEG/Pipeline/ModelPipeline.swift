@@ -93,6 +93,27 @@ public enum ModelPipeline {
         let writer = try SafetensorsWriter(path: output, tensors: declarations, metadata: reader.metadata)
         let progress = options.progress ? ProgressReporter(label: "decompress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
+        if let regions = try writer.mapTensors() {
+            // Decoded straight into the output file (see `SafetensorsWriter.mapTensors`): no output
+            // buffer per tensor, no copy. A decoded tensor's pages stay resident until the writer
+            // takes it (`appendMapped` drops them), so it keeps its output bytes' share of the budget.
+            try OrderedParallelMap.run(
+                count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+                budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
+                cost: { costs[$0] },
+                resultCost: { $0 },
+                makeWorker: { try JPEGTensorCodec() },
+                work: { codec, i in
+                    defer { reader.release(i) }
+                    try ModelCodec.decode(reader.entry(i), codec: codec, path: input, into: regions.region(i))
+                    return sizes[i]
+                },
+                consume: { i, _ in
+                    try writer.appendMapped(i)
+                    done += sizes[i]
+                    progress?.update(items: i + 1, bytes: done)
+                })
+        } else {
         try OrderedParallelMap.run(
             count: reader.count, jobs: options.jobs, window: options.window ?? 256,
             budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
@@ -108,6 +129,7 @@ public enum ModelPipeline {
                 done += sizes[i]
                 progress?.update(items: i + 1, bytes: done)
             })
+        }
         progress?.finish()
         try writer.finish()
         let outputBytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
