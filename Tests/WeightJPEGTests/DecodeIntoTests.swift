@@ -128,3 +128,22 @@ func decodeIntoGivesTheOldBytes(dtype: SafetensorsDType) throws {
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(file.serialized()))
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.safetensors"])
 }
+
+@Test func reusedBuffersGiveTheSameEntriesAsFreshCodecs() throws {
+    // Large, small, then large again: the float and pixel buffers of one codec are reused and
+    // regrown; every entry must equal a fresh codec's.
+    let shapes: [[Int]] = [[256, 300], [130, 150], [512, 200], [64, 64], [256, 300]]
+    let tensors = shapes.enumerated().map { i, s in
+        SafetensorsTensor(name: "t\(i)", shape: s, floats: matrix(rows: s[0], columns: s[1], seed: UInt64(10 + i)),
+                          dtype: i == 3 ? .BF16 : .F32)
+    }
+    let shared = try JPEGTensorCodec()
+    for t in tensors {
+        let reused = try ModelCodec.encode(t, policy: CompressionPolicy(), codec: shared)
+        let fresh = try ModelCodec.encode(t, policy: CompressionPolicy(), codec: JPEGTensorCodec())
+        #expect(reused.payloads == fresh.payloads && reused.parameters == fresh.parameters && reused.coding == fresh.coding, "\(t.name)")
+        var buffer: [Float] = [1, 2, 3]
+        try t.floats(into: &buffer)
+        #expect(buffer == (try t.floats()))
+    }
+}

@@ -11,6 +11,21 @@ public final class JPEGTensorCodec {
     /// fault per 4 KiB); kept between calls only up to `keptScratchBytes`.
     private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
     private static let keptScratchBytes = 4 << 20
+    /// Float copy of the tensor being compressed, reused from tensor to tensor
+    /// (`ModelCodec.encode`); kept between calls only up to `keptFloatBytes`.
+    private var floatScratch: [Float] = []
+    private static let keptFloatBytes = 32 << 20
+
+    /// The reusable float buffer (moved out, so that it is uniquely referenced while filled).
+    func takeFloatScratch() -> [Float] {
+        defer { floatScratch = [] }
+        return floatScratch
+    }
+
+    /// Returns a float buffer for reuse (dropped when larger than `keptFloatBytes`).
+    func keepFloatScratch(_ values: [Float]) {
+        if values.capacity * MemoryLayout<Float>.stride <= Self.keptFloatBytes { floatScratch = values }
+    }
 
     /// A codec with its own libjpeg objects.
     public init() throws(JPEGError) {

@@ -14,7 +14,13 @@ public enum ModelCodec {
     /// A `JPEGTensorCodec` is not thread-safe: give each thread its own.
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
-        let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
+        var values: [Float]? = nil
+        if tensor.dtype.convertsToFloat {
+            var buffer = codec.takeFloatScratch()
+            try tensor.floats(into: &buffer)
+            values = buffer
+        }
+        defer { if let values { codec.keepFloatScratch(values) } }
         if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count), let values,
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
             if let bad = FloatScan.firstNonFinite(values) {

@@ -110,6 +110,34 @@ public struct SafetensorsTensor: Equatable, Sendable {
         }
     }
 
+    /// `floats()` written into `buffer`, reusing its storage when it is uniquely referenced and large
+    /// enough (float32 input: no fresh pages to fault in and zero, tensor after tensor).
+    func floats(into buffer: inout [Float]) throws(SafetensorsError) {
+        #if _endian(little)
+        let n = count
+        let aligned = data.withUnsafeBytes { Int(bitPattern: $0.baseAddress) % MemoryLayout<Float>.alignment == 0 }
+        if dtype == .F32, aligned, n > 0 {
+            buffer.removeAll(keepingCapacity: true)
+            if buffer.capacity < n {
+                buffer = [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                    LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(out))
+                    initialized = 0
+                }
+            }
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                let source = raw.baseAddress!.assumingMemoryBound(to: Float.self), chunk = 1 << 20
+                for c in stride(from: 0, to: n, by: chunk) {
+                    let m = min(chunk, n - c)
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: source + c, count: m))
+                    MappedFile.releaseIfMapped(UnsafeRawBufferPointer(start: source + c, count: m * 4))
+                }
+            }
+            return
+        }
+        #endif
+        buffer = try floats()
+    }
+
     /// The tensor as a `FloatTensor` (see `floats()`).
     public func floatTensor() throws(SafetensorsError) -> FloatTensor {
         FloatTensor(shape: shape, values: try floats())
