@@ -28,6 +28,19 @@ public final class SafetensorsWriter {
         public func region(_ i: Int) -> UnsafeMutableRawBufferPointer {
             UnsafeMutableRawBufferPointer(start: base + offsets[i], count: sizes[i])
         }
+
+        /// Maps the pages of tensor `i`'s region in one call (`MADV_POPULATE_WRITE`, Linux 5.14+)
+        /// instead of one page fault per 4 KiB while it is decoded; no effect where unsupported.
+        /// The file's contents are unchanged.
+        public func populate(_ i: Int) {
+            #if os(Linux)
+            guard sizes[i] >= 1 << 20 else { return }
+            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
+            let start = Int(bitPattern: base + offsets[i]) / page * page
+            let end = Int(bitPattern: base + offsets[i] + sizes[i])
+            _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 23)  // MADV_POPULATE_WRITE
+            #endif
+        }
     }
 
     /// Starts the file at `path` with the header of `tensors` (names unique) and `metadata`.

@@ -105,6 +105,7 @@ public enum ModelPipeline {
                 makeWorker: { try JPEGTensorCodec() },
                 work: { codec, i in
                     defer { reader.release(i) }
+                    regions.populate(i)
                     try ModelCodec.decode(reader.entry(i), codec: codec, path: input, into: regions.region(i))
                     return sizes[i]
                 },
