@@ -78,16 +78,14 @@ public final class JPEGTensorCodec {
                 let pixels = scratchPixels(width * height)
                 pixels.initializeMemory(as: UInt8.self, repeating: 128)
                 let out = pixels.bindMemory(to: UInt8.self)
-                do {
-                    values.withUnsafeBufferPointer { v in
-                        for t in mosaic.tiles(inImage: k) {
-                            let (ox, oy) = mosaic.origin(ofTile: t)
-                            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                            Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
-                                          slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
-                                          tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
-                                v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                            }
+                values.withUnsafeBufferPointer { v in
+                    for t in mosaic.tiles(inImage: k) {
+                        let (ox, oy) = mosaic.origin(ofTile: t)
+                        let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                        Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
+                                      slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
+                                      tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
+                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                         }
                     }
                 }
@@ -100,12 +98,10 @@ public final class JPEGTensorCodec {
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                 let pixels = scratchPixels(h * w)
                 let out = pixels.bindMemory(to: UInt8.self)
-                do {
-                    values.withUnsafeBufferPointer { v in
-                        Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
-                                      mapping: scales.mapping(tile: t)) { y in
-                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                        }
+                values.withUnsafeBufferPointer { v in
+                    Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
+                                  mapping: scales.mapping(tile: t)) { y in
+                        v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                     }
                 }
                 let stream = try encoder.encode(UnsafeRawBufferPointer(pixels), width: w, height: h, stride: w, options: options, tables: .omitted)
