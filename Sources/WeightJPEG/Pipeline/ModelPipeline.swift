@@ -115,21 +115,21 @@ public enum ModelPipeline {
                     progress?.update(items: i + 1, bytes: done)
                 })
         } else {
-        try OrderedParallelMap.run(
-            count: reader.count, jobs: options.jobs, window: options.window ?? 256,
-            budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
-            cost: { costs[$0] },
-            resultCost: { $0.data.count },
-            makeWorker: { try JPEGTensorCodec() },
-            work: { codec, i in
-                defer { reader.release(i) }
-                return try ModelCodec.decode(reader.entry(i), codec: codec, path: input)
-            },
-            consume: { i, tensor in
-                try writer.append(tensor)
-                done += sizes[i]
-                progress?.update(items: i + 1, bytes: done)
-            })
+            try OrderedParallelMap.run(
+                count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+                budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
+                cost: { costs[$0] },
+                resultCost: { $0.data.count },
+                makeWorker: { try JPEGTensorCodec() },
+                work: { codec, i in
+                    defer { reader.release(i) }
+                    return try ModelCodec.decode(reader.entry(i), codec: codec, path: input)
+                },
+                consume: { i, tensor in
+                    try writer.append(tensor)
+                    done += sizes[i]
+                    progress?.update(items: i + 1, bytes: done)
+                })
         }
         progress?.finish()
         try writer.finish()

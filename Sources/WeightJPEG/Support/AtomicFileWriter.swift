@@ -59,6 +59,8 @@ public final class AtomicFileWriter {
         if reserved == EOPNOTSUPP || reserved == EINVAL || reserved == ENODEV { return nil }
         guard reserved == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(reserved))) }
         guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+            // The file is now `size` bytes long but the write offset has not moved: `write` still
+            // appends at `bytesWritten`, over the reserved zeros, up to the same final size.
             return nil
         }
         let m = UnsafeMutableRawBufferPointer(start: p, count: size)
