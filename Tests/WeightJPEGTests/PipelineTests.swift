@@ -105,6 +105,24 @@ func streamedCompressEqualsTheInMemoryContainer(jobs: Int) throws {
     #expect(contents(dir) == ["in.wjpg"])
 }
 
+@Test func aHeaderClaimingAHugeOutputFailsBeforeAnySpaceIsReserved() throws {
+    // 2^34 int8 elements (a 64 GiB float32 output) from a 10-byte payload: refused from the header,
+    // before the output file's space would be reserved, naming the tensor; nothing is left behind.
+    let dir = try temporaryDirectory("huge")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let entry = ContainerEntry(name: "huge.weight", dtype: "F32", shape: [1 << 20, 1 << 14],
+                               coding: TensorCoding.int8PerRow.code, parameters: [], payloads: [[UInt8](repeating: 1, count: 10)])
+    try Data(Container(metadata: nil, entries: [entry]).serialized()).write(to: URL(fileURLWithPath: dir + "/in.wjpg"))
+    do {
+        try ModelPipeline.decompress(input: dir + "/in.wjpg", output: dir + "/out.safetensors")
+        Issue.record("a huge claimed tensor was accepted")
+    } catch let e as ContainerError {
+        #expect(e.tensor == "huge.weight")
+        #expect(e.description.contains("cannot come from"), "\(e)")
+    }
+    #expect(contents(dir) == ["in.wjpg"])
+}
+
 // MARK: - Mapped readers
 
 @Test func mappedSafetensorsReaderNamesTheFileOnTruncatedOrLyingHeaders() throws {

@@ -7,11 +7,49 @@
 public final class JPEGTensorCodec {
     private let encoder: JPEGEncoder
     private let decoder: JPEGDecoder
+    /// Pixel buffer reused from image to image and from tensor to tensor (fresh buffers cost a page
+    /// fault per 4 KiB); kept between calls only up to `keptScratchBytes`.
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private static let keptScratchBytes = 4 << 20
+    /// Float copy of the tensor being compressed, reused from tensor to tensor
+    /// (`ModelCodec.encode`); kept between calls only up to `keptFloatBytes`.
+    private var floatScratch: [Float] = []
+    private static let keptFloatBytes = 32 << 20
+
+    /// The reusable float buffer (moved out, so that it is uniquely referenced while filled).
+    func takeFloatScratch() -> [Float] {
+        defer { floatScratch = [] }
+        return floatScratch
+    }
+
+    /// Returns a float buffer for reuse (dropped when larger than `keptFloatBytes`).
+    func keepFloatScratch(_ values: [Float]) {
+        if values.capacity * MemoryLayout<Float>.stride <= Self.keptFloatBytes { floatScratch = values }
+    }
 
     /// A codec with its own libjpeg objects.
     public init() throws(JPEGError) {
         encoder = try JPEGEncoder()
         decoder = try JPEGDecoder()
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The first `count` bytes of the scratch buffer (grown as needed; contents undefined).
+    private func scratchPixels(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if scratch.count < count {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: max(count, 1), alignment: 64)
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+    }
+
+    /// Frees a scratch buffer larger than `keptScratchBytes` (one of a huge tensor's images).
+    private func trimScratch() {
+        if scratch.count > Self.keptScratchBytes {
+            scratch.deallocate()
+            scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
     }
 
     /// Codes `values` (`rows × columns`, row-major) with `parameters` (the mosaic fields are filled
@@ -26,6 +64,7 @@ public final class JPEGTensorCodec {
         let tileCount = layout.tileCount(rows: rows, columns: columns)
         let across = layout.grid(rows: rows, columns: columns).across
         var payloads = [scales.serialized()]
+        defer { trimScratch() }
 
         switch p.pack {
         case .mosaic:
@@ -35,37 +74,37 @@ public final class JPEGTensorCodec {
             p.tilesPerImage = mosaic.tilesPerImage
             for k in 0..<mosaic.imageCount {
                 let (width, height) = mosaic.size(ofImage: k)
-                var pixels = [UInt8](repeating: 128, count: width * height)
-                pixels.withUnsafeMutableBufferPointer { out in
-                    values.withUnsafeBufferPointer { v in
-                        for t in mosaic.tiles(inImage: k) {
-                            let (ox, oy) = mosaic.origin(ofTile: t)
-                            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                            Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
-                                          slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
-                                          tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
-                                v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                            }
+                // Slots no tile uses stay mid-grey (128), as before the buffer was reused.
+                let pixels = scratchPixels(width * height)
+                pixels.initializeMemory(as: UInt8.self, repeating: 128)
+                let out = pixels.bindMemory(to: UInt8.self)
+                values.withUnsafeBufferPointer { v in
+                    for t in mosaic.tiles(inImage: k) {
+                        let (ox, oy) = mosaic.origin(ofTile: t)
+                        let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                        Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
+                                      slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
+                                      tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
+                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                         }
                     }
                 }
-                payloads.append(try encoder.encode(GrayImage(width: width, height: height, pixels: pixels), options: options))
+                payloads.append(try encoder.encode(UnsafeRawBufferPointer(pixels), width: width, height: height, stride: width, options: options))
             }
         case .tables:
             payloads.append(try encoder.tablesOnly(options: options))
             var streams: [UInt8] = []
             for t in 0..<tileCount {
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                var pixels = [UInt8](repeating: 0, count: h * w)
-                pixels.withUnsafeMutableBufferPointer { out in
-                    values.withUnsafeBufferPointer { v in
-                        Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
-                                      mapping: scales.mapping(tile: t)) { y in
-                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                        }
+                let pixels = scratchPixels(h * w)
+                let out = pixels.bindMemory(to: UInt8.self)
+                values.withUnsafeBufferPointer { v in
+                    Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
+                                  mapping: scales.mapping(tile: t)) { y in
+                        v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                     }
                 }
-                let stream = try encoder.encode(GrayImage(width: w, height: h, pixels: pixels), options: options, tables: .omitted)
+                let stream = try encoder.encode(UnsafeRawBufferPointer(pixels), width: w, height: h, stride: w, options: options, tables: .omitted)
                 LEB128.append(stream.count, to: &streams)
                 streams.append(contentsOf: stream)
             }
@@ -97,15 +136,13 @@ public final class JPEGTensorCodec {
         }
     }
 
-    /// Writes a tile's decoded pixels into the tensor through the tile's 256-entry value table.
+    /// Writes a tile's decoded pixels into the tensor through the tile's mapping
+    /// (`PixelMapping.values`: the floats of its 256-entry `lookupTable`).
     @inline(__always)
-    private static func place(_ pixels: UnsafePointer<UInt8>, stride: Int, height: Int, width: Int, lut: [Float],
+    private static func place(_ pixels: UnsafePointer<UInt8>, stride: Int, height: Int, width: Int, mapping: PixelMapping,
                               destination: (Int) -> UnsafeMutablePointer<Float>) {
-        lut.withUnsafeBufferPointer { table in
-            for y in 0..<height {
-                let src = pixels + y * stride, dst = destination(y)
-                for x in 0..<width { dst[x] = table[Int(src[x])] }
-            }
+        for y in 0..<height {
+            mapping.values(pixels + y * stride, count: width, into: destination(y))
         }
     }
 
@@ -128,6 +165,26 @@ public final class JPEGTensorCodec {
     /// Every size and count is checked against the header before anything large is allocated.
     public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int,
                        parameters p: JPEGTensorParameters) throws(CodecError) -> [Float] {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !overflow else {
+            throw CodecError(tensor: "", reason: "shape [\(rows), \(columns)] is too large")
+        }
+        var failure: CodecError?
+        // Every element belongs to exactly one tile and is written by `decode(…into:)`; zero-filling
+        // first would cost a pass over the whole tensor.
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            do throws(CodecError) { try decode(payloads, rows: rows, columns: columns, parameters: p, into: buffer) } catch { failure = error }
+            n = count
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// Decodes like `decode(_:rows:columns:parameters:)`, writing the `rows × columns` floats into
+    /// `values` (which must hold exactly that many) instead of a new array: the seam that lets a
+    /// decompressor decode a float32 tensor straight into its output buffer.
+    public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int, parameters p: JPEGTensorParameters,
+                       into values: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
         let layout = p.layout
         guard layout.fits(rows: rows, columns: columns) else {
             throw CodecError(tensor: "", reason: "layout \(layout) does not fit shape [\(rows), \(columns)]")
@@ -141,10 +198,10 @@ public final class JPEGTensorCodec {
         let across = layout.grid(rows: rows, columns: columns).across
         guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
         let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : tileCount)
-        // Every element belongs to exactly one tile and is written below; zero-filling first would
-        // cost a pass over the whole tensor.
-        var values = [Float](unsafeUninitializedCapacity: rows * columns) { _, n in n = rows * columns }
-        var sharedTable: [Float] = []
+        guard values.count == rows * columns else {
+            throw CodecError(tensor: "", reason: "output holds \(values.count) values, shape [\(rows), \(columns)] has \(rows * columns)")
+        }
+        defer { trimScratch() }
 
         func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError {
             CodecError(tensor: "", reason: "\(what): \(e.description)")
@@ -162,22 +219,18 @@ public final class JPEGTensorCodec {
                 guard width <= JPEG.maxDimension, height <= JPEG.maxDimension else {
                     throw CodecError(tensor: "", reason: "image \(k) would be \(width)×\(height), above JPEG's \(JPEG.maxDimension)-pixel limit")
                 }
-                let image: GrayImage
-                do { image = try decoder.decode(payloads[1 + k], maxPixels: width * height) } catch { throw jpegFailure(error, "image \(k)") }
-                guard image.width == width, image.height == height else {
-                    throw CodecError(tensor: "", reason: "image \(k) is \(image.width)×\(image.height), expected \(width)×\(height)")
+                let pixels = scratchPixels(width * height)
+                let size: (width: Int, height: Int)
+                do { size = try decodeImage(payloads[1 + k][...], tables: nil, maxPixels: width * height, into: pixels) } catch { throw jpegFailure(error, "image \(k)") }
+                guard size.width == width, size.height == height else {
+                    throw CodecError(tensor: "", reason: "image \(k) is \(size.width)×\(size.height), expected \(width)×\(height)")
                 }
-                image.pixels.withUnsafeBufferPointer { px in
-                    values.withUnsafeMutableBufferPointer { v in
-                        for t in mosaic.tiles(inImage: k) {
-                            let (ox, oy) = mosaic.origin(ofTile: t)
-                            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                            let lut = t == 0 || scales.mappings.count > 1 ? scales.mapping(tile: t).lookupTable : sharedTable
-                            if t == 0 { sharedTable = lut }
-                            Self.place(px.baseAddress! + oy * width + ox, stride: width, height: h, width: w, lut: lut) { y in
-                                v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                            }
-                        }
+                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
+                for t in mosaic.tiles(inImage: k) {
+                    let (ox, oy) = mosaic.origin(ofTile: t)
+                    let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                    Self.place(px + oy * width + ox, stride: width, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
+                        values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                     }
                 }
             }
@@ -190,23 +243,34 @@ public final class JPEGTensorCodec {
                 guard let stream = reader.nextChunk() else {
                     throw CodecError(tensor: "", reason: "stream of tile \(t) is missing or truncated")
                 }
-                let image: GrayImage
-                do { image = try decoder.decode(Array(stream), tables: tables, maxPixels: h * w) } catch { throw jpegFailure(error, "tile \(t)") }
-                guard image.width == w, image.height == h else {
-                    throw CodecError(tensor: "", reason: "tile \(t) is \(image.width)×\(image.height), expected \(w)×\(h)")
+                let pixels = scratchPixels(h * w)
+                let size: (width: Int, height: Int)
+                do { size = try decodeImage(stream, tables: tables, maxPixels: h * w, into: pixels) } catch { throw jpegFailure(error, "tile \(t)") }
+                guard size.width == w, size.height == h else {
+                    throw CodecError(tensor: "", reason: "tile \(t) is \(size.width)×\(size.height), expected \(w)×\(h)")
                 }
-                let lut = scales.mapping(tile: t).lookupTable
-                image.pixels.withUnsafeBufferPointer { px in
-                    values.withUnsafeMutableBufferPointer { v in
-                        Self.place(px.baseAddress!, stride: w, height: h, width: w, lut: lut) { y in
-                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                        }
-                    }
+                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
+                Self.place(px, stride: w, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
+                    values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                 }
             }
             guard reader.atEnd else { throw CodecError(tensor: "", reason: "unexpected bytes after the last tile stream") }
         }
-        return values
+    }
+
+    /// Decodes one stream (optionally abbreviated, with `tables`) into `pixels`.
+    private func decodeImage(_ stream: ArraySlice<UInt8>, tables: [UInt8]?, maxPixels: Int,
+                             into pixels: UnsafeMutableRawBufferPointer) throws(JPEGError) -> (width: Int, height: Int) {
+        let decoder = self.decoder
+        let result = stream.withUnsafeBytes { data in
+            guard let tables else {
+                return Result { () throws(JPEGError) in try decoder.decode(data, maxPixels: maxPixels, into: pixels) }
+            }
+            return tables.withUnsafeBytes { tables in
+                Result { () throws(JPEGError) in try decoder.decode(data, tables: tables, maxPixels: maxPixels, into: pixels) }
+            }
+        }
+        return try result.get()
     }
 }
 

@@ -14,11 +14,17 @@ public enum ModelCodec {
     /// A `JPEGTensorCodec` is not thread-safe: give each thread its own.
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
-        let values = tensor.dtype.convertsToFloat ? try tensor.floats() : nil
+        var values: [Float]? = nil
+        if tensor.dtype.convertsToFloat {
+            var buffer = codec.takeFloatScratch()
+            try tensor.floats(into: &buffer)
+            values = buffer
+        }
+        defer { if let values { codec.keepFloatScratch(values) } }
         if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count)
             ?? policy.noiseLikeBound(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values), let values,
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
-            if let bad = values.firstIndex(where: { !$0.isFinite }) {
+            if let bad = FloatScan.firstNonFinite(values) {
                 throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
             }
             let choice: ErrorTargetedSearch.Choice
@@ -32,7 +38,7 @@ public enum ModelCodec {
                                   coding: choice.coding.code, parameters: choice.coding.parameterBytes, payloads: choice.payloads)
         }
         var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
-        if coding != .exact, let values, let bad = values.firstIndex(where: { !$0.isFinite }) {
+        if coding != .exact, let values, let bad = FloatScan.firstNonFinite(values) {
             throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
         }
         let payloads: [[UInt8]]
@@ -144,6 +150,7 @@ public enum ModelCodec {
     }
 
     /// Restores one tensor in its original dtype (the unit of work of every decompression pipeline).
+    /// Lossy tensors are decoded by `decode(_:codec:path:into:)` into one new buffer.
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> SafetensorsTensor {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
@@ -151,8 +158,58 @@ public enum ModelCodec {
         if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
             return try exactTensor(entry, dtype: dtype, path: path)
         }
-        return SafetensorsTensor(name: entry.name, shape: entry.shape,
-                                 floats: try floats(of: entry, codec: codec, path: path), dtype: dtype)
+        let size = try outputSize(entry, dtype: dtype, path: path)
+        let buffer = LargeBuffer(byteCount: size)
+        try decode(entry, codec: codec, path: path, into: buffer.bytes)
+        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: buffer.data())
+    }
+
+    /// The byte size of an entry's tensor in its dtype, checked for overflow.
+    private static func outputSize(_ entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws(ContainerError) -> Int {
+        var count = 1
+        for d in entry.shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow else { throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("shape \(entry.shape) is too large")) }
+            count = c
+        }
+        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow else { throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("shape \(entry.shape) is too large")) }
+        return size
+    }
+
+    /// Restores one tensor's bytes in its original dtype into `bytes`, which must be exactly the
+    /// tensor's size (`product(shape) × dtype.byteSize`): the same bytes as
+    /// `decode(_:codec:path:).data`. A float32 JPEG tensor is decoded straight into `bytes` (the
+    /// pixel→float placement writes the output; no float array, no copy); other lossy tensors are
+    /// decoded to floats and converted into `bytes`; exact ones are copied.
+    public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
+                              into bytes: UnsafeMutableRawBufferPointer) throws {
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        let size = try outputSize(entry, dtype: dtype, path: path)
+        precondition(bytes.count == size, "tensor '\(entry.name)': output buffer of \(bytes.count) bytes, tensor has \(size)")
+        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+            let t = try exactTensor(entry, dtype: dtype, path: path)
+            t.data.withUnsafeBytes { bytes.copyMemory(from: $0) }
+            return
+        }
+        #if _endian(little)
+        if dtype == .F32, entry.damage == nil, entry.shape.count >= 2, entry.shape[0] > 0,
+           let coding = TensorCoding(code: entry.coding, parameters: entry.parameters), case .jpeg(let p) = coding,
+           let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            let rows = entry.shape[0], count = size / 4
+            do {
+                try codec.decode(entry.payloads, rows: rows, columns: count / rows, parameters: p,
+                                 into: UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
+            } catch {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
+            }
+            return
+        }
+        #endif
+        let values = try floats(of: entry, codec: codec, path: path)
+        values.withUnsafeBufferPointer { SafetensorsTensor.encode($0, as: dtype, into: bytes) }
     }
 
     /// The float tensors of a container, by name (for building a model).

@@ -46,6 +46,19 @@ public struct PixelMapping: Equatable, Sendable {
         for x in 0..<count { out[x] = pixel(w[x], lo: lo, scale: scale) }
     }
 
+    /// `value(_:)` of `count` pixels, the same floats as `lookupTable[pixel]` (the same expression,
+    /// `lo + Float(pixel) · step`, evaluated per element; a plain loop the compiler vectorizes,
+    /// where a table lookup is a gather).
+    @inline(__always)
+    func values(_ pixels: UnsafePointer<UInt8>, count: Int, into out: UnsafeMutablePointer<Float>) {
+        if isConstant {
+            out.update(repeating: lo, count: count)
+            return
+        }
+        let lo = self.lo, step = self.step
+        for x in 0..<count { out[x] = lo + Float(pixels[x]) * step }
+    }
+
     /// The 256 floats that the pixels decode to.
     public var lookupTable: [Float] { (0...255).map { value(UInt8($0)) } }
 

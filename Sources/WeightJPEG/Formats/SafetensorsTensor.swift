@@ -28,7 +28,6 @@ public struct SafetensorsTensor: Equatable, Sendable {
     public init(name: String, shape: [Int], floats: [Float], dtype: SafetensorsDType = .F32) {
         precondition(dtype.convertsToFloat, "cannot encode floats as \(dtype.rawValue)")
         precondition(floats.count == shape.reduce(1, *), "tensor '\(name)': \(floats.count) values for shape \(shape)")
-        let n = floats.count
         #if _endian(little)
         if dtype == .F32 {
             // The stored bytes are the floats' own bytes: one copy, no zero-filling pass.
@@ -36,24 +35,31 @@ public struct SafetensorsTensor: Equatable, Sendable {
             return
         }
         #endif
-        var bytes = Data(count: n * dtype.byteSize)
+        var bytes = Data(count: floats.count * dtype.byteSize)
         bytes.withUnsafeMutableBytes { (out: UnsafeMutableRawBufferPointer) in
-            floats.withUnsafeBufferPointer { values in
-                switch dtype {
-                case .F32:
-                    for i in 0..<n { out.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
-                case .F64:
-                    for i in 0..<n { out.storeBytes(of: Double(values[i]).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
-                case .F16:
-                    for i in 0..<n { out.storeBytes(of: HalfPrecision.halfBits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-                case .BF16:
-                    for i in 0..<n { out.storeBytes(of: HalfPrecision.bfloat16Bits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
-                default:
-                    break
-                }
-            }
+            floats.withUnsafeBufferPointer { Self.encode($0, as: dtype, into: out) }
         }
         self.init(name: name, dtype: dtype, shape: shape, data: bytes)
+    }
+
+    /// Writes `floats` as little-endian `dtype` elements (F32, F16, BF16 or F64; F16 and BF16 round
+    /// to nearest, ties to even) into `out`, which holds exactly `floats.count × dtype.byteSize` bytes.
+    public static func encode(_ floats: UnsafeBufferPointer<Float>, as dtype: SafetensorsDType, into out: UnsafeMutableRawBufferPointer) {
+        precondition(dtype.convertsToFloat, "cannot encode floats as \(dtype.rawValue)")
+        precondition(out.count == floats.count * dtype.byteSize, "\(out.count) bytes for \(floats.count) \(dtype.rawValue) values")
+        let n = floats.count, values = floats
+        switch dtype {
+        case .F32:
+            for i in 0..<n { out.storeBytes(of: values[i].bitPattern.littleEndian, toByteOffset: 4 * i, as: UInt32.self) }
+        case .F64:
+            for i in 0..<n { out.storeBytes(of: Double(values[i]).bitPattern.littleEndian, toByteOffset: 8 * i, as: UInt64.self) }
+        case .F16:
+            for i in 0..<n { out.storeBytes(of: HalfPrecision.halfBits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        case .BF16:
+            for i in 0..<n { out.storeBytes(of: HalfPrecision.bfloat16Bits(from: values[i]).littleEndian, toByteOffset: 2 * i, as: UInt16.self) }
+        default:
+            break
+        }
     }
 
     /// A floating-point tensor encoded from `tensor` as `dtype` (see `init(name:shape:floats:dtype:)`).
@@ -74,6 +80,7 @@ public struct SafetensorsTensor: Equatable, Sendable {
         let dtype = self.dtype
         return data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
             [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(out))
                 // In chunks: pages of a memory-mapped input (`MappedFile`) are dropped once converted,
                 // so the input and its float copy are not both resident in full.
                 let size = dtype.byteSize, chunk = 1 << 20
@@ -101,6 +108,34 @@ public struct SafetensorsTensor: Equatable, Sendable {
                 initialized = n
             }
         }
+    }
+
+    /// `floats()` written into `buffer`, reusing its storage when it is uniquely referenced and large
+    /// enough (float32 input: no fresh pages to fault in and zero, tensor after tensor).
+    func floats(into buffer: inout [Float]) throws(SafetensorsError) {
+        #if _endian(little)
+        let n = count
+        let aligned = data.withUnsafeBytes { Int(bitPattern: $0.baseAddress) % MemoryLayout<Float>.alignment == 0 }
+        if dtype == .F32, aligned, n > 0 {
+            buffer.removeAll(keepingCapacity: true)
+            if buffer.capacity < n {
+                buffer = [Float](unsafeUninitializedCapacity: n) { out, initialized in
+                    LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(out))
+                    initialized = 0
+                }
+            }
+            data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
+                let source = raw.baseAddress!.assumingMemoryBound(to: Float.self), chunk = 1 << 20
+                for c in stride(from: 0, to: n, by: chunk) {
+                    let m = min(chunk, n - c)
+                    buffer.append(contentsOf: UnsafeBufferPointer(start: source + c, count: m))
+                    MappedFile.releaseIfMapped(UnsafeRawBufferPointer(start: source + c, count: m * 4))
+                }
+            }
+            return
+        }
+        #endif
+        buffer = try floats()
     }
 
     /// The tensor as a `FloatTensor` (see `floats()`).

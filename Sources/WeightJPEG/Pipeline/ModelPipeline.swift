@@ -86,6 +86,13 @@ public enum ModelPipeline {
             guard let dtype = SafetensorsDType(rawValue: d.dtype) else {
                 throw ContainerError(path: input, tensor: d.name, fault: .corruptPayload("unknown dtype '\(d.dtype)'"))
             }
+            // Before the output's space is reserved: every tensor's size must be plausible for its
+            // payload bytes (docs/LIMITS.md), so a small hostile file cannot claim a huge output.
+            let elements = d.shape.reduce(1, *)
+            guard DecodeLimits.allows(elements: elements, payloadBytes: reader.payloadBytes(i)) else {
+                throw ContainerError(path: input, tensor: d.name, fault: .corruptPayload(
+                    DecodeLimits.reason(elements: elements, payloadBytes: reader.payloadBytes(i))))
+            }
             declarations.append((d.name, dtype, d.shape))
         }
         let sizes = declarations.map { $0.shape.reduce(1, *) * $0.dtype.byteSize }
@@ -93,21 +100,44 @@ public enum ModelPipeline {
         let writer = try SafetensorsWriter(path: output, tensors: declarations, metadata: reader.metadata)
         let progress = options.progress ? ProgressReporter(label: "decompress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
-        try OrderedParallelMap.run(
-            count: reader.count, jobs: options.jobs, window: options.window ?? 256,
-            budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
-            cost: { costs[$0] },
-            resultCost: { $0.data.count },
-            makeWorker: { try JPEGTensorCodec() },
-            work: { codec, i in
-                defer { reader.release(i) }
-                return try ModelCodec.decode(reader.entry(i), codec: codec, path: input)
-            },
-            consume: { i, tensor in
-                try writer.append(tensor)
-                done += sizes[i]
-                progress?.update(items: i + 1, bytes: done)
-            })
+        if let regions = try writer.mapTensors() {
+            // Decoded straight into the output file (see `SafetensorsWriter.mapTensors`): no output
+            // buffer per tensor, no copy. A decoded tensor's pages stay resident until the writer
+            // takes it (`appendMapped` drops them), so it keeps its output bytes' share of the budget.
+            try OrderedParallelMap.run(
+                count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+                budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
+                cost: { costs[$0] },
+                resultCost: { $0 },
+                makeWorker: { try JPEGTensorCodec() },
+                work: { codec, i in
+                    defer { reader.release(i) }
+                    regions.populate(i)
+                    try ModelCodec.decode(reader.entry(i), codec: codec, path: input, into: regions.region(i))
+                    return sizes[i]
+                },
+                consume: { i, _ in
+                    try writer.appendMapped(i)
+                    done += sizes[i]
+                    progress?.update(items: i + 1, bytes: done)
+                })
+        } else {
+            try OrderedParallelMap.run(
+                count: reader.count, jobs: options.jobs, window: options.window ?? 256,
+                budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
+                cost: { costs[$0] },
+                resultCost: { $0.data.count },
+                makeWorker: { try JPEGTensorCodec() },
+                work: { codec, i in
+                    defer { reader.release(i) }
+                    return try ModelCodec.decode(reader.entry(i), codec: codec, path: input)
+                },
+                consume: { i, tensor in
+                    try writer.append(tensor)
+                    done += sizes[i]
+                    progress?.update(items: i + 1, bytes: done)
+                })
+        }
         progress?.finish()
         try writer.finish()
         let outputBytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0

@@ -8,6 +8,7 @@ public final class AtomicFileWriter {
     public let path: String
     private let directory: String, temporary: String
     private var fd: Int32
+    private var mapping: UnsafeMutableRawBufferPointer?
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
 
@@ -15,7 +16,7 @@ public final class AtomicFileWriter {
     public init(path: String) throws(AtomicFile.WriteError) {
         self.path = path
         (directory, temporary) = AtomicFile.temporaryPath(for: path)
-        fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
+        fd = open(temporary, O_RDWR | O_CREAT | O_EXCL, 0o644)
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
     }
 
@@ -44,11 +45,39 @@ public final class AtomicFileWriter {
         bytesWritten += count
     }
 
+    /// Extends the file to `size` bytes with their disk space reserved (`posix_fallocate`, so that
+    /// storing through the mapping cannot fail for want of space) and maps all of it shared and
+    /// writable: bytes stored there are the file's. Returns nil where the file system cannot reserve
+    /// space or the file cannot be mapped (then keep using `write`). `commit()` flushes
+    /// (`msync`) and unmaps it; `discard()` unmaps it. Call at most once, with `size` at least
+    /// the bytes written so far.
+    public func mapForWriting(size: Int) throws(AtomicFile.WriteError) -> UnsafeMutableRawBufferPointer? {
+        precondition(fd >= 0 && mapping == nil && size >= bytesWritten)
+        guard size > 0 else { return nil }
+        let reserved = posix_fallocate(fd, 0, off_t(size))
+        if reserved == EOPNOTSUPP || reserved == EINVAL || reserved == ENODEV { return nil }
+        guard reserved == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(reserved))) }
+        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
+            // The file is now `size` bytes long but the write offset has not moved: `write` still
+            // appends at `bytesWritten`, over the reserved zeros, up to the same final size.
+            return nil
+        }
+        let m = UnsafeMutableRawBufferPointer(start: p, count: size)
+        mapping = m
+        bytesWritten = size
+        return m
+    }
+
     /// Flushes, closes and renames the temporary file to `path`.
     public func commit() throws(AtomicFile.WriteError) {
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
         var failure: String?
-        if fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
+        if let m = mapping {
+            if msync(m.baseAddress, m.count, MS_SYNC) != 0 { failure = String(cString: strerror(errno)) }
+            munmap(m.baseAddress, m.count)
+            mapping = nil
+        }
+        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
         fd = -1
         if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
@@ -61,6 +90,10 @@ public final class AtomicFileWriter {
 
     /// Deletes the temporary file (no effect after `commit()`).
     public func discard() {
+        if let m = mapping {
+            munmap(m.baseAddress, m.count)
+            mapping = nil
+        }
         guard fd >= 0 else { return }
         close(fd)
         fd = -1

@@ -56,6 +56,24 @@ public final class JPEGDecoder {
         return GrayImage(width: width, height: height, pixels: pixels)
     }
 
+    /// Decodes a JPEG stream in memory to 8-bit grayscale into `pixels` (row-major, stride = width),
+    /// which must hold the image: `maxPixels` is at most `pixels.count`. Lets a caller reuse one
+    /// buffer for many images; see `decode(_:tables:maxPixels:)`.
+    /// - Returns: the image's width and height.
+    public func decode(
+        _ bytes: UnsafeRawBufferPointer, tables: UnsafeRawBufferPointer? = nil, maxPixels: Int,
+        into pixels: UnsafeMutableRawBufferPointer
+    ) throws(JPEGError) -> (width: Int, height: Int) {
+        guard maxPixels <= pixels.count, let base = pixels.baseAddress else {
+            throw .argument(.decode, "pixel buffer of \(pixels.count) bytes is smaller than maxPixels \(maxPixels)")
+        }
+        let info = try readHeader(bytes, tables: tables, maxPixels: maxPixels, coefficients: false, stage: .decode)
+        let width = Int(info.width), height = Int(info.height)
+        let code = cjpeg_decoder_read_pixels(handle, base.assumingMemoryBound(to: UInt8.self), width * height, width)
+        guard code == 0 else { throw JPEGError(stage: .decode, code: code, message: cjpeg_decoder_message(handle)) }
+        return (width, height)
+    }
+
     /// Reads the quantized DCT coefficients and quantization table of a grayscale stream without
     /// the inverse DCT (lossless; `JPEGEncoder.write` restores an equivalent stream).
     /// - Parameters:

@@ -1,0 +1,154 @@
+import Foundation
+import Testing
+@testable import WeightJPEG
+
+// The fast paths of the pipeline (decoding straight into the output buffer, vectorized pixel→float
+// placement, reused pixel buffers, the finiteness scan) must give exactly the old bytes.
+
+/// A deterministic noise-plus-wave matrix (fixed-seed LCG).
+private func matrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
+    var state = seed
+    return (0..<(rows * columns)).map { i in
+        state = state &* 6364136223846793005 &+ 1442695040888963407
+        let noise = Float(Int64(bitPattern: state >> 11) % 2001) / 1000 - 1
+        return 0.05 * noise + 0.1 * sinf(Float(i % columns) / 7 + Float(i / columns) / 5)
+    }
+}
+
+/// The bytes the decompressor wrote before the `decode(…into:)` seam: floats, then converted.
+private func oldBytes(_ entry: ContainerEntry, codec: JPEGTensorCodec) throws -> Data {
+    let dtype = SafetensorsDType(rawValue: entry.dtype)!
+    if entry.coding == TensorCoding.exact.code { return Data(entry.payloads[0]) }
+    return SafetensorsTensor(name: entry.name, shape: entry.shape,
+                             floats: try ModelCodec.floats(of: entry, codec: codec, path: "test"), dtype: dtype).data
+}
+
+@Test(arguments: [SafetensorsDType.F32, .F16, .BF16])
+func decodeIntoGivesTheOldBytes(dtype: SafetensorsDType) throws {
+    let codec = try JPEGTensorCodec()
+    var policies: [CompressionPolicy] = []
+    for pack in [PackMode.mosaic, .tables] {
+        for scale in [ScaleMode.tensor, .tile] {
+            var p = CompressionPolicy()
+            p.pack = pack
+            p.scale = scale
+            p.jpegMinimumElements = 16_384
+            p.noiseLikeRelativeError = nil   // the constant matrix is JPEG-coded too
+            policies.append(p)
+        }
+    }
+    // Error-targeted: the rANS-coded and fixed-length codings through the same seam.
+    var targeted = CompressionPolicy()
+    targeted.maxRelativeError = 0.03
+    policies.append(targeted)
+    // 130×150: partial tiles; 40×40 and 1×300: float16 / exact / int8 paths; a constant matrix.
+    let tensors = [
+        SafetensorsTensor(name: "w", shape: [130, 150], floats: matrix(rows: 130, columns: 150, seed: 1), dtype: dtype),
+        SafetensorsTensor(name: "conv", shape: [24, 3, 16, 16], floats: matrix(rows: 24, columns: 768, seed: 2), dtype: dtype),
+        SafetensorsTensor(name: "const", shape: [128, 128], floats: [Float](repeating: 0.25, count: 128 * 128), dtype: dtype),
+        SafetensorsTensor(name: "small", shape: [40, 40], floats: matrix(rows: 40, columns: 40, seed: 3), dtype: dtype),
+        SafetensorsTensor(name: "bias", shape: [300], floats: matrix(rows: 1, columns: 300, seed: 4), dtype: dtype),
+    ]
+    var jpegCount = 0
+    for policy in policies {
+        for tensor in tensors {
+            let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
+            if case .jpeg? = TensorCoding(code: entry.coding, parameters: entry.parameters), policy.maxRelativeError == nil { jpegCount += 1 }
+            let expected = try oldBytes(entry, codec: codec)
+            var out = [UInt8](repeating: 0xAB, count: expected.count)
+            try out.withUnsafeMutableBytes { try ModelCodec.decode(entry, codec: codec, path: "test", into: $0) }
+            #expect(Data(out) == expected, "\(tensor.name) \(dtype.rawValue) \(policy.pack) \(policy.scale)")
+            #expect(try ModelCodec.decode(entry, codec: codec, path: "test").data == expected)
+        }
+    }
+    #expect(jpegCount == 12)  // three JPEG tensors × four policies
+}
+
+@Test func decodeIntoRejectsDamagedPayloadsNamingTheTensor() throws {
+    let codec = try JPEGTensorCodec()
+    let tensor = SafetensorsTensor(name: "w", shape: [130, 150], floats: matrix(rows: 130, columns: 150, seed: 5))
+    let entry = try ModelCodec.encode(tensor, policy: CompressionPolicy(), codec: codec)
+    var payloads = entry.payloads
+    payloads[1] = Array(payloads[1].prefix(payloads[1].count / 2))
+    let damaged = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
+                                 parameters: entry.parameters, payloads: payloads)
+    var out = [UInt8](repeating: 0, count: 130 * 150 * 4)
+    let error = #expect(throws: ContainerError.self) {
+        try out.withUnsafeMutableBytes { try ModelCodec.decode(damaged, codec: codec, path: "damaged.wjpg", into: $0) }
+    }
+    #expect(error?.description.contains("damaged.wjpg") == true && error?.description.contains("'w'") == true)
+    // The codec stays usable.
+    try out.withUnsafeMutableBytes { try ModelCodec.decode(entry, codec: codec, path: "test", into: $0) }
+    #expect(Data(out) == (try oldBytes(entry, codec: codec)))
+}
+
+@Test func pixelPlacementEqualsTheLookupTable() {
+    let mappings = [PixelMapping(lo: -0.0731, hi: 0.0912), PixelMapping(lo: 1, hi: 1), PixelMapping(lo: -3e4, hi: 6e4),
+                    PixelMapping(lo: 1e-7, hi: 3e-7), PixelMapping(lo: -1, hi: 1)]
+    var pixels: [UInt8] = (0..<300).map { (i: Int) -> UInt8 in UInt8((i * 37 + 11) % 256) }
+    pixels += (0...255).map { (i: Int) -> UInt8 in UInt8(i) }
+    for m in mappings {
+        let table = m.lookupTable
+        var out = [Float](repeating: .nan, count: pixels.count)
+        pixels.withUnsafeBufferPointer { p in out.withUnsafeMutableBufferPointer { m.values(p.baseAddress!, count: pixels.count, into: $0.baseAddress!) } }
+        let expected: [UInt32] = pixels.map { (p: UInt8) -> UInt32 in table[Int(p)].bitPattern }
+        #expect(out.map { (v: Float) -> UInt32 in v.bitPattern } == expected, "\(m)")
+    }
+}
+
+@Test func finitenessScanFindsTheFirstNaNOrInfinity() {
+    var values = matrix(rows: 10, columns: 1000, seed: 6)
+    #expect(FloatScan.firstNonFinite(values) == nil)
+    #expect(FloatScan.firstNonFinite([Float.greatestFiniteMagnitude, -.greatestFiniteMagnitude, 0, -0.0, .leastNonzeroMagnitude]) == nil)
+    for (i, bad) in [(9999, Float.infinity), (0, -Float.infinity), (4321, Float.nan), (17, -Float.nan)] {
+        var v = values
+        v[i] = bad
+        v[9999 - i / 2] = .infinity
+        #expect(FloatScan.firstNonFinite(v) == v.firstIndex { !$0.isFinite })
+    }
+    values = []
+    #expect(FloatScan.firstNonFinite(values) == nil)
+}
+
+@Test func mappedSafetensorsWriterWritesTheSerializedBytes() throws {
+    let tensors = [
+        SafetensorsTensor(name: "a", shape: [3, 5], floats: matrix(rows: 3, columns: 5, seed: 7), dtype: .F16),
+        SafetensorsTensor(name: "b", shape: [1000, 9], floats: matrix(rows: 1000, columns: 9, seed: 8)),
+        SafetensorsTensor(name: "c", shape: [0], floats: []),
+        SafetensorsTensor(name: "d", shape: [7], floats: matrix(rows: 1, columns: 7, seed: 9), dtype: .BF16),
+    ]
+    let file = SafetensorsFile(tensors: tensors, metadata: ["k": "v"])
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wjpg-mapped-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/out.safetensors"
+    let writer = try SafetensorsWriter(path: path, tensors: tensors.map { ($0.name, $0.dtype, $0.shape) }, metadata: ["k": "v"])
+    let regions = try #require(try writer.mapTensors())
+    #expect(throws: AtomicFile.WriteError.self) { try writer.append(tensors[0]) }
+    // Regions filled out of order (as parallel workers do), taken in order.
+    for i in [3, 1, 0, 2] { tensors[i].data.withUnsafeBytes { regions.region(i).copyMemory(from: $0) } }
+    #expect(throws: AtomicFile.WriteError.self) { try writer.appendMapped(1) }
+    for i in 0..<4 { try writer.appendMapped(i) }
+    try writer.finish()
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(file.serialized()))
+    #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.safetensors"])
+}
+
+@Test func reusedBuffersGiveTheSameEntriesAsFreshCodecs() throws {
+    // Large, small, then large again: the float and pixel buffers of one codec are reused and
+    // regrown; every entry must equal a fresh codec's.
+    let shapes: [[Int]] = [[256, 300], [130, 150], [512, 200], [64, 64], [256, 300]]
+    let tensors = shapes.enumerated().map { i, s in
+        SafetensorsTensor(name: "t\(i)", shape: s, floats: matrix(rows: s[0], columns: s[1], seed: UInt64(10 + i)),
+                          dtype: i == 3 ? .BF16 : .F32)
+    }
+    let shared = try JPEGTensorCodec()
+    for t in tensors {
+        let reused = try ModelCodec.encode(t, policy: CompressionPolicy(), codec: shared)
+        let fresh = try ModelCodec.encode(t, policy: CompressionPolicy(), codec: JPEGTensorCodec())
+        #expect(reused.payloads == fresh.payloads && reused.parameters == fresh.parameters && reused.coding == fresh.coding, "\(t.name)")
+        var buffer: [Float] = [1, 2, 3]
+        try t.floats(into: &buffer)
+        #expect(buffer == (try t.floats()))
+    }
+}
