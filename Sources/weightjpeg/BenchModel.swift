@@ -10,7 +10,8 @@ struct BenchModel: ParsableCommand {
         Generates (if missing) a synthetic float32 transformer checkpoint of about --parameters parameters \
         (SyntheticCheckpoint: smooth patch-embedding stem, noise-like linear layers with per-row scales and \
         low-rank structure, Zipf-normed token embeddings, 1-D norms and biases, an int64 tensor), then runs \
-        `weightjpeg compress` and `weightjpeg decompress` on it as child processes with --jobs, timing them \
+        `weightjpeg compress --noise-like-error off` (JPEG on every matrix, like the reference; by default the \
+        noise-like layers would be error-targeted instead) and `weightjpeg decompress` on it as child processes with --jobs, timing them \
         and reading their peak resident memory (VmHWM, which each reports at its end). The reference is plain libjpeg-turbo \
         (C loops) encoding and decoding one 8-bit pixel per weight of every float tensor of rank ≥ 2 \
         (per-tensor min/max, --quality and optimized Huffman tables, as compress by default) on the same number of \
@@ -67,7 +68,7 @@ struct BenchModel: ParsableCommand {
         let reference = try RawJPEGReference(checkpoint: path)
         var rawBytes = 0
         for r in 0..<repeats {  // the first run's own output is shown
-            let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--quality", String(quality), "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
+            let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--noise-like-error", "off", "--quality", String(quality), "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
             guard c.status == 0 else { throw ModelFileError(path: path, reason: "compress exited with status \(c.status)") }
             let d = try ChildProcess.run(ChildProcess.currentExecutable, ["decompress", compressed, "-o", restored, "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
             guard d.status == 0 else { throw ModelFileError(path: compressed, reason: "decompress exited with status \(d.status)") }
