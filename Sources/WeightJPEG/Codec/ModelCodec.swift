@@ -158,7 +158,13 @@ public enum ModelCodec {
         if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
             return try exactTensor(entry, dtype: dtype, path: path)
         }
+        if let damage = entry.damage { throw damage }
         let size = try outputSize(entry, dtype: dtype, path: path)
+        // Before the output is allocated: a small hostile entry must not claim a huge tensor.
+        let elements = size / dtype.byteSize, payloadBytes = entry.payloads.reduce(0) { $0 + $1.count }
+        guard DecodeLimits.allows(elements: elements, payloadBytes: payloadBytes) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(DecodeLimits.reason(elements: elements, payloadBytes: payloadBytes)))
+        }
         let buffer = LargeBuffer(byteCount: size)
         try decode(entry, codec: codec, path: path, into: buffer.bytes)
         return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: buffer.data())
