@@ -56,17 +56,25 @@ public enum ErrorTargetedSearch {
         if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
             consider(measure(.float16, [ScalarCodecs.encodeFloat16(values)]))
         }
-        // Fixed-length per row: the fewest bits that pass (error falls as bits grow).
-        func fixed(_ b: Int) -> Choice? { measure(.fixedRows(bits: b), [UniformCodecs.encodeFixedRows(values, rows: rows, bits: b)]) }
-        var lo = 2, hi = 16
-        var passing: Choice? = nil
-        while lo <= hi {
-            let mid = (lo + hi) / 2
-            if let c = fixed(mid), c.error.within(bound) { passing = c; hi = mid - 1 } else { lo = mid + 1 }
-        }
-        consider(passing)
-
         if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, measure: measure)) }
+
+        // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
+        // Only depths whose payload is smaller than the best so far can win: when the largest of
+        // them fails, every smaller one fails too, so the floor is no smaller than `best`, and the
+        // search (each probe a full encode and decode) is skipped.
+        func fixed(_ b: Int) -> Choice? { measure(.fixedRows(bits: b), [UniformCodecs.encodeFixedRows(values, rows: rows, bits: b)]) }
+        var hi = 16
+        while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
+        if hi >= 2, let top = fixed(hi), top.error.within(bound) {
+            var passing = top
+            var lo = 2
+            hi -= 1
+            while lo <= hi {
+                let mid = (lo + hi) / 2
+                if let c = fixed(mid), c.error.within(bound) { passing = c; hi = mid - 1 } else { lo = mid + 1 }
+            }
+            consider(passing)
+        }
 
         let count = values.count
         if shape.count >= 2, count >= policy.jpegMinimumElements {
