@@ -79,7 +79,7 @@ public struct CompressionPolicy: Sendable {
     public func noiseLikeBound(name: String, dtype: SafetensorsDType, shape: [Int], values: [Float]?) -> Double? {
         guard let bound = noiseLikeRelativeError, maxRelativeError == nil, !hasQualityOverride(name),
               let values, case .jpeg(let p) = classic(name: name, dtype: dtype, shape: shape, values: values),
-              values.allSatisfy(\.isFinite) else { return nil }
+              FloatScan.firstNonFinite(values) == nil else { return nil }
         let rows = shape[0], columns = values.count / rows
         let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
         // AC frequencies only: the DC term mostly measures where the tensor's mean falls in its

@@ -24,9 +24,7 @@ public enum ModelCodec {
         if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count)
             ?? policy.noiseLikeBound(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values), let values,
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
-            if let bad = FloatScan.firstNonFinite(values) {
-                throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
-            }
+            try rejectNonFinite(values, of: tensor.name)
             let choice: ErrorTargetedSearch.Choice
             do {
                 choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
@@ -38,9 +36,7 @@ public enum ModelCodec {
                                   coding: choice.coding.code, parameters: choice.coding.parameterBytes, payloads: choice.payloads)
         }
         var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
-        if coding != .exact, let values, let bad = FloatScan.firstNonFinite(values) {
-            throw CodecError(tensor: tensor.name, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor.name)')")
-        }
+        if coding != .exact, let values { try rejectNonFinite(values, of: tensor.name) }
         let payloads: [[UInt8]]
         switch coding {
         case .exact:
@@ -71,6 +67,13 @@ public enum ModelCodec {
         }
         return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
                               coding: coding.code, parameters: coding.parameterBytes, payloads: payloads)
+    }
+
+    /// Lossy codings take only finite weights: the first NaN or infinity, named.
+    private static func rejectNonFinite(_ values: [Float], of tensor: String) throws(CodecError) {
+        if let bad = FloatScan.firstNonFinite(values) {
+            throw CodecError(tensor: tensor, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor)')")
+        }
     }
 
     /// Decodes one entry to floats (for lossy codings, or exact float tensors).

@@ -9,9 +9,7 @@ struct CompactWriter {
     /// Unsigned LEB128: 7 bits per byte, low first.
     mutating func varint(_ v: Int) {
         precondition(v >= 0, "varint of a negative number")
-        var x = UInt64(v)
-        while x >= 0x80 { bytes.append(UInt8(x & 0x7F) | 0x80); x >>= 7 }
-        bytes.append(UInt8(x))
+        LEB128.append(v, to: &bytes)
     }
 
     /// A float16 (IEEE binary16, little-endian, round to nearest even).
@@ -20,7 +18,7 @@ struct CompactWriter {
         bytes.append(UInt8(h & 0xFF)); bytes.append(UInt8(h >> 8))
     }
 
-    mutating func halves(_ values: [Float]) { for v in values { half(v) } }
+    mutating func halves(_ values: [Float]) { bytes.append(contentsOf: ScalarCodecs.encodeFloat16(values)) }
 
     /// A byte string with its length as a varint.
     mutating func block(_ b: [UInt8]) { varint(b.count); bytes.append(contentsOf: b) }
@@ -47,14 +45,13 @@ struct CompactReader {
 
     /// A varint of at most `limit`.
     mutating func varint(limit: Int = 1 << 40) throws(CompareError) -> Int {
-        var x: UInt64 = 0, shift: UInt64 = 0
-        while true {
-            let b = try u8()
-            guard shift < 63 else { throw corrupt("varint too long") }
-            x |= UInt64(b & 0x7F) << shift
-            if b & 0x80 == 0 { break }
-            shift += 7
+        var r = LEB128.Reader(bytes)
+        r.offset = offset
+        guard let x = r.next() else {
+            offset = r.offset
+            throw corrupt(r.offset >= bytes.count ? "truncated" : "varint too long")
         }
+        offset = r.offset
         guard x <= UInt64(limit) else { throw corrupt("value \(x) exceeds \(limit)") }
         return Int(x)
     }

@@ -299,17 +299,9 @@ struct ContainerRecord: Sendable {
     var parameters: [UInt8]
     var payloads: [Payload]
     var damage: ContainerError?
+}
 
-    init(name: String, dtype: String, shape: [Int], coding: UInt8, parameters: [UInt8], payloads: [Payload], damage: ContainerError?) {
-        self.name = name
-        self.dtype = dtype
-        self.shape = shape
-        self.coding = coding
-        self.parameters = parameters
-        self.payloads = payloads
-        self.damage = damage
-    }
-
+extension ContainerRecord {
     /// The record of `entry` (offsets left 0: the writer assigns them).
     init(_ entry: ContainerEntry) {
         self.init(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding, parameters: entry.parameters,
