@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WeightJPEG
+import WeightJPEGTools
 
 struct Compare: ParsableCommand {
     static let configuration = CommandConfiguration(

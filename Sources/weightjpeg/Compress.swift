@@ -180,7 +180,7 @@ struct Compress: ParsableCommand {
             }
         }
         if rateControlled {
-            do { _ = try ModelCodec.sequentialMLP(in: source) } catch {
+            do { _ = try MLP.sequential(in: source) } catch {
                 throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
             }
             do { train = try train ?? dataOptions.load(.train) } catch {
@@ -232,7 +232,7 @@ struct Compress: ParsableCommand {
             return file
         }
         let model: MLP
-        do { model = try ModelCodec.sequentialMLP(in: file) } catch { return skip(error.description) }
+        do { model = try MLP.sequential(in: file) } catch { return skip(error.description) }
         guard model.layers.count >= 2 else { return skip("the model has no hidden layer") }
         let train: Dataset
         do { train = try loaded ?? dataOptions.load(.train) } catch {
@@ -242,7 +242,7 @@ struct Compress: ParsableCommand {
             return skip("the model takes \(model.inputSize) inputs, \(dataOptions.data) has \(train.rows)×\(train.columns) images")
         }
         do {
-            let (pruned, reports) = try ModelCodec.pruneDeadUnits(file, trainingInputs: train.normalized())
+            let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: train.normalized())
             let removed = reports.reduce(0) { $0 + $1.removed.count }
             print("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(train.count)) training images)")
             return pruned
@@ -340,7 +340,7 @@ extension Compress {
     }
 
     func floatTestAccuracy(_ source: SafetensorsFile, _ test: Dataset) throws -> Double {
-        try ModelCodec.sequentialMLP(in: source).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
+        try MLP.sequential(in: source).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
     }
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import WeightJPEG
+import WeightJPEGTools
 
 struct Reproduce: ParsableCommand {
     static let configuration = CommandConfiguration(

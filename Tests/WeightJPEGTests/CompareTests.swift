@@ -1,6 +1,11 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGTuning
+@testable import WeightJPEGTools
 
 /// The baseline codecs of `compare`, their entropy coders, and a small `compare` run.
 enum CompareTestSupport {

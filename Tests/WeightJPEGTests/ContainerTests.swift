@@ -1,6 +1,10 @@
 import Foundation
 import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 @testable import WeightJPEG
+@testable import WeightJPEGTools
 
 // MARK: - Independent helpers (the format rebuilt by hand, so that hostile headers can be crafted)
 

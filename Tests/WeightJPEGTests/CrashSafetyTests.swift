@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGTools
 
 // Issue 7: a writer killed at any moment leaves the old output or the new one, never a torn file,
 // and the temporary files of killed writers are removed by the next write. Also the CLI's

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGInference
+@testable import WeightJPEGTools
 
 /// Inference in the DCT domain: the first layer runs on the quantized JPEG coefficients.
 enum DCTTestSupport {

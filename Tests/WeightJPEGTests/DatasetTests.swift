@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
+@testable import WeightJPEGModel
 
 /// The repository's `data/mnist`, located from this source file (CI runs scripts/fetch-mnist first).
 private let mnistDirectory = URL(fileURLWithPath: #filePath)

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGModel
+@testable import WeightJPEGTuning
+@testable import WeightJPEGTools
 
 private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
@@ -99,7 +103,7 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
                                              floats: isWeight ? layer.weight.storage : layer.bias, dtype: dtypes[name]!))
         }
         let file = SafetensorsFile(tensors: tensors, metadata: ["format": "pt"])
-        let (pruned, reports) = try ModelCodec.pruneDeadUnits(file, trainingInputs: x)
+        let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: x)
         #expect(reports.map(\.dead) == [[2, 9]])
         #expect(pruned.tensors.map(\.name) == names)
         #expect(pruned.tensors.map(\.dtype) == file.tensors.map(\.dtype))
@@ -123,18 +127,18 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         let x = randomInputs(count: 10, size: 20)
         var tensors = model.namedTensors.map { SafetensorsTensor(name: $0.name, tensor: $0.tensor) }
         let notMLP = SafetensorsFile(tensors: [SafetensorsTensor(name: "fc.weight", shape: [2, 2], floats: [1, 2, 3, 4])])
-        #expect(throws: DeadUnitError.notAnMLP(.noLayers)) { try ModelCodec.pruneDeadUnits(notMLP, trainingInputs: x) }
+        #expect(throws: DeadUnitError.notAnMLP(.noLayers)) { try DeadUnitPruning.prune(notMLP, trainingInputs: x) }
         tensors.append(SafetensorsTensor(name: "3.running_mean", shape: [16], floats: .init(repeating: 0, count: 16)))
         #expect(throws: DeadUnitError.otherModule(name: "3.running_mean")) {
-            try ModelCodec.pruneDeadUnits(SafetensorsFile(tensors: tensors), trainingInputs: x)
+            try DeadUnitPruning.prune(SafetensorsFile(tensors: tensors), trainingInputs: x)
         }
         let plain = SafetensorsFile(tensors: Array(tensors.dropLast()))
         #expect(throws: DeadUnitError.inputSize(expected: 20, values: 7)) {
-            try ModelCodec.pruneDeadUnits(plain, trainingInputs: [Float](repeating: 0, count: 7))
+            try DeadUnitPruning.prune(plain, trainingInputs: [Float](repeating: 0, count: 7))
         }
         // A single linear layer has no hidden units: unchanged.
         let single = SafetensorsFile(tensors: Array(tensors.prefix(2)))
-        let (same, reports) = try ModelCodec.pruneDeadUnits(single, trainingInputs: x)
+        let (same, reports) = try DeadUnitPruning.prune(single, trainingInputs: x)
         #expect(same == single && reports.isEmpty)
     }
 
@@ -144,7 +148,7 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         let train = try Dataset.load(directory: mnistDirectory, split: .train)
         let test = try Dataset.load(directory: mnistDirectory, split: .test)
         let trainInputs = train.normalized(), testInputs = test.normalized()
-        let (pruned, reports) = try ModelCodec.pruneDeadUnits(file, trainingInputs: trainInputs)
+        let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: trainInputs)
         #expect(reports.count == 1)
         let dead = reports[0].dead.count
         #expect((23...32).contains(dead))

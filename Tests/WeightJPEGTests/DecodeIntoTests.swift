@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 
 // The fast paths of the pipeline (decoding straight into the output buffer, vectorized pixel→float
 // placement, reused pixel buffers, the finiteness scan) must give exactly the old bytes.

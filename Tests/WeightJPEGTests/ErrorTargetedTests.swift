@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
 @testable import WeightJPEG
+@testable import WeightJPEGTools
 
 /// Gaussian samples (Box–Muller over the seeded generator).
 private func gaussian(_ n: Int, sigma: Float, seed: UInt64) -> [Float] {

@@ -1,6 +1,12 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGInference
+@testable import WeightJPEGTuning
+@testable import WeightJPEGTools
 
 /// Fine-tuning the first layer as its JPEG DCT coefficients (`SpectralFinetuner`).
 enum FinetuneTestSupport {

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGTools
 
 // Inputs found by the fuzzers (Fuzz/, scripts/fuzz), kept as fixtures: Fixtures/fuzz/TARGET-WHAT.bin.
 // Each is fed to the reader it broke, the way the fuzz harness does, and must now give a clear error

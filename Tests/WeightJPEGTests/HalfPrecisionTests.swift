@@ -1,5 +1,6 @@
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGCodec
 
 @Suite struct HalfPrecisionTests {
     @Test func halfKnownValues() {

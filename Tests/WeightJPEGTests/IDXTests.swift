@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
 
 /// IDX bytes: magic `00 00 type rank`, big-endian dimensions, then `payload`.
 private func idx(type: UInt8 = 0x08, dimensions: [UInt32], payload: [UInt8]) -> Data {

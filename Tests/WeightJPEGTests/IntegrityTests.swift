@@ -1,6 +1,7 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 
 // Issue 7: every single-byte flip and every truncation of a small, real `.wjpg` (every coding) gives
 // a clear error naming the damaged tensor, or a salvage whose intact tensors are exactly the

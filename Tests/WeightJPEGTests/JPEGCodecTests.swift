@@ -1,5 +1,7 @@
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGTools
 
 private typealias S = JPEGTestSupport
 

@@ -1,5 +1,6 @@
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 
 private typealias S = JPEGTestSupport
 

@@ -1,5 +1,6 @@
 import Foundation
-@testable import WeightJPEG
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 
 /// Test images and reference computations for the JPEG codec tests.
 enum JPEGTestSupport {

@@ -1,5 +1,6 @@
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGTools
 
 @Test func gemmMatchesNaiveProduct() {
     var rng = RandomSource(seed: 1)

@@ -1,6 +1,11 @@
 import Foundation
 import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
 @testable import WeightJPEG
+@testable import WeightJPEGTools
 
 private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 private let referencePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path

@@ -1,6 +1,8 @@
 import CZlib
 import Foundation
 import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
 @testable import WeightJPEG
 
 /// The PNG writer and the neuron grid used by `weightjpeg extract`.

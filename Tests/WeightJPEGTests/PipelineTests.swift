@@ -1,7 +1,11 @@
 import Foundation
 import Synchronization
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGTools
 
 private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path

@@ -1,6 +1,9 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGTools
 
 /// A smooth-ish `rows × 784` tensor: each row a blurred random 28×28 pattern plus noise.
 private func weights(rows: Int, seed: UInt64 = 3) -> [Float] {

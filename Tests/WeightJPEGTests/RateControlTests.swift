@@ -1,6 +1,11 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+@testable import WeightJPEGModel
+@testable import WeightJPEGTuning
+@testable import WeightJPEGTools
 
 private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
 private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
@@ -71,11 +76,11 @@ private let haveMNIST = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"
     func maxDropStaysWithinBudget() throws {
         var file = try SafetensorsFile.read(path: fixturePath)
         let train = try Dataset.load(directory: mnistDirectory, split: .train)
-        file = try ModelCodec.pruneDeadUnits(file, trainingInputs: train.subset(0..<10_000).normalized()).0
+        file = try DeadUnitPruning.prune(file, trainingInputs: train.subset(0..<10_000).normalized()).0
         let validation = train.subset(50_000..<52_000)
         let x = validation.normalized()
         let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels)
-        let floatAccuracy = try ModelCodec.sequentialMLP(in: file).evaluate(inputs: x, labels: validation.labels).accuracy
+        let floatAccuracy = try MLP.sequential(in: file).evaluate(inputs: x, labels: validation.labels).accuracy
         for budget in [0.3, 1.0] {
             let c = try #require(try rc.smallest(maxDrop: budget, kinds: [.ijg, .flat], cheapOutput: true))
             let parsed = try Container(bytes: c.container.serialized(), path: "t")

@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
 
 /// The fixture written by Python's safetensors (see Fixtures/README.md), located from this file.
 private let fixturePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

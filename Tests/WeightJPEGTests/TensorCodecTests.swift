@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGCodec
+@testable import WeightJPEGTools
 
 // MARK: - Test tensors
 

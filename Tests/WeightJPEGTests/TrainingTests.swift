@@ -1,6 +1,8 @@
 import Foundation
 import Testing
-@testable import WeightJPEG
+@testable import WeightJPEGCore
+@testable import WeightJPEGModel
+@testable import WeightJPEGTools
 
 /// Mean softmax cross-entropy of `model` on a batch, computed naively in Double: an independent
 /// definition to check the BLAS backward pass against.

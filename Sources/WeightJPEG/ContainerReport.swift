@@ -1,0 +1,93 @@
+import WeightJPEGFormats
+import WeightJPEGCodec
+/// What `inspect` shows: per tensor and whole-file sizes, counted honestly (header records
+/// included in each tensor's bytes; the file total is every byte of the file).
+public struct ContainerReport: Codable, Sendable {
+    /// One tensor's line.
+    public struct Tensor: Codable, Sendable {
+        public let name: String
+        public let shape: [Int]
+        public let dtype: String
+        /// The coding with its parameters, e.g. `jpeg rows:28x28 q20 scale:tensor pack:mosaic`.
+        public let coding: String
+        /// JPEG quality, when JPEG-coded.
+        public let quality: Int?
+        /// Payload bytes plus the tensor's header record.
+        public let bytes: Int
+        /// `bytes × 8 / elements`.
+        public let bitsPerWeight: Double
+        /// float32 size / `bytes`.
+        public let ratioToFloat32: Double
+        /// The error against the original model, when `compare(with:)` was called (float tensors).
+        public var error: WeightError?
+    }
+
+    public let path: String
+    public private(set) var tensors: [Tensor]
+    /// Every byte of the file.
+    public let fileBytes: Int
+    /// Preamble, metadata and the parts of the header not attributed to a tensor.
+    public let headerBytes: Int
+    /// Total elements of all tensors.
+    public let parameters: Int
+    public let bitsPerWeight: Double
+    public let ratioToFloat32: Double
+
+    /// Reads and summarises `path`.
+    public init(path: String) throws {
+        let container = try Container.read(path: path)
+        self.init(container, path: path)
+        self.container = container
+    }
+
+    private var container: Container? = nil
+
+    private enum CodingKeys: String, CodingKey {
+        case path, tensors, fileBytes, headerBytes, parameters, bitsPerWeight, ratioToFloat32
+    }
+
+    /// Decodes every float tensor and measures it against the tensor of the same name in `original`
+    /// (the error stats need the original, so they are computed here rather than stored in the file).
+    /// Throws when a tensor is missing from `original` or has another shape.
+    public mutating func compare(with original: SafetensorsFile, originalPath: String) throws {
+        let container = try self.container ?? Container.read(path: path)
+        let byName = Dictionary(original.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let codec = try JPEGTensorCodec()
+        for (i, entry) in container.entries.enumerated() {
+            guard let source = byName[entry.name] else {
+                throw ModelFileError(path: originalPath, reason: "has no tensor '\(entry.name)' (it is in \(path))")
+            }
+            guard source.shape == entry.shape else {
+                throw ModelFileError(path: originalPath, reason: "tensor '\(entry.name)' has shape \(source.shape), \(path) has \(entry.shape)")
+            }
+            guard source.dtype.convertsToFloat else {
+                let decoded = try ModelCodec.decode(entry, codec: codec, path: path)
+                tensors[i].error = decoded.data == source.data ? WeightError(squaredError: 0, squaredNorm: 1, count: 1) : nil
+                continue
+            }
+            let decoded = try ModelCodec.decode(entry, codec: codec, path: path).floats()
+            tensors[i].error = WeightError(original: try source.floats(), decoded: decoded)
+        }
+    }
+
+    /// Summarises a container.
+    public init(_ container: Container, path: String) {
+        self.path = path
+        fileBytes = container.serialized().count
+        var list: [Tensor] = []
+        for e in container.entries {
+            let n = e.shape.reduce(1, *)
+            let coding = TensorCoding(code: e.coding, parameters: e.parameters)
+            var quality: Int?
+            if case .jpeg(let p)? = coding { quality = p.quality }
+            list.append(Tensor(name: e.name, shape: e.shape, dtype: e.dtype, coding: coding?.description ?? "unknown(\(e.coding))",
+                               quality: quality, bytes: e.storedBytes, bitsPerWeight: Double(e.storedBytes * 8) / Double(max(n, 1)),
+                               ratioToFloat32: Double(4 * n) / Double(max(e.storedBytes, 1))))
+        }
+        tensors = list
+        parameters = container.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        headerBytes = fileBytes - list.reduce(0) { $0 + $1.bytes }
+        bitsPerWeight = Double(fileBytes * 8) / Double(max(parameters, 1))
+        ratioToFloat32 = Double(parameters * 4) / Double(max(fileBytes, 1))
+    }
+}

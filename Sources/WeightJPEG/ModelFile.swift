@@ -1,0 +1,37 @@
+import Foundation
+import WeightJPEGCore
+import WeightJPEGFormats
+import WeightJPEGCodec
+import WeightJPEGModel
+
+/// Loading and saving whole models, whatever the file format.
+public enum ModelFile {
+    /// Whether `path` starts with the `.wjpg` magic.
+    public static func isContainer(_ path: String) -> Bool {
+        guard let handle = FileHandle(forReadingAtPath: path) else { return false }
+        defer { try? handle.close() }
+        return (try? handle.read(upToCount: 4)).map { [UInt8]($0) == Container.magic } ?? false
+    }
+
+    /// Loads an `MLP` from a safetensors or `.wjpg` file (decoding the JPEGs to floats), with every
+    /// fault reported against `path`.
+    public static func load(_ path: String) throws -> MLP {
+        let tensors: [String: FloatTensor]
+        if isContainer(path) {
+            tensors = try ModelCodec.floatTensors(Container.read(path: path), path: path)
+        } else {
+            tensors = try SafetensorsFile.read(path: path).floatTensors()
+        }
+        do {
+            return try MLP(tensors: tensors)
+        } catch {
+            throw ModelFileError(path: path, reason: error.description)
+        }
+    }
+
+    /// Saves `model` as float32 safetensors with `torch.nn.Sequential` names, atomically.
+    public static func save(_ model: MLP, to path: String) throws {
+        let tensors = model.namedTensors.map { SafetensorsTensor(name: $0.name, shape: $0.tensor.shape, floats: $0.tensor.values) }
+        try SafetensorsFile(tensors: tensors, metadata: ["format": "pt"]).write(to: path)
+    }
+}

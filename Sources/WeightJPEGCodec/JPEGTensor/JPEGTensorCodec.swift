@@ -1,0 +1,319 @@
+/// Codes a 2-D float tensor as JPEG images of its tiles, and back.
+///
+/// Payloads: `[scales, image…]` for a mosaic (each image a standard JPEG stream), or
+/// `[scales, tables-only stream, abbreviated streams]` with shared tables, where the last payload
+/// concatenates one abbreviated stream per tile, each preceded by its length as a LEB128 varint.
+/// Not thread-safe (it owns a libjpeg compressor and decompressor): one per thread.
+public final class JPEGTensorCodec {
+    private let encoder: JPEGEncoder
+    private let decoder: JPEGDecoder
+    /// Pixel buffer reused from image to image and from tensor to tensor (fresh buffers cost a page
+    /// fault per 4 KiB); kept between calls only up to `keptScratchBytes`.
+    private var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+    private static let keptScratchBytes = 4 << 20
+    /// Float copy of the tensor being compressed, reused from tensor to tensor
+    /// (`ModelCodec.encode`); kept between calls only up to `keptFloatBytes`.
+    private var floatScratch: [Float] = []
+    private static let keptFloatBytes = 32 << 20
+
+    /// The reusable float buffer (moved out, so that it is uniquely referenced while filled).
+    func takeFloatScratch() -> [Float] {
+        defer { floatScratch = [] }
+        return floatScratch
+    }
+
+    /// Returns a float buffer for reuse (dropped when larger than `keptFloatBytes`).
+    func keepFloatScratch(_ values: [Float]) {
+        if values.capacity * MemoryLayout<Float>.stride <= Self.keptFloatBytes { floatScratch = values }
+    }
+
+    /// A codec with its own libjpeg objects.
+    public init() throws(JPEGError) {
+        encoder = try JPEGEncoder()
+        decoder = try JPEGDecoder()
+    }
+
+    deinit { scratch.deallocate() }
+
+    /// The first `count` bytes of the scratch buffer (grown as needed; contents undefined).
+    private func scratchPixels(_ count: Int) -> UnsafeMutableRawBufferPointer {
+        if scratch.count < count {
+            scratch.deallocate()
+            scratch = .allocate(byteCount: max(count, 1), alignment: 64)
+        }
+        return UnsafeMutableRawBufferPointer(rebasing: scratch[0..<count])
+    }
+
+    /// Frees a scratch buffer larger than `keptScratchBytes` (one of a huge tensor's images).
+    private func trimScratch() {
+        if scratch.count > Self.keptScratchBytes {
+            scratch.deallocate()
+            scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+        }
+    }
+
+    /// Codes `values` (`rows × columns`, row-major) with `parameters` (the mosaic fields are filled
+    /// in here). An explicit quantization `table` (natural order) overrides the quality.
+    public func encode(_ values: [Float], rows: Int, columns: Int, parameters: JPEGTensorParameters,
+                       table: [UInt16]? = nil) throws(JPEGError) -> (parameters: JPEGTensorParameters, payloads: [[UInt8]]) {
+        var p = parameters
+        let layout = p.layout
+        precondition(layout.fits(rows: rows, columns: columns) && values.count == rows * columns)
+        let scales = ScaleTable.fit(values: values, layout: layout, rows: rows, columns: columns, mode: p.scale)
+        let options = p.jpegOptions(table: table)
+        let tileCount = layout.tileCount(rows: rows, columns: columns)
+        let across = layout.grid(rows: rows, columns: columns).across
+        var payloads = [scales.serialized()]
+        defer { trimScratch() }
+
+        switch p.pack {
+        case .mosaic:
+            let full = layout.tileSize
+            let mosaic = Mosaic.choose(tileCount: tileCount, slotHeight: roundUpToBlock(full.height), slotWidth: roundUpToBlock(full.width))
+            p.mosaicColumns = mosaic.columns
+            p.tilesPerImage = mosaic.tilesPerImage
+            for k in 0..<mosaic.imageCount {
+                let (width, height) = mosaic.size(ofImage: k)
+                // Slots no tile uses stay mid-grey (128), as before the buffer was reused.
+                let pixels = scratchPixels(width * height)
+                pixels.initializeMemory(as: UInt8.self, repeating: 128)
+                let out = pixels.bindMemory(to: UInt8.self)
+                values.withUnsafeBufferPointer { v in
+                    for t in mosaic.tiles(inImage: k) {
+                        let (ox, oy) = mosaic.origin(ofTile: t)
+                        let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                        Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
+                                      slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
+                                      tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
+                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                        }
+                    }
+                }
+                payloads.append(try encoder.encode(UnsafeRawBufferPointer(pixels), width: width, height: height, stride: width, options: options))
+            }
+        case .tables:
+            payloads.append(try encoder.tablesOnly(options: options))
+            var streams: [UInt8] = []
+            for t in 0..<tileCount {
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                let pixels = scratchPixels(h * w)
+                let out = pixels.bindMemory(to: UInt8.self)
+                values.withUnsafeBufferPointer { v in
+                    Self.fillSlot(out.baseAddress!, stride: w, slotHeight: h, slotWidth: w, tileHeight: h, tileWidth: w,
+                                  mapping: scales.mapping(tile: t)) { y in
+                        v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                    }
+                }
+                let stream = try encoder.encode(UnsafeRawBufferPointer(pixels), width: w, height: h, stride: w, options: options, tables: .omitted)
+                LEB128.append(stream.count, to: &streams)
+                streams.append(contentsOf: stream)
+            }
+            payloads.append(streams)
+        }
+        return (p, payloads)
+    }
+
+    /// Fills a `slotHeight × slotWidth` region with a tile's pixels, replicating its last row and
+    /// column into the padding (as a JPEG encoder pads partial blocks).
+    @inline(__always)
+    private static func fillSlot(_ out: UnsafeMutablePointer<UInt8>, stride: Int, slotHeight: Int, slotWidth: Int,
+                                 tileHeight: Int, tileWidth: Int, mapping: PixelMapping,
+                                 source: (Int) -> UnsafePointer<Float>) {
+        let lo = mapping.lo, scale = mapping.pixelScale
+        for y in 0..<slotHeight {
+            let row = out + y * stride
+            if y >= tileHeight {
+                row.update(from: out + (tileHeight - 1) * stride, count: slotWidth)
+                continue
+            }
+            if mapping.isConstant {
+                row.update(repeating: 128, count: tileWidth)
+            } else {
+                PixelMapping.pixels(source(y), count: tileWidth, lo: lo, scale: scale, into: row)
+            }
+            let edge = row[tileWidth - 1]
+            for x in tileWidth..<slotWidth { row[x] = edge }
+        }
+    }
+
+    /// Writes a tile's decoded pixels into the tensor through the tile's mapping
+    /// (`PixelMapping.values`: the floats of its 256-entry `lookupTable`).
+    @inline(__always)
+    private static func place(_ pixels: UnsafePointer<UInt8>, stride: Int, height: Int, width: Int, mapping: PixelMapping,
+                              destination: (Int) -> UnsafeMutablePointer<Float>) {
+        for y in 0..<height {
+            mapping.values(pixels + y * stride, count: width, into: destination(y))
+        }
+    }
+
+    /// The larger of the element count and the pixels of the largest mosaic image (tiles are padded
+    /// to whole blocks): what `decode` allocates besides small tables, checked against
+    /// `DecodeLimits` before anything large is allocated. `Int.max` when it overflows.
+    static func decodeFootprint(rows: Int, columns: Int, parameters p: JPEGTensorParameters) -> Int {
+        let elements = rows * columns
+        guard p.pack == .mosaic, p.mosaicColumns > 0, p.tilesPerImage >= p.mosaicColumns else { return elements }
+        let full = p.layout.tileSize
+        let tiles = min(p.layout.tileCount(rows: rows, columns: columns), p.tilesPerImage)
+        let across = min(tiles, p.mosaicColumns), down = (tiles + p.mosaicColumns - 1) / p.mosaicColumns
+        let (w, o1) = across.multipliedReportingOverflow(by: roundUpToBlock(full.width))
+        let (h, o2) = down.multipliedReportingOverflow(by: roundUpToBlock(full.height))
+        let (pixels, o3) = w.multipliedReportingOverflow(by: h)
+        return o1 || o2 || o3 ? Int.max : max(elements, pixels)
+    }
+
+    /// Decodes the payloads of a tensor coded with `parameters` back to `rows × columns` floats.
+    /// Every size and count is checked against the header before anything large is allocated.
+    public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int,
+                       parameters p: JPEGTensorParameters) throws(CodecError) -> [Float] {
+        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard rows >= 0, columns >= 0, !overflow else {
+            throw CodecError(tensor: "", reason: "shape [\(rows), \(columns)] is too large")
+        }
+        var failure: CodecError?
+        // Every element belongs to exactly one tile and is written by `decode(…into:)`; zero-filling
+        // first would cost a pass over the whole tensor.
+        let values = [Float](unsafeUninitializedCapacity: count) { buffer, n in
+            do throws(CodecError) { try decode(payloads, rows: rows, columns: columns, parameters: p, into: buffer) } catch { failure = error }
+            n = count
+        }
+        if let failure { throw failure }
+        return values
+    }
+
+    /// Decodes like `decode(_:rows:columns:parameters:)`, writing the `rows × columns` floats into
+    /// `values` (which must hold exactly that many) instead of a new array: the seam that lets a
+    /// decompressor decode a float32 tensor straight into its output buffer.
+    public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int, parameters p: JPEGTensorParameters,
+                       into values: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
+        let layout = p.layout
+        guard layout.fits(rows: rows, columns: columns) else {
+            throw CodecError(tensor: "", reason: "layout \(layout) does not fit shape [\(rows), \(columns)]")
+        }
+        let payloadBytes = payloads.reduce(0) { $0 + $1.count }
+        let footprint = Self.decodeFootprint(rows: rows, columns: columns, parameters: p)
+        guard DecodeLimits.allows(elements: footprint, payloadBytes: payloadBytes) else {
+            throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: footprint, payloadBytes: payloadBytes))
+        }
+        let tileCount = layout.tileCount(rows: rows, columns: columns)
+        let across = layout.grid(rows: rows, columns: columns).across
+        guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
+        let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : tileCount)
+        guard values.count == rows * columns else {
+            throw CodecError(tensor: "", reason: "output holds \(values.count) values, shape [\(rows), \(columns)] has \(rows * columns)")
+        }
+        defer { trimScratch() }
+
+        func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError {
+            CodecError(tensor: "", reason: "\(what): \(e.description)")
+        }
+        switch p.pack {
+        case .mosaic:
+            let full = layout.tileSize
+            let mosaic = Mosaic(tileCount: tileCount, slotHeight: roundUpToBlock(full.height), slotWidth: roundUpToBlock(full.width),
+                                columns: p.mosaicColumns, tilesPerImage: p.tilesPerImage)
+            guard payloads.count == 1 + mosaic.imageCount else {
+                throw CodecError(tensor: "", reason: "\(payloads.count - 1) images, expected \(mosaic.imageCount)")
+            }
+            for k in 0..<mosaic.imageCount {
+                let (width, height) = mosaic.size(ofImage: k)
+                guard width <= JPEG.maxDimension, height <= JPEG.maxDimension else {
+                    throw CodecError(tensor: "", reason: "image \(k) would be \(width)×\(height), above JPEG's \(JPEG.maxDimension)-pixel limit")
+                }
+                let pixels = scratchPixels(width * height)
+                let size: (width: Int, height: Int)
+                do { size = try decodeImage(payloads[1 + k][...], tables: nil, maxPixels: width * height, into: pixels) } catch { throw jpegFailure(error, "image \(k)") }
+                guard size.width == width, size.height == height else {
+                    throw CodecError(tensor: "", reason: "image \(k) is \(size.width)×\(size.height), expected \(width)×\(height)")
+                }
+                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
+                for t in mosaic.tiles(inImage: k) {
+                    let (ox, oy) = mosaic.origin(ofTile: t)
+                    let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                    Self.place(px + oy * width + ox, stride: width, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
+                        values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                    }
+                }
+            }
+        case .tables:
+            guard payloads.count == 3 else { throw CodecError(tensor: "", reason: "\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
+            let tables = payloads[1]
+            var reader = LEB128.Reader(payloads[2])
+            for t in 0..<tileCount {
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                guard let stream = reader.nextChunk() else {
+                    throw CodecError(tensor: "", reason: "stream of tile \(t) is missing or truncated")
+                }
+                let pixels = scratchPixels(h * w)
+                let size: (width: Int, height: Int)
+                do { size = try decodeImage(stream, tables: tables, maxPixels: h * w, into: pixels) } catch { throw jpegFailure(error, "tile \(t)") }
+                guard size.width == w, size.height == h else {
+                    throw CodecError(tensor: "", reason: "tile \(t) is \(size.width)×\(size.height), expected \(w)×\(h)")
+                }
+                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
+                Self.place(px, stride: w, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
+                    values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                }
+            }
+            guard reader.atEnd else { throw CodecError(tensor: "", reason: "unexpected bytes after the last tile stream") }
+        }
+    }
+
+    /// Decodes one stream (optionally abbreviated, with `tables`) into `pixels`.
+    private func decodeImage(_ stream: ArraySlice<UInt8>, tables: [UInt8]?, maxPixels: Int,
+                             into pixels: UnsafeMutableRawBufferPointer) throws(JPEGError) -> (width: Int, height: Int) {
+        let decoder = self.decoder
+        let result = stream.withUnsafeBytes { data in
+            guard let tables else {
+                return Result { () throws(JPEGError) in try decoder.decode(data, maxPixels: maxPixels, into: pixels) }
+            }
+            return tables.withUnsafeBytes { tables in
+                Result { () throws(JPEGError) in try decoder.decode(data, tables: tables, maxPixels: maxPixels, into: pixels) }
+            }
+        }
+        return try result.get()
+    }
+}
+
+/// Unsigned LEB128 varints: 7 bits per byte, low bits first, high bit set on all but the last byte.
+public enum LEB128 {
+    package static func append(_ value: Int, to bytes: inout [UInt8]) {
+        var v = UInt64(value)
+        repeat {
+            let b = UInt8(v & 0x7F)
+            v >>= 7
+            bytes.append(v == 0 ? b : b | 0x80)
+        } while v != 0
+    }
+
+    /// Reads length-prefixed chunks (how shared-table packing stores its per-tile streams).
+    public struct Reader {
+        let bytes: [UInt8]
+        package var offset = 0
+
+        /// A reader at the start of `bytes`.
+        public init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+        /// Whether every byte has been read.
+        public var atEnd: Bool { offset == bytes.count }
+
+        /// The next varint, or nil when it is truncated or longer than 9 bytes.
+        public mutating func next() -> UInt64? {
+            var v: UInt64 = 0
+            for shift in stride(from: 0, to: 63, by: 7) {
+                guard offset < bytes.count else { return nil }
+                let b = bytes[offset]
+                offset += 1
+                v |= UInt64(b & 0x7F) << UInt64(shift)
+                if b & 0x80 == 0 { return v }
+            }
+            return nil
+        }
+
+        /// The next length-prefixed chunk, or nil when it does not fit.
+        public mutating func nextChunk() -> ArraySlice<UInt8>? {
+            guard let n = next(), n <= UInt64(bytes.count - offset) else { return nil }
+            defer { offset += Int(n) }
+            return bytes[offset..<(offset + Int(n))]
+        }
+    }
+}

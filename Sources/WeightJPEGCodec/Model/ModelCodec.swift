@@ -1,0 +1,235 @@
+import Foundation
+import WeightJPEGCore
+import WeightJPEGFormats
+
+/// Whole models in and out of the `.wjpg` container: every tensor of a safetensors file is coded by
+/// the policy's rule and restored with its original name, order, shape and dtype.
+public enum ModelCodec {
+    /// Codes every tensor of `file`. Lossy-coded tensors must hold only finite values.
+    public static func compress(_ file: SafetensorsFile, policy: CompressionPolicy) throws -> Container {
+        let codec = try JPEGTensorCodec()
+        let entries = try file.tensors.map { try encode($0, policy: policy, codec: codec) }
+        return Container(metadata: file.metadata, entries: entries)
+    }
+
+    /// Codes one tensor by the policy's rule (the unit of work of every compression pipeline).
+    /// A `JPEGTensorCodec` is not thread-safe: give each thread its own.
+    public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
+                              codec: JPEGTensorCodec) throws -> ContainerEntry {
+        var values: [Float]? = nil
+        if tensor.dtype.convertsToFloat {
+            var buffer = codec.takeFloatScratch()
+            try tensor.floats(into: &buffer)
+            values = buffer
+        }
+        defer { if let values { codec.keepFloatScratch(values) } }
+        if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count)
+            ?? policy.noiseLikeBound(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values), let values,
+           !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
+            try rejectNonFinite(values, of: tensor.name)
+            let choice: ErrorTargetedSearch.Choice
+            do {
+                choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
+                                                          bound: bound, policy: policy, codec: codec)
+            } catch {
+                throw CodecError(tensor: tensor.name, reason: error.description)
+            }
+            return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                                  coding: choice.coding.code, parameters: choice.coding.parameterBytes, payloads: choice.payloads)
+        }
+        var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
+        if coding != .exact, let values { try rejectNonFinite(values, of: tensor.name) }
+        let payloads: [[UInt8]]
+        switch coding {
+        case .exact:
+            payloads = [[UInt8](tensor.data)]
+        case .float16:
+            payloads = [ScalarCodecs.encodeFloat16(values!)]
+        case .int8PerRow:
+            payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
+        case .entropyUniform, .fixedRows:
+            preconditionFailure("the classic policy never chooses \(coding.name)")
+        case .jpeg(let p):
+            let rows = tensor.shape[0]
+            do {
+                let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
+                let footprint = JPEGTensorCodec.decodeFootprint(rows: rows, columns: values!.count / rows, parameters: coded.parameters)
+                if DecodeLimits.allows(elements: footprint, payloadBytes: coded.payloads.reduce(0) { $0 + $1.count }) {
+                    coding = .jpeg(coded.parameters)
+                    payloads = coded.payloads
+                } else {
+                    // A huge near-constant tensor compresses beyond what a reader accepts from a
+                    // hostile file (DecodeLimits): store it int8 per row instead.
+                    coding = .int8PerRow
+                    payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: rows)]
+                }
+            } catch {
+                throw CodecError(tensor: tensor.name, reason: error.description)
+            }
+        }
+        return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                              coding: coding.code, parameters: coding.parameterBytes, payloads: payloads)
+    }
+
+    /// Lossy codings take only finite weights: the first NaN or infinity, named.
+    private static func rejectNonFinite(_ values: [Float], of tensor: String) throws(CodecError) {
+        if let bad = FloatScan.firstNonFinite(values) {
+            throw CodecError(tensor: tensor, reason: "holds \(values[bad]) at index \(bad); only finite weights can be compressed (keep it exact with --exact '\(tensor)')")
+        }
+    }
+
+    /// Decodes one entry to floats (for lossy codings, or exact float tensors).
+    public static func floats(of entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> [Float] {
+        func fail(_ reason: String) -> ContainerError {
+            ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(reason))
+        }
+        if let damage = entry.damage { throw damage }
+        guard let coding = TensorCoding(code: entry.coding, parameters: entry.parameters) else {
+            throw fail("unknown coding \(entry.coding) or bad coding parameters")
+        }
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
+        guard coding == .exact || dtype.convertsToFloat else {
+            throw fail("coding \(coding.name) needs a floating-point dtype, the tensor is \(dtype.rawValue)")
+        }
+        do {
+            switch coding {
+            case .exact:
+                guard entry.payloads.count == 1 else { throw fail("exact tensor has \(entry.payloads.count) payloads") }
+                let t = try exactTensor(entry, dtype: dtype, path: path)
+                return try t.floats()
+            default:
+                return try decodeValues(coding: coding, payloads: entry.payloads, shape: entry.shape, codec: codec)
+            }
+        } catch let e as CodecError {
+            throw fail(e.reason)
+        }
+    }
+
+    /// Decodes the payloads of a lossy coding (`float16`, `int8PerRow`, `jpeg`, `entropyUniform`,
+    /// `fixedRows`) of a tensor of `shape` to floats. Rank-1 and scalar tensors count as one row.
+    static func decodeValues(coding: TensorCoding, payloads: [[UInt8]], shape: [Int], codec: JPEGTensorCodec) throws(CodecError) -> [Float] {
+        let count = shape.reduce(1, *)
+        let rows = shape.count >= 2 ? shape[0] : 1
+        func one() throws(CodecError) -> [UInt8] {
+            guard payloads.count == 1 else { throw CodecError(tensor: "", reason: "\(coding.name) tensor has \(payloads.count) payloads, expected 1") }
+            return payloads[0]
+        }
+        switch coding {
+        case .exact:
+            throw CodecError(tensor: "", reason: "exact tensors are not decoded here")
+        case .float16:
+            return try ScalarCodecs.decodeFloat16(one(), count: count)
+        case .int8PerRow:
+            guard shape.count >= 2 else { throw CodecError(tensor: "", reason: "malformed int8 tensor") }
+            return try ScalarCodecs.decodeInt8PerRow(one(), rows: rows, count: count)
+        case .jpeg(let p):
+            guard shape.count >= 2, rows > 0 else { throw CodecError(tensor: "", reason: "JPEG tensor must have rank ≥ 2") }
+            return try codec.decode(payloads, rows: rows, columns: count / rows, parameters: p)
+        case .entropyUniform(let step):
+            // An entropy-coded stream, like a JPEG one, can claim many symbols in few bytes.
+            let bytes = payloads.reduce(0) { $0 + $1.count }
+            guard DecodeLimits.allows(elements: count, payloadBytes: bytes) else {
+                throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: count, payloadBytes: bytes))
+            }
+            return try UniformCodecs.decodeEntropy(payloads, count: count, step: step)
+        case .fixedRows(let bits):
+            guard rows > 0 else { throw CodecError(tensor: "", reason: "fixed-length tensor has no rows") }
+            return try UniformCodecs.decodeFixedRows(one(), rows: rows, count: count, bits: bits)
+        }
+    }
+
+    private static func exactTensor(_ entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws -> SafetensorsTensor {
+        let count = entry.shape.reduce(1, *)
+        guard entry.payloads[0].count == count * dtype.byteSize else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(
+                "exact payload has \(entry.payloads[0].count) bytes, shape \(entry.shape) of \(dtype.rawValue) needs \(count * dtype.byteSize)"))
+        }
+        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: Data(entry.payloads[0]))
+    }
+
+    /// Restores the safetensors file: original names, order, shapes, dtypes and metadata.
+    public static func decompress(_ container: Container, path: String) throws -> SafetensorsFile {
+        let codec = try JPEGTensorCodec()
+        let tensors = try container.entries.map { try decode($0, codec: codec, path: path) }
+        return SafetensorsFile(tensors: tensors, metadata: container.metadata)
+    }
+
+    /// Restores one tensor in its original dtype (the unit of work of every decompression pipeline).
+    /// Lossy tensors are decoded by `decode(_:codec:path:into:)` into one new buffer.
+    public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> SafetensorsTensor {
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+            return try exactTensor(entry, dtype: dtype, path: path)
+        }
+        if let damage = entry.damage { throw damage }
+        let size = try outputSize(entry, dtype: dtype, path: path)
+        // Before the output is allocated: a small hostile entry must not claim a huge tensor.
+        let elements = size / dtype.byteSize, payloadBytes = entry.payloads.reduce(0) { $0 + $1.count }
+        guard DecodeLimits.allows(elements: elements, payloadBytes: payloadBytes) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(DecodeLimits.reason(elements: elements, payloadBytes: payloadBytes)))
+        }
+        let buffer = LargeBuffer(byteCount: size)
+        try decode(entry, codec: codec, path: path, into: buffer.bytes)
+        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: buffer.data())
+    }
+
+    /// The byte size of an entry's tensor in its dtype, checked for overflow.
+    private static func outputSize(_ entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws(ContainerError) -> Int {
+        var count = 1
+        for d in entry.shape {
+            let (c, overflow) = count.multipliedReportingOverflow(by: d)
+            guard d >= 0, !overflow else { throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("shape \(entry.shape) is too large")) }
+            count = c
+        }
+        let (size, overflow) = count.multipliedReportingOverflow(by: dtype.byteSize)
+        guard !overflow else { throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("shape \(entry.shape) is too large")) }
+        return size
+    }
+
+    /// Restores one tensor's bytes in its original dtype into `bytes`, which must be exactly the
+    /// tensor's size (`product(shape) × dtype.byteSize`): the same bytes as
+    /// `decode(_:codec:path:).data`. A float32 JPEG tensor is decoded straight into `bytes` (the
+    /// pixel→float placement writes the output; no float array, no copy); other lossy tensors are
+    /// decoded to floats and converted into `bytes`; exact ones are copied.
+    public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
+                              into bytes: UnsafeMutableRawBufferPointer) throws {
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        let size = try outputSize(entry, dtype: dtype, path: path)
+        precondition(bytes.count == size, "tensor '\(entry.name)': output buffer of \(bytes.count) bytes, tensor has \(size)")
+        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+            let t = try exactTensor(entry, dtype: dtype, path: path)
+            t.data.withUnsafeBytes { bytes.copyMemory(from: $0) }
+            return
+        }
+        #if _endian(little)
+        if dtype == .F32, entry.damage == nil, entry.shape.count >= 2, entry.shape[0] > 0,
+           let coding = TensorCoding(code: entry.coding, parameters: entry.parameters), case .jpeg(let p) = coding,
+           let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            let rows = entry.shape[0], count = size / 4
+            do {
+                try codec.decode(entry.payloads, rows: rows, columns: count / rows, parameters: p,
+                                 into: UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
+            } catch {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
+            }
+            return
+        }
+        #endif
+        let values = try floats(of: entry, codec: codec, path: path)
+        values.withUnsafeBufferPointer { SafetensorsTensor.encode($0, as: dtype, into: bytes) }
+    }
+
+    /// The float tensors of a container, by name (for building a model).
+    public static func floatTensors(_ container: Container, path: String) throws -> [String: FloatTensor] {
+        let codec = try JPEGTensorCodec()
+        var out: [String: FloatTensor] = [:]
+        for entry in container.entries where SafetensorsDType(rawValue: entry.dtype)?.convertsToFloat == true {
+            out[entry.name] = FloatTensor(shape: entry.shape, values: try floats(of: entry, codec: codec, path: path))
+        }
+        return out
+    }
+}

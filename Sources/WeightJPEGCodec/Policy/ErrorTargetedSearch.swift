@@ -1,0 +1,167 @@
+import Foundation
+import WeightJPEGFormats
+
+/// `compress --max-rel-error E`: for one float tensor, the cheapest coding whose relative RMS error
+/// `‖ΔW‖ / ‖W‖`, measured by decoding the candidate and rounding it to the tensor's own dtype, is at
+/// most `E`.
+///
+/// Candidate families, each searched for its cheapest passing setting:
+/// - `exact` (always passes) and `float16` (F32 tensors whose values fit);
+/// - `fixedRows(bits)`: per-row fixed-length codes, bisection on 2…16 bits — the floor the issue
+///   measures against; being a candidate, the result is never larger than it;
+/// - `entropyUniform(step)`: one uniform step, rANS-coded; the largest step meeting `E` is found by
+///   bisection on the step (the error is computed in closed form while searching, then confirmed by
+///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
+/// - JPEG (rank ≥ 2, at least `jpegMinimumElements` weights, layout fits), one family per table
+///   kind (IJG quality, flat, spectrum^0.5 — see `RateSetting`) with per-tile min/max for the matrix
+///   layout, bisection over the level 1…100 (each probe a real encode and decode). Layouts: the
+///   policy's (default `rows:28x28` for 784 columns, else `matrix:64x64` over `shape[0] × rest`),
+///   and for convolution kernels `out × in × kh × kw` also `rows:(in·kh)x(kw)` (each output
+///   channel one image of its stacked kernels). A layout whose DCT coding gain (`codingGain`) is
+///   below `policy.jpegMinimumCodingGain` is not tried: on noise-like weights the DCT has nothing
+///   to compact, and JPEG's 8-bit pixels and Huffman codes then lose to the entropy coder.
+/// The smallest passing candidate wins (payload plus parameter bytes).
+public enum ErrorTargetedSearch {
+    /// A coded tensor and its measured error.
+    public struct Choice: Sendable {
+        public let coding: TensorCoding
+        public let payloads: [[UInt8]]
+        public let error: WeightError
+        /// Payload and parameter bytes (what differs between candidates).
+        public var bytes: Int { payloads.reduce(0) { $0 + $1.count } + coding.parameterBytes.count }
+    }
+
+    /// The JPEG table families tried.
+    public static let jpegKinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
+
+    /// The cheapest coding of `values` (`shape`, from a `dtype` tensor) within relative error `bound`.
+    /// `exactBytes` is the tensor's raw payload (returned as is when nothing lossy passes).
+    public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType, exactBytes: [UInt8],
+                                bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(JPEGError) -> Choice {
+        var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightError(squaredError: 0, squaredNorm: 1, count: values.count))
+        var norm = 0.0
+        for v in values { norm += Double(v) * Double(v) }
+        guard values.count > 0 else { return best }
+        // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
+        let rows = shape.count >= 2 ? max(shape[0], 1) : 1
+
+        func measure(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> Choice? {
+            guard let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: payloads, shape: shape, codec: codec) else { return nil }
+            let err = WeightError(original: values, decoded: WeightError.rounded(decoded, to: dtype))
+            return Choice(coding: coding, payloads: payloads, error: err)
+        }
+        func consider(_ c: Choice?) {
+            if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
+        }
+
+        if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
+            consider(measure(.float16, [ScalarCodecs.encodeFloat16(values)]))
+        }
+        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, measure: measure)) }
+
+        // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
+        // Only depths whose payload is smaller than the best so far can win: when the largest of
+        // them fails, every smaller one fails too, so the floor is no smaller than `best`, and the
+        // search (each probe a full encode and decode) is skipped.
+        func fixed(_ b: Int) -> Choice? { measure(.fixedRows(bits: b), [UniformCodecs.encodeFixedRows(values, rows: rows, bits: b)]) }
+        var hi = 16
+        while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
+        if hi >= 2, let top = fixed(hi), top.error.within(bound) {
+            var passing = top
+            var lo = 2
+            hi -= 1
+            while lo <= hi {
+                let mid = (lo + hi) / 2
+                if let c = fixed(mid), c.error.within(bound) { passing = c; hi = mid - 1 } else { lo = mid + 1 }
+            }
+            consider(passing)
+        }
+
+        let count = values.count
+        if shape.count >= 2, count >= policy.jpegMinimumElements {
+            let columns = count / rows
+            var layouts = [policy.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)]
+            // Convolution kernels (out × in × kh × kw): also each output channel as one image of its
+            // in stacked kh × kw kernels, (in·kh) × kw, so a kernel's rows stay neighbours.
+            if policy.layout == nil, shape.count == 4, shape[2] * shape[3] > 1, shape[1] * shape[2] <= 4096, shape[3] <= 4096 {
+                layouts.append(.rows(height: shape[1] * shape[2], width: shape[3]))
+            }
+            for layout in layouts where layout.fits(rows: rows, columns: columns) {
+                let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
+                guard codingGain(rms) >= policy.jpegMinimumCodingGain else { continue }
+                try jpegCandidates(values, rows: rows, columns: columns, layout: layout, rms: rms, bound: bound, policy: policy,
+                                   codec: codec, measure: measure, consider: consider)
+            }
+        }
+        return best
+    }
+
+    /// For each table kind: the coarsest level (bisection over 1…100) whose JPEG passes, offered to `consider`.
+    static func jpegCandidates(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, rms: [Double], bound: Double,
+                               policy: CompressionPolicy, codec: JPEGTensorCodec,
+                               measure: (TensorCoding, [[UInt8]]) -> Choice?, consider: (Choice?) -> Void) throws(JPEGError) {
+        let tileScale: ScaleMode = { if case .matrix = layout { return .tile }; return policy.scale }()
+        for kind in jpegKinds {
+            func probe(_ level: Int) throws(JPEGError) -> Choice? {
+                let setting = RateSetting(kind: kind, level: level)
+                let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
+                let p = JPEGTensorParameters(layout: layout, scale: tileScale, pack: policy.pack, quality: table == nil ? level : 0,
+                                             optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
+                                             progressive: policy.progressive)
+                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
+                return measure(.jpeg(coded.parameters), coded.payloads)
+            }
+            // The finest level first: if it fails, no level of this kind can pass.
+            guard let finest = try probe(100), finest.error.within(bound) else { continue }
+            var good = finest
+            var l = 1, h = 99
+            while l <= h {
+                let mid = (l + h) / 2
+                if let c = try probe(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
+            }
+            consider(good)
+        }
+    }
+
+    /// The transform coding gain of the 8×8 DCT for coefficient RMS values `rms`: the arithmetic over
+    /// the geometric mean of the 64 coefficient variances. At high rate an ideal coder of the DCT
+    /// coefficients saves `½·log2(gain)` bits per weight over coding the weights themselves; white
+    /// noise has gain 1 (the linear layers of all-MiniLM-L6-v2 measure 1.001–1.003).
+    public static func codingGain(_ rms: [Double]) -> Double {
+        let v = rms.map { max($0 * $0, 1e-30) }
+        let am = v.reduce(0, +) / Double(v.count)
+        let gm = exp(v.reduce(0) { $0 + log($1) } / Double(v.count))
+        return am / gm
+    }
+
+    /// The entropy-coded uniform quantiser with the largest step that passes.
+    static func entropyUniform(_ values: [Float], norm: Double, bound: Double,
+                               measure: (TensorCoding, [[UInt8]]) -> Choice?) -> Choice? {
+        let target = bound * bound * norm
+        func passes(_ step: Float) -> Bool { UniformCodecs.squaredError(values, step: step) <= target }
+        // High-rate estimate Δ²/12 per weight, then bracket and bisect in log space.
+        var good = Float(bound * (norm * 12 / Double(values.count)).squareRoot())
+        var bad = good
+        if passes(good) {
+            bad = good * 2
+            var k = 0
+            while passes(bad) && k < 40 { good = bad; bad *= 2; k += 1 }
+        } else {
+            var k = 0
+            while !passes(good) && k < 60 { bad = good; good /= 2; k += 1 }
+            guard passes(good) else { return nil }
+        }
+        for _ in 0..<12 {
+            let mid = (good * bad).squareRoot()
+            if passes(mid) { good = mid } else { bad = mid }
+        }
+        // Confirm by decoding (the dtype rounding adds a little): shrink the step until it passes.
+        var step = good
+        for _ in 0..<8 {
+            guard UniformCodecs.alphabetFits(values, step: step), let payloads = UniformCodecs.encodeEntropy(values, step: step) else { return nil }
+            if let c = measure(.entropyUniform(step: step), payloads), c.error.within(bound) { return c }
+            step *= 0.9
+        }
+        return nil
+    }
+}

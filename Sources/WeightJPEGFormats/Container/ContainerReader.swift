@@ -1,0 +1,65 @@
+import Foundation
+import WeightJPEGCore
+
+/// A `.wjpg` file opened for streaming: memory-mapped, preamble and header validated (same rules
+/// as `Container(bytes:)`, every payload's bounds included) before anything else, and entries
+/// handed out one at a time with their payloads' checksums verified then. Thread-safe.
+public final class ContainerReader: @unchecked Sendable {
+    /// The file.
+    public let path: String
+    /// `__metadata__` of the source, or `nil`.
+    public let metadata: [String: String]?
+    private let records: [ContainerRecord]
+    private let areaStart: Int
+    private let file: MappedFile
+
+    /// Maps and validates `path`.
+    public init(path: String) throws {
+        self.path = path
+        file = try MappedFile(path: path)
+        let parsed = try Container.parseHeader(file.bytes, path: path, salvage: false)
+        metadata = parsed.metadata
+        records = parsed.records
+        areaStart = parsed.areaStart
+    }
+
+    /// Number of tensors.
+    public var count: Int { records.count }
+    /// Size of the file in bytes.
+    public var fileSize: Int { file.size }
+
+    /// Name, dtype (as stored) and shape of entry `index`, without touching its payloads.
+    public func declaration(_ index: Int) -> (name: String, dtype: String, shape: [Int]) {
+        (records[index].name, records[index].dtype, records[index].shape)
+    }
+
+    /// Bytes of entry `index`'s payloads.
+    public func payloadBytes(_ index: Int) -> Int {
+        records[index].payloads.reduce(0) { $0 + Int($1.length) }
+    }
+
+    /// Entry `index` with its payloads copied out of the mapping; a checksum mismatch throws
+    /// (`ContainerError.payloadChecksum`, naming the file and tensor).
+    public func entry(_ index: Int) throws(ContainerError) -> ContainerEntry {
+        let r = records[index]
+        var payloads: [[UInt8]] = []
+        payloads.reserveCapacity(r.payloads.count)
+        for (p, payload) in r.payloads.enumerated() {
+            let range = (areaStart + Int(payload.offset))..<(areaStart + Int(payload.offset + payload.length))
+            let slice = UnsafeRawBufferPointer(rebasing: file.bytes[range])
+            let actual = CRC32.checksum(slice)
+            guard actual == payload.crc else {
+                throw ContainerError(path: path, tensor: r.name, fault: .payloadChecksum(index: p, declared: payload.crc, computed: actual))
+            }
+            payloads.append([UInt8](slice))
+        }
+        return ContainerEntry(name: r.name, dtype: r.dtype, shape: r.shape, coding: r.coding, parameters: r.parameters, payloads: payloads)
+    }
+
+    /// Drops the resident pages of entry `index`'s payloads.
+    public func release(_ index: Int) {
+        let r = records[index]
+        guard let first = r.payloads.first, let last = r.payloads.last else { return }
+        file.release((areaStart + Int(first.offset))..<(areaStart + Int(last.offset + last.length)))
+    }
+}

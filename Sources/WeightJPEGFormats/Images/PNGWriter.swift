@@ -1,0 +1,59 @@
+import CZlib
+import WeightJPEGCore
+
+/// A minimal PNG encoder for 8-bit grayscale images: signature, IHDR, one IDAT (zlib deflate of
+/// the scanlines, each prefixed with filter type 0), IEND. Chunk CRCs are zlib's CRC-32.
+public enum PNGWriter {
+    /// The eight-byte PNG signature.
+    public static let signature: [UInt8] = [0x89, 0x50, 0x4E, 0x47, 0x0D, 0x0A, 0x1A, 0x0A]
+
+    /// The PNG file of `image` (8-bit grayscale, no interlace). `image.pixels.count` must be
+    /// `width * height`, both at least 1.
+    public static func encode(_ image: GrayImage, compressionLevel: Int32 = 6) -> [UInt8] {
+        let width = image.width, height = image.height
+        precondition(width > 0 && height > 0 && width <= Int(Int32.max) && height <= Int(Int32.max)
+                     && image.pixels.count == width * height, "PNG: pixel count does not match \(width)×\(height)")
+        // Scanlines with filter byte 0 (None).
+        var raw = [UInt8](repeating: 0, count: (width + 1) * height)
+        raw.withUnsafeMutableBufferPointer { dst in
+            image.pixels.withUnsafeBufferPointer { src in
+                for y in 0..<height {
+                    let row = dst.baseAddress! + y * (width + 1) + 1
+                    row.update(from: src.baseAddress! + y * width, count: width)
+                }
+            }
+        }
+        var capacity = compressBound(uLong(raw.count))
+        var deflated = [UInt8](repeating: 0, count: Int(capacity))
+        let status = deflated.withUnsafeMutableBufferPointer { dst in
+            raw.withUnsafeBufferPointer { src in
+                compress2(dst.baseAddress, &capacity, src.baseAddress, uLong(src.count), compressionLevel)
+            }
+        }
+        // compressBound guarantees room, so only an allocation failure inside zlib can fail here.
+        precondition(status == Z_OK, "PNG: zlib compress2 failed with status \(status)")
+        deflated.removeLast(deflated.count - Int(capacity))
+
+        var out = signature
+        var header: [UInt8] = []
+        appendU32(UInt32(width), to: &header)
+        appendU32(UInt32(height), to: &header)
+        header += [8, 0, 0, 0, 0] // bit depth 8, color type 0 (grayscale), deflate, filter 0, no interlace
+        appendChunk("IHDR", header, to: &out)
+        appendChunk("IDAT", deflated, to: &out)
+        appendChunk("IEND", [], to: &out)
+        return out
+    }
+
+    private static func appendU32(_ v: UInt32, to bytes: inout [UInt8]) {
+        bytes += [UInt8(v >> 24), UInt8((v >> 16) & 0xFF), UInt8((v >> 8) & 0xFF), UInt8(v & 0xFF)]
+    }
+
+    /// Length (big-endian), type, data, CRC-32 of type and data.
+    private static func appendChunk(_ type: String, _ data: [UInt8], to out: inout [UInt8]) {
+        appendU32(UInt32(data.count), to: &out)
+        let typed = Array(type.utf8) + data
+        out += typed
+        appendU32(CRC32.checksum(typed), to: &out)
+    }
+}

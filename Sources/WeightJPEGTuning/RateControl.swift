@@ -1,0 +1,218 @@
+import Foundation
+import WeightJPEGFormats
+import WeightJPEGCodec
+import WeightJPEGModel
+
+/// How the small 2-D tensors (the output layer) are coded.
+public enum OutputCoding: Hashable, Sendable, CustomStringConvertible {
+    /// The policy's `int8PerRow` (8 bits per weight plus a float32 scale per row).
+    case int8
+    /// One JPEG image of the whole tensor (per-tensor min/max), flat table with this step: an
+    /// entropy-coded uniform quantizer in the (orthonormal) DCT domain.
+    case jpegFlat(step: Int)
+
+    public var description: String {
+        switch self {
+        case .int8: return "int8-row"
+        case .jpegFlat(let s): return "jpeg flat \(s)"
+        }
+    }
+}
+
+/// One candidate tried by the rate control.
+public struct RateCandidate: Sendable {
+    public var setting: RateSetting
+    public var output: OutputCoding
+    /// Whole `.wjpg` file size.
+    public var bytes: Int
+    /// Validation accuracy (nil when not evaluated).
+    public var accuracy: Double?
+    /// The container.
+    public var container: Container
+}
+
+public struct RateControlError: Error, CustomStringConvertible {
+    public var description: String
+    public init(_ description: String) { self.description = description }
+}
+
+/// Chooses the JPEG table and quality of a model's JPEG-coded tensors automatically: for a byte
+/// budget (`largest(targetBytes:)`) or a validation-accuracy budget (`smallest(maxDrop:)`).
+///
+/// The model is built once with the base policy; each candidate re-codes only the JPEG-coded
+/// entries (every tensor the policy JPEG-codes gets the same setting, with its own spectrum) and,
+/// optionally, the `int8PerRow` entries (`OutputCoding`). Accuracy is measured on the given
+/// validation inputs, never on a test set.
+public final class RateControl {
+    public let file: SafetensorsFile
+    public let base: Container
+    let policy: CompressionPolicy
+    let codec: JPEGTensorCodec
+    let validationInputs: [Float]?
+    let validationLabels: [UInt8]
+    /// Float accuracy on the validation inputs (nil without data).
+    public let floatAccuracy: Double?
+    private var rmsCache: [String: [Double]] = [:]
+    private var cache: [String: RateCandidate] = [:]
+    /// Every candidate evaluated, in order.
+    public private(set) var tried: [RateCandidate] = []
+
+    /// - Parameters:
+    ///   - file: the model (after dead-unit removal, if any).
+    ///   - validationInputs: normalized inputs (`count × inputSize`), with `validationLabels`.
+    public init(file: SafetensorsFile, policy: CompressionPolicy, validationInputs: [Float]?, validationLabels: [UInt8]) throws {
+        self.file = file
+        self.policy = policy
+        self.codec = try JPEGTensorCodec()
+        self.base = try ModelCodec.compress(file, policy: policy)
+        self.validationInputs = validationInputs
+        self.validationLabels = validationLabels
+        if let x = validationInputs {
+            let model = try MLP.sequential(in: file)
+            floatAccuracy = try model.evaluate(inputs: x, labels: validationLabels).accuracy
+        } else {
+            floatAccuracy = nil
+        }
+    }
+
+    /// Names of the JPEG-coded tensors under the base policy.
+    public var jpegTensors: [String] { base.entries.filter { $0.coding == 3 }.map(\.name) }
+
+    /// The container for `setting` and `output`.
+    public func container(_ setting: RateSetting, output: OutputCoding = .int8) throws -> Container {
+        var entries = base.entries
+        for (i, entry) in entries.enumerated() {
+            guard let tensor = file.tensors.first(where: { $0.name == entry.name }) else { continue }
+            let rows = entry.shape.first ?? 0
+            switch TensorCoding(code: entry.coding, parameters: entry.parameters) {
+            case .jpeg(var p)?:
+                let values = try tensor.floats()
+                let columns = values.count / rows
+                if rmsCache[entry.name] == nil, case .spectrum = setting.kind {
+                    rmsCache[entry.name] = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
+                }
+                let table = setting.table(values: values, rows: rows, columns: columns, layout: p.layout, rms: rmsCache[entry.name])
+                p.quality = table == nil ? setting.level : 0
+                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
+                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
+                                             parameters: TensorCoding.jpeg(coded.parameters).parameterBytes, payloads: coded.payloads)
+                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep the base coding
+            case .int8PerRow?:
+                guard case .jpegFlat(let step) = output else { continue }
+                let values = try tensor.floats()
+                let columns = values.count / rows
+                let p = JPEGTensorParameters(layout: .matrix(tileHeight: min(rows, 4096), tileWidth: min(columns, 4096)),
+                                             scale: .tensor, pack: .mosaic, quality: 0,
+                                             optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic)
+                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: QuantizationTables.flat(step: step))
+                let coding = TensorCoding.jpeg(coded.parameters)
+                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coding.code,
+                                             parameters: coding.parameterBytes, payloads: coded.payloads)
+                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep int8 per row
+            default:
+                continue
+            }
+        }
+        return Container(metadata: base.metadata, entries: entries)
+    }
+
+    /// Accuracy of `container`'s model on `inputs`.
+    public static func accuracy(of container: Container, inputs: [Float], labels: [UInt8]) throws -> Double {
+        let model = try MLP(tensors: ModelCodec.floatTensors(container, path: "<candidate>"))
+        return try model.evaluate(inputs: inputs, labels: labels).accuracy
+    }
+
+    /// Codes (and, with data, evaluates) one candidate; cached.
+    @discardableResult
+    public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8, measure: Bool = true) throws -> RateCandidate {
+        let key = "\(setting.kind)|\(setting.level)|\(output)"
+        if let c = cache[key], c.accuracy != nil || !measure { return c }
+        let container = try container(setting, output: output)
+        var accuracy: Double? = nil
+        if measure, let x = validationInputs {
+            accuracy = try Self.accuracy(of: container, inputs: x, labels: validationLabels)
+        }
+        let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count,
+                              accuracy: accuracy, container: container)
+        cache[key] = c
+        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output }) { tried[i] = c } else { tried.append(c) }
+        return c
+    }
+
+    /// Validation drop in percentage points (float − candidate).
+    public func drop(_ c: RateCandidate) -> Double? {
+        guard let f = floatAccuracy, let a = c.accuracy else { return nil }
+        return (f - a) * 100
+    }
+
+    /// The largest level of each kind whose whole file is at most `targetBytes` (binary search over
+    /// levels 1…100, assuming bytes grow with the level; only candidates actually coded at ≤ target
+    /// are returned). Among kinds, the best validation accuracy wins (ties: fewer bytes); without
+    /// validation data, the first kind that fits.
+    public func largest(targetBytes: Int, kinds: [TableKind], output: OutputCoding = .int8) throws -> RateCandidate? {
+        var best: RateCandidate? = nil
+        for kind in kinds {
+            var lo = 1, hi = 100
+            var found: RateCandidate? = nil
+            let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
+            guard first.bytes <= targetBytes else { continue }
+            found = first
+            while lo < hi {
+                let mid = (lo + hi + 1) / 2
+                let c = try evaluate(RateSetting(kind: kind, level: mid), output: output, measure: false)
+                if c.bytes <= targetBytes { lo = mid; found = c } else { hi = mid - 1 }
+            }
+            guard var f = found else { continue }
+            if validationInputs != nil { f = try evaluate(f.setting, output: output, measure: true) }
+            if let b = best {
+                let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
+                if better { best = f }
+            } else {
+                best = f
+            }
+            if validationInputs == nil { break }
+        }
+        return best
+    }
+
+    /// The coarsest level of `kind` whose validation drop is at most `maxDrop` percentage points
+    /// (binary search over 1…100, assuming accuracy grows with the level), or nil when even level
+    /// 100 drops more.
+    public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8) throws -> RateCandidate? {
+        guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
+        let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
+        guard let d = drop(top), d <= maxDrop else { return nil }
+        var lo = 1, hi = 100
+        var found = top
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            let c = try evaluate(RateSetting(kind: kind, level: mid), output: output)
+            if drop(c)! <= maxDrop { hi = mid; found = c } else { lo = mid + 1 }
+        }
+        return found
+    }
+
+    /// The output-layer codings tried by `smallest(maxDrop:kinds:)`, coarsest first.
+    public static let outputSteps = [24, 16, 12, 8, 6, 4, 3, 2]
+
+    /// The smallest file over `kinds` whose validation drop is at most `maxDrop`. With
+    /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
+    /// whose drop alone (first layer kept at IJG quality 100) stays within a third of the budget.
+    public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool) throws -> RateCandidate? {
+        var outputs: [OutputCoding] = [.int8]
+        if cheapOutput && base.entries.contains(where: { $0.coding == TensorCoding.int8PerRow.code }) {
+            for s in Self.outputSteps {
+                let c = try evaluate(RateSetting(kind: .ijg, level: 100), output: .jpegFlat(step: s))
+                if let d = drop(c), d <= maxDrop / 3 { outputs.append(.jpegFlat(step: s)); break }
+            }
+        }
+        var best: RateCandidate? = nil
+        for output in outputs {
+            for kind in kinds {
+                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output) else { continue }
+                if best == nil || c.bytes < best!.bytes { best = c }
+            }
+        }
+        return best
+    }
+}
