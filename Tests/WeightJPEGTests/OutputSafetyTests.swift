@@ -210,6 +210,11 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 
         // Pieces, then a copy from a descriptor (what ContainerWriter.finish does).
         let pieces = (0..<7).map { pattern(100_000 + $0 * 1000, seed: UInt8($0)) }
+        // Scratch space for a stream output is in the temporary directory, not beside it (/dev).
+        let devScratch = try AtomicFile.openScratchFile(for: "/dev/null")
+        let scratchName = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\(devScratch)")) ?? ""
+        #expect(scratchName.hasPrefix(AtomicFile.temporaryDirectory + "/.weightjpeg-") && scratchName.hasSuffix("(deleted)"), "\(scratchName)")
+        close(devScratch)
         let spill = try AtomicFile.openScratchFile(for: fifo)
         defer { close(spill) }
         let tail = pattern(400_000, seed: 42)
@@ -264,7 +269,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 
         // `/dev/stdout` when standard output is a pipe: a /dev/fd link to a pipe is streamed into it.
         var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
+        #expect(pipe2(&fds, O_CLOEXEC) == 0)
         let box = Box(Data())
         let readEnd = fds[0]
         let done = background { box.value = readAll(readEnd) }
@@ -280,7 +285,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 
     @Test func dashIsStandardOutputWrittenInOrder() throws {
         var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
+        #expect(pipe2(&fds, O_CLOEXEC) == 0)
         let box = Box(Data())
         let readEnd = fds[0]
         let done = background { box.value = readAll(readEnd) }
@@ -411,7 +416,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
     @Test func standardInputIsSpooledToAMappableFile() throws {
         // A pipe carrying the fixture: the spool maps and parses like the file itself.
         var fds: [Int32] = [0, 0]
-        #expect(pipe(&fds) == 0)
+        #expect(pipe2(&fds, O_CLOEXEC) == 0)
         let original = try Data(contentsOf: URL(fileURLWithPath: outputSafetyFixture))
         let writeEnd = fds[1]
         let fed = background {
@@ -434,11 +439,17 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
         let reader = try SafetensorsReader(path: spooled.path)
         #expect(reader.count == (try SafetensorsFile.read(path: outputSafetyFixture)).tensors.count)
         #expect(spooled.describe(FileInput.ReadError(path: spooled.path, reason: "bad")) == "standard input: bad")
+        do {
+            _ = try spooled.naming { try ContainerReader(path: spooled.path) }  // safetensors, not .wjpg
+            Issue.record("a safetensors file parsed as .wjpg")
+        } catch {
+            #expect(error is NamedInputError && "\(error)".hasPrefix("standard input"), "\(error)")
+        }
 
         // Bounded: more than the limit, or nothing, is an error naming standard input.
         func feed(_ bytes: Data, limit: Int) throws(FileInput.ReadError) -> InputFile {
             var p: [Int32] = [0, 0]
-            #expect(pipe(&p) == 0)
+            #expect(pipe2(&p, O_CLOEXEC) == 0)
             _ = bytes.withUnsafeBytes { write(p[1], $0.baseAddress, $0.count) }  // < 64 KiB: fits the pipe
             close(p[1])
             defer { close(p[0]) }
@@ -472,6 +483,15 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 }
 
 // MARK: - For CLI tests (the lead): two weightjpeg processes joined by a pipe
+
+extension OutputSafetyTests {
+    @Test func thePipeHelperJoinsTwoProcesses() throws {
+        let run = try runPipedWeightJPEG("/bin/sh", ["-c", "head -c 300000 /dev/zero; echo note >&2"], ["-c", "wc -c; exit 3"])
+        #expect(run.firstStatus == 0 && run.secondStatus == 3)
+        #expect(String(decoding: run.output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines) == "300000")
+        #expect(run.firstErrors == "note\n" && run.secondErrors.isEmpty)
+    }
+}
 
 /// The result of `runPipedWeightJPEG`.
 struct PipedRun {

@@ -132,3 +132,21 @@ public enum AtomicFile {
         return removed
     }
 }
+
+extension OutputTarget {
+    /// Writes `data` here: atomically for a regular file, in order for a stream (`AtomicFile.write`).
+    public func write(_ data: Data) throws(AtomicFile.WriteError) {
+        try AtomicFile.write(data, to: self)
+    }
+
+    /// Writes `bytes` here: atomically for a regular file, in order for a stream.
+    public func write(_ bytes: [UInt8]) throws(AtomicFile.WriteError) {
+        try AtomicFile.write(bytes, to: self)
+    }
+
+    /// A writer for piecewise output here (`AtomicFileWriter(target:)`): nothing is opened before
+    /// this call, so a command that ends up with nothing to write leaves an existing file untouched.
+    public func makeWriter() throws(AtomicFile.WriteError) -> AtomicFileWriter {
+        try AtomicFileWriter(target: self)
+    }
+}

@@ -152,4 +152,20 @@ public final class InputFile: @unchecked Sendable {
         let text = String(describing: error)
         return path == argument ? text : text.replacingOccurrences(of: path, with: displayName)
     }
+
+    /// Runs `body` (which reads `path`); an error whose description names the stand-in path
+    /// (`/dev/fd/N`) is rethrown as a `NamedInputError` naming `standard input` (or the argument)
+    /// instead. Other errors, and every error for a plain file, pass through unchanged.
+    public func naming<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch {
+            guard path != argument, String(describing: error).contains(path) else { throw error }
+            throw NamedInputError(description: describe(error))
+        }
+    }
+}
+
+/// An error about an input read through an `InputFile` stand-in path, reworded to name the input.
+public struct NamedInputError: Error, CustomStringConvertible {
+    /// The reworded message.
+    public let description: String
 }
