@@ -9,7 +9,7 @@ import Foundation
 /// | what `path` is                                   | kind               | how it is written                                             |
 /// |--------------------------------------------------|--------------------|---------------------------------------------------------------|
 /// | `-`                                              | `.standardOutput`  | streamed to file descriptor 1, in order                      |
-/// | a FIFO, or a link to one (`/dev/stdout` → pipe)  | `.fifo`            | opened for writing (waits for a reader) and streamed in order |
+/// | a FIFO, or a link to one (`/dev/fd/N` of a pipe) | `.fifo`            | opened for writing (waits for a reader) and streamed in order |
 /// | a character device (`/dev/null`, a terminal)     | `.characterDevice` | opened for writing and streamed in order                      |
 /// | a regular file, new or existing                  | `.regularFile`     | temporary file beside it, fsync, rename (atomic)              |
 ///
