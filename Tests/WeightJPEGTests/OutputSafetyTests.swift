@@ -48,6 +48,12 @@ private func readAll(_ fd: Int32) -> Data {
     return out
 }
 
+/// `pipe(2)` with both ends close-on-exec (child processes of parallel tests must not hold them).
+private func closeOnExecPipe(_ fds: inout [Int32]) -> Bool {
+    guard pipe(&fds) == 0 else { return false }
+    return fds.allSatisfy { fcntl($0, F_SETFD, FD_CLOEXEC) == 0 }
+}
+
 private final class Box<T>: @unchecked Sendable {
     var value: T
     init(_ value: T) { self.value = value }
@@ -269,7 +275,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 
         // `/dev/stdout` when standard output is a pipe: a /dev/fd link to a pipe is streamed into it.
         var fds: [Int32] = [0, 0]
-        #expect(pipe2(&fds, O_CLOEXEC) == 0)
+        #expect(closeOnExecPipe(&fds))
         let box = Box(Data())
         let readEnd = fds[0]
         let done = background { box.value = readAll(readEnd) }
@@ -285,7 +291,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
 
     @Test func dashIsStandardOutputWrittenInOrder() throws {
         var fds: [Int32] = [0, 0]
-        #expect(pipe2(&fds, O_CLOEXEC) == 0)
+        #expect(closeOnExecPipe(&fds))
         let box = Box(Data())
         let readEnd = fds[0]
         let done = background { box.value = readAll(readEnd) }
@@ -416,7 +422,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
     @Test func standardInputIsSpooledToAMappableFile() throws {
         // A pipe carrying the fixture: the spool maps and parses like the file itself.
         var fds: [Int32] = [0, 0]
-        #expect(pipe2(&fds, O_CLOEXEC) == 0)
+        #expect(closeOnExecPipe(&fds))
         let original = try Data(contentsOf: URL(fileURLWithPath: outputSafetyFixture))
         let writeEnd = fds[1]
         let fed = background {
@@ -449,7 +455,7 @@ private func refusal(_ body: () throws -> Void) -> OutputError.Problem? {
         // Bounded: more than the limit, or nothing, is an error naming standard input.
         func feed(_ bytes: Data, limit: Int) throws(FileInput.ReadError) -> InputFile {
             var p: [Int32] = [0, 0]
-            #expect(pipe2(&p, O_CLOEXEC) == 0)
+            #expect(closeOnExecPipe(&p))
             _ = bytes.withUnsafeBytes { write(p[1], $0.baseAddress, $0.count) }  // < 64 KiB: fits the pipe
             close(p[1])
             defer { close(p[0]) }
