@@ -5,55 +5,106 @@ import Foundation
 /// before the rename leaves the old target untouched and a temporary `.weightjpeg-PID-N.tmp`
 /// behind; the next write into the same directory removes the temporaries of processes that no
 /// longer run (`removeStaleTemporaries(in:)`).
+///
+/// Every write goes through `OutputTarget` (see there): a symbolic link is followed and the file it
+/// names is replaced (the link stays); an existing file's mode (and, as root, owner) is kept; a new
+/// file gets `0o666 & ~umask`; `-`, FIFOs and character devices are streamed in order without a
+/// temporary file; directories, block devices and sockets are refused with `WriteError.problem` set.
 public enum AtomicFile {
     /// Name prefix and suffix of the temporary files.
     static let temporaryPrefix = ".weightjpeg-", temporarySuffix = ".tmp"
 
     /// Failure to write `path`, with the system's reason.
     public struct WriteError: Error, CustomStringConvertible {
-        /// The file that could not be written.
+        /// The file that could not be written (`-` is standard output).
         public let path: String
         /// What went wrong.
         public let reason: String
-        package init(path: String, reason: String) {
+        /// Why the output was refused before anything was written (nil for failures while writing).
+        public var problem: OutputError.Problem? = nil
+        public var description: String { "\(path == "-" ? "standard output" : path): cannot write: \(reason)" }
+
+        package init(path: String, reason: String, problem: OutputError.Problem? = nil) {
             self.path = path
             self.reason = reason
+            self.problem = problem
         }
-        public var description: String { "\(path): cannot write: \(reason)" }
+
+        /// The refusal `error` as a write error.
+        package init(_ error: OutputError) {
+            self.init(path: error.path, reason: error.problem.reason, problem: error.problem)
+        }
     }
 
-    /// Writes `data` to `path` atomically (temporary file, fsync, rename).
+    /// Writes `data` to `path` atomically (temporary file, fsync, rename), or streams it when `path`
+    /// is `-`, a FIFO or a character device (see `OutputTarget`).
     public static func write(_ data: Data, to path: String) throws(WriteError) {
-        let (directory, temporary) = temporaryPath(for: path)
-        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw WriteError(path: path, reason: String(cString: strerror(errno))) }
-        var failure: String?
-        data.withUnsafeBytes { (raw: UnsafeRawBufferPointer) in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    failure = String(cString: strerror(errno))
-                    return
-                }
-                offset += n
-            }
+        let target: OutputTarget
+        do { target = try OutputTarget.resolve(path) } catch { throw WriteError(error) }
+        try write(data, to: target)
+    }
+
+    /// Writes `data` to `target`: atomically for a regular file, in order for a stream.
+    public static func write(_ data: Data, to target: OutputTarget) throws(WriteError) {
+        let writer = try AtomicFileWriter(target: target)
+        try writer.write(data)
+        try writer.commit()
+    }
+
+    /// Writes `bytes` to `target`: atomically for a regular file, in order for a stream.
+    public static func write(_ bytes: [UInt8], to target: OutputTarget) throws(WriteError) {
+        let writer = try AtomicFileWriter(target: target)
+        try writer.write(bytes)
+        try writer.commit()
+    }
+
+    /// An anonymous read-write file (created and unlinked at once, so nothing is left behind even if
+    /// the process dies) for spilling data that belongs to the output `path`: in the directory of the
+    /// file `path` names when it is a regular file (same file system as the output, as before),
+    /// else (`-`, FIFO, device) in the temporary directory (`TMPDIR`, default `/tmp`).
+    /// The caller closes the descriptor.
+    public static func openScratchFile(for path: String) throws(WriteError) -> Int32 {
+        let directory: String
+        do {
+            let target = try OutputTarget.resolve(path)
+            directory = target.kind == .regularFile ? OutputTarget.directoryName(of: target.resolvedPath) : temporaryDirectory
+        } catch {
+            directory = OutputTarget.directoryName(of: path)
         }
-        if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
-        if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
-        if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
-        if let failure {
-            unlink(temporary)
-            throw WriteError(path: path, reason: failure)
+        do {
+            return try openAnonymousFile(in: directory)
+        } catch {
+            throw WriteError(path: path, reason: "cannot create a temporary file in \(directory): \(error)")
         }
-        syncDirectory(directory)
+    }
+
+    /// The directory for temporary files: `TMPDIR` if set, else `/tmp`.
+    public static var temporaryDirectory: String {
+        if let t = ProcessInfo.processInfo.environment["TMPDIR"], !t.isEmpty { return t }
+        return "/tmp"
+    }
+
+    /// Creates a file with a fresh temporary name in `directory`, unlinks it and returns its
+    /// descriptor (read-write, close-on-exec); the error is the system's reason.
+    static func openAnonymousFile(in directory: String) throws(SystemError) -> Int32 {
+        let name = directory + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))" + temporarySuffix
+        let fd = open(name, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
+        guard fd >= 0 else { throw SystemError(errno) }
+        unlink(name)
+        return fd
+    }
+
+    /// An `errno` value, described by `strerror`.
+    struct SystemError: Error, CustomStringConvertible {
+        let code: Int32
+        init(_ code: Int32) { self.code = code }
+        var description: String { String(cString: strerror(code)) }
     }
 
     /// The directory of `path` and a fresh temporary name in it, after removing the temporaries of
     /// writers that no longer run. The name is short, so a target name near the 255-byte limit works.
     static func temporaryPath(for path: String) -> (directory: String, temporary: String) {
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
+        let directory = OutputTarget.directoryName(of: path)
         removeStaleTemporaries(in: directory)
         return (directory, directory + "/" + temporaryPrefix + "\(getpid())-\(UInt32.random(in: 0...UInt32.max))" + temporarySuffix)
     }
@@ -79,5 +130,23 @@ public enum AtomicFile {
             if unlink(directory + "/" + name) == 0 { removed.append(name) }
         }
         return removed
+    }
+}
+
+extension OutputTarget {
+    /// Writes `data` here: atomically for a regular file, in order for a stream (`AtomicFile.write`).
+    public func write(_ data: Data) throws(AtomicFile.WriteError) {
+        try AtomicFile.write(data, to: self)
+    }
+
+    /// Writes `bytes` here: atomically for a regular file, in order for a stream.
+    public func write(_ bytes: [UInt8]) throws(AtomicFile.WriteError) {
+        try AtomicFile.write(bytes, to: self)
+    }
+
+    /// A writer for piecewise output here (`AtomicFileWriter(target:)`): nothing is opened before
+    /// this call, so a command that ends up with nothing to write leaves an existing file untouched.
+    public func makeWriter() throws(AtomicFile.WriteError) -> AtomicFileWriter {
+        try AtomicFileWriter(target: self)
     }
 }

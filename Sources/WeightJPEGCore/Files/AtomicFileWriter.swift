@@ -3,27 +3,77 @@ import Foundation
 /// A file written piece by piece that appears at its path only when complete: the bytes go to a
 /// temporary file beside the target; `commit()` flushes it to disk and renames it over the target;
 /// `discard()` (or dropping the writer uncommitted) deletes it. The streaming counterpart of `AtomicFile`.
+///
+/// The destination is an `OutputTarget` (`init(path:)` resolves one, without checking inputs):
+/// - `.regularFile`: as above, at `target.resolvedPath` (symbolic links followed, so a link stays a
+///   link); at `commit()` the replacement gets the existing file's permission bits (and, as root,
+///   owner and group), or `0o666 & ~umask` for a new file; until then the temporary file is 0o600.
+/// - `.standardOutput`, `.fifo`, `.characterDevice`: a stream. `init` opens it (a FIFO waits for a
+///   reader; for standard output, C stdio buffers are flushed first so earlier `print`s precede the
+///   data); `write` and `copy` send the bytes at once, in order; `mapForWriting` returns nil, so
+///   callers take their sequential path (`SafetensorsWriter.mapTensors()` returns nil and the
+///   pipeline appends tensors in order); `commit()` closes it; `discard()` closes it too, but bytes
+///   already sent stay sent. No temporary file, no rename, no seek.
 public final class AtomicFileWriter {
-    /// The target path.
+    /// The target path as given (`-` for standard output).
     public let path: String
+    /// Where the bytes go.
+    public let target: OutputTarget
     private let directory: String, temporary: String
     private var fd: Int32
     private var mapping: UnsafeMutableRawBufferPointer?
+    /// Mode of a new file: what `open(..., 0o666)` gave under the umask.
+    private var newFileMode: mode_t = 0o644
     /// Bytes written so far.
     public private(set) var bytesWritten = 0
 
-    /// Creates the temporary file beside `path`.
-    public init(path: String) throws(AtomicFile.WriteError) {
-        self.path = path
-        (directory, temporary) = AtomicFile.temporaryPath(for: path)
-        fd = open(temporary, O_RDWR | O_CREAT | O_EXCL, 0o644)
-        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+    /// Resolves `path` (`OutputTarget.resolve(path)`: no check against inputs) and opens it:
+    /// for a regular file, creates the temporary file beside the file `path` names.
+    public convenience init(path: String) throws(AtomicFile.WriteError) {
+        let target: OutputTarget
+        do { target = try OutputTarget.resolve(path) } catch { throw AtomicFile.WriteError(error) }
+        try self.init(target: target)
+    }
+
+    /// Opens `target`: a temporary file beside a regular file, or the stream itself.
+    public init(target: OutputTarget) throws(AtomicFile.WriteError) {
+        self.target = target
+        path = target.path
+        switch target.kind {
+        case .regularFile:
+            (directory, temporary) = AtomicFile.temporaryPath(for: target.resolvedPath)
+            fd = open(temporary, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0o666)
+            guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+            // The umask-derived mode of a new file, then private until the rename (commit() sets the
+            // final mode), so no other user can open the bytes of a file that will be 0o600.
+            var st = stat()
+            if fstat(fd, &st) == 0 { newFileMode = st.st_mode & 0o777 }
+            _ = fchmod(fd, 0o600)
+        case .standardOutput:
+            (directory, temporary) = ("", "")
+            fflush(nil)
+            fd = fcntl(target.standardOutputDescriptor, F_DUPFD_CLOEXEC, 3)
+            guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "standard output: \(String(cString: strerror(errno)))") }
+        case .fifo, .characterDevice:
+            (directory, temporary) = ("", "")
+            fd = open(target.resolvedPath, O_WRONLY | O_NOCTTY | O_CLOEXEC)
+            guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+            // Still a stream (not swapped for a regular file or a directory since it was resolved).
+            var st = stat()
+            let type = fstat(fd, &st) == 0 ? st.st_mode & S_IFMT : 0
+            guard type == S_IFIFO || type == S_IFCHR else {
+                close(fd)
+                fd = -1
+                throw AtomicFile.WriteError(path: path, reason: "changed since it was checked: no longer a FIFO or character device")
+            }
+        }
     }
 
     deinit { discard() }
 
     /// Appends `raw`.
     public func write(_ raw: UnsafeRawBufferPointer) throws(AtomicFile.WriteError) {
+        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
         try FileDescriptorIO.writeAll(fd, raw, path: path)
         bytesWritten += raw.count
     }
@@ -41,6 +91,7 @@ public final class AtomicFileWriter {
     /// Appends `count` bytes of the file open as `source`, from its offset `offset`
     /// (read/write in 4 MiB pieces).
     public func copy(from source: Int32, offset: Int, count: Int) throws(AtomicFile.WriteError) {
+        guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
         try FileDescriptorIO.copy(from: source, offset: offset, count: count, to: fd, path: path)
         bytesWritten += count
     }
@@ -48,12 +99,12 @@ public final class AtomicFileWriter {
     /// Extends the file to `size` bytes with their disk space reserved (`posix_fallocate`, so that
     /// storing through the mapping cannot fail for want of space) and maps all of it shared and
     /// writable: bytes stored there are the file's. Returns nil where the file system cannot reserve
-    /// space or the file cannot be mapped (then keep using `write`). `commit()` flushes
-    /// (`msync`) and unmaps it; `discard()` unmaps it. Call at most once, with `size` at least
-    /// the bytes written so far.
+    /// space or the file cannot be mapped, and always for a stream (then keep using `write`).
+    /// `commit()` flushes (`msync`) and unmaps it; `discard()` unmaps it. Call at most once, with
+    /// `size` at least the bytes written so far.
     public func mapForWriting(size: Int) throws(AtomicFile.WriteError) -> UnsafeMutableRawBufferPointer? {
         precondition(fd >= 0 && mapping == nil && size >= bytesWritten)
-        guard size > 0 else { return nil }
+        guard target.kind == .regularFile, size > 0 else { return nil }
         let reserved = posix_fallocate(fd, 0, off_t(size))
         if reserved == EOPNOTSUPP || reserved == EINVAL || reserved == ENODEV { return nil }
         guard reserved == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(reserved))) }
@@ -68,19 +119,28 @@ public final class AtomicFileWriter {
         return m
     }
 
-    /// Flushes, closes and renames the temporary file to `path`.
+    /// Regular file: flushes, gives the temporary file the final mode (and owner), closes it and
+    /// renames it to the target. Stream: closes it.
     public func commit() throws(AtomicFile.WriteError) {
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
+        guard target.kind == .regularFile else {
+            let failed = close(fd) != 0 && errno != EINTR
+            let reason = failed ? String(cString: strerror(errno)) : ""
+            fd = -1
+            if failed { throw AtomicFile.WriteError(path: path, reason: reason) }
+            return
+        }
         var failure: String?
         if let m = mapping {
             if msync(m.baseAddress, m.count, MS_SYNC) != 0 { failure = String(cString: strerror(errno)) }
             munmap(m.baseAddress, m.count)
             mapping = nil
         }
+        if failure == nil { failure = applyFinalModeAndOwner() }
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
         fd = -1
-        if failure == nil && rename(temporary, path) != 0 { failure = String(cString: strerror(errno)) }
+        if failure == nil && rename(temporary, target.resolvedPath) != 0 { failure = String(cString: strerror(errno)) }
         if let failure {
             unlink(temporary)
             throw AtomicFile.WriteError(path: path, reason: failure)
@@ -88,7 +148,28 @@ public final class AtomicFileWriter {
         AtomicFile.syncDirectory(directory)
     }
 
-    /// Deletes the temporary file (no effect after `commit()`).
+    /// Gives the temporary file the mode of the file it replaces (and, as root, its owner and group;
+    /// otherwise its group where the system allows), or the new-file mode; returns a failure reason.
+    private func applyFinalModeAndOwner() -> String? {
+        var existing = stat()
+        var mode = newFileMode
+        if stat(target.resolvedPath, &existing) == 0 && (existing.st_mode & S_IFMT) == S_IFREG {
+            mode = existing.st_mode & 0o7777
+            if geteuid() == 0 {
+                if fchown(fd, existing.st_uid, existing.st_gid) != 0 {
+                    return "cannot give the new file the owner of the old one: \(String(cString: strerror(errno)))"
+                }
+            } else if existing.st_gid != getegid() {
+                _ = fchown(fd, uid_t.max, existing.st_gid)  // best effort: only to a group we are in
+            }
+        }
+        // After fchown, which clears set-user-ID and set-group-ID bits.
+        if fchmod(fd, mode) != 0 { return "cannot set the mode: \(String(cString: strerror(errno)))" }
+        return nil
+    }
+
+    /// Deletes the temporary file (no effect after `commit()`). For a stream: closes it (bytes
+    /// already written stay written).
     public func discard() {
         if let m = mapping {
             munmap(m.baseAddress, m.count)
@@ -97,7 +178,7 @@ public final class AtomicFileWriter {
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
-        unlink(temporary)
+        if target.kind == .regularFile { unlink(temporary) }
     }
 }
 
@@ -110,7 +191,14 @@ package enum FileDescriptorIO {
             let n = Foundation.write(fd, raw.baseAddress! + offset, raw.count - offset)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno)))
+                if errno == EAGAIN || errno == EWOULDBLOCK {
+                    // A non-blocking stream (e.g. an inherited standard output): wait until it drains.
+                    var p = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+                    _ = poll(&p, 1, -1)
+                    continue
+                }
+                let reason = errno == EPIPE ? "the reader closed the pipe (\(String(cString: strerror(errno))))" : String(cString: strerror(errno))
+                throw AtomicFile.WriteError(path: path, reason: reason)
             }
             offset += n
         }

@@ -5,7 +5,7 @@ import WeightJPEGCore
 /// format of docs/FORMAT.md (header with every payload's offset first, then the payloads).
 ///
 /// Design: the header can only be written once every payload's length is known, so payloads are
-/// spilled, as they arrive, to an anonymous temporary file in the output's directory (created and
+/// spilled, as they arrive, to an anonymous temporary file in the output's directory (in TMPDIR for a stream output) (created and
 /// unlinked at once: nothing is left behind even if the process dies). `finish()` writes preamble +
 /// header to the atomic output file, copies the spilled payloads after it (4 MiB at a time), and renames it into place. Memory held: the header records (a few hundred
 /// bytes per tensor). Disk: the compressed size twice, briefly. The bytes equal `Container.serialized()`.
@@ -22,11 +22,7 @@ public final class ContainerWriter {
     public init(path: String, metadata: [String: String]?) throws(AtomicFile.WriteError) {
         self.path = path
         self.metadata = metadata
-        let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        let name = directory + "/.weightjpeg-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).payloads"
-        spill = open(name, O_RDWR | O_CREAT | O_EXCL, 0o600)
-        guard spill >= 0 else { throw AtomicFile.WriteError(path: path, reason: "cannot create a temporary file beside it: \(String(cString: strerror(errno)))") }
-        unlink(name)
+        spill = try AtomicFile.openScratchFile(for: path)
     }
 
     deinit { if spill >= 0 { close(spill) } }
