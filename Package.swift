@@ -58,7 +58,8 @@ let package = Package(
         ),
         .testTarget(
             name: "WeightJPEGTests",
-            dependencies: ["WeightJPEG", "WeightJPEGTools"],
+            // The CLI's commands are tested in process (`@testable import weightjpeg`).
+            dependencies: ["WeightJPEG", "WeightJPEGTools", "weightjpeg"],
             resources: [.copy("Fixtures")]
         ),
     ]

@@ -167,7 +167,7 @@ struct BenchCodec: ParsableCommand {
         func line(_ what: String, _ ours: Double, _ raw: Double) {
             let oursRate = megabytes / ours, rawRate = megabytes / raw
             let ratio = oursRate / rawRate
-            print("  \(what)  ours \(pad(fixed(oursRate, 1), 7)) MB/s (\(pad(fixed(ours * 1000, 2), 7)) ms)   raw libjpeg \(pad(fixed(rawRate, 1), 7)) MB/s (\(pad(fixed(raw * 1000, 2), 7)) ms)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")")
+            print("  \(what)  ours \(TextTable.right(fixed(oursRate, 1), 7)) MB/s (\(TextTable.right(fixed(ours * 1000, 2), 7)) ms)   raw libjpeg \(TextTable.right(fixed(rawRate, 1), 7)) MB/s (\(TextTable.right(fixed(raw * 1000, 2), 7)) ms)   ratio \(fixed(ratio, 2))\(ratio < 0.7 ? "  (below 0.70)" : "")")
         }
         line("encode", encodeTime, rawEncodeTime)
         line("decode", decodeTime, rawDecodeTime)
@@ -175,7 +175,6 @@ struct BenchCodec: ParsableCommand {
               + " the rest of \"ours\" is scales, float↔pixel mapping and mosaic placement)")
     }
 
-    private func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
 
     /// Median wall time of `repeats` runs of `body`, after one untimed warm-up run.
     func median(_ body: () throws -> Void) throws -> Double {

@@ -156,16 +156,15 @@ struct BenchInfer: ParsableCommand {
         let nnz = sparse.storedCoefficients
         print("")
         print("quality \(quality): \(grouped(bytes.count)) bytes; first layer \(grouped(nnz)) nonzero coefficients (\(fixed(Double(nnz) / Double(n), 1)) per neuron), K = \(compact.reducedWidth) kept frequencies of \(sparse.dct.coefficientCount) (\(compact.compactByteRows) as Int8, \(compact.reducedWidth - compact.compactByteRows) as Int16 in the compact kernel)")
-        func pad(_ s: String, _ w: Int) -> String { s.count >= w ? s : String(repeating: " ", count: w - s.count) + s }
-        print(pad("engine", 12), pad("layer-1 B", 10), pad("ratio", 6), pad("model B", 10), pad("MACs/sample", 12),
-              pad("batch-1 µs", 11), pad("ratio", 6), pad("samples/s", 11), pad("ratio", 6), pad("load ms", 8), pad("ratio", 6), pad("accuracy", 9))
+        print(TextTable.right("engine", 12), TextTable.right("layer-1 B", 10), TextTable.right("ratio", 6), TextTable.right("model B", 10), TextTable.right("MACs/sample", 12),
+              TextTable.right("batch-1 µs", 11), TextTable.right("ratio", 6), TextTable.right("samples/s", 11), TextTable.right("ratio", 6), TextTable.right("load ms", 8), TextTable.right("ratio", 6), TextTable.right("accuracy", 9))
         for r in rows {
-            print(pad(r.engine, 12), pad(grouped(r.firstBytes), 10), pad(fixed(Double(r.firstBytes) / Double(base.firstBytes), 3), 6),
-                  pad(grouped(r.modelBytes), 10), pad(grouped(r.macs), 12),
-                  pad(fixed(r.latency * 1e6, 2), 11), pad(fixed(r.latency / base.latency, 2), 6),
-                  pad(grouped(Int(r.throughput)), 11), pad(fixed(r.throughput / base.throughput, 2), 6),
-                  pad(fixed(r.load * 1e3, 2), 8), pad(fixed(r.load / base.load, 2), 6),
-                  pad(r.accuracy.map { fixed($0 * 100, 2) + "%" } ?? "-", 9))
+            print(TextTable.right(r.engine, 12), TextTable.right(grouped(r.firstBytes), 10), TextTable.right(fixed(Double(r.firstBytes) / Double(base.firstBytes), 3), 6),
+                  TextTable.right(grouped(r.modelBytes), 10), TextTable.right(grouped(r.macs), 12),
+                  TextTable.right(fixed(r.latency * 1e6, 2), 11), TextTable.right(fixed(r.latency / base.latency, 2), 6),
+                  TextTable.right(grouped(Int(r.throughput)), 11), TextTable.right(fixed(r.throughput / base.throughput, 2), 6),
+                  TextTable.right(fixed(r.load * 1e3, 2), 8), TextTable.right(fixed(r.load / base.load, 2), 6),
+                  TextTable.right(r.accuracy.map { fixed($0 * 100, 2) + "%" } ?? "-", 9))
         }
         print("dct vs dense: predictions agree on \(agree.map { fixed(Double($0) / Double(count) * 100, 2) + "%" }.joined(separator: " / ")) (sparse / reduced / compact), max |Δlogit| \(fixed(Double(maxDelta), 4)) (sparse); max relative Δ vs sparse: reduced \(String(format: "%.1e", Double(kernelDelta[1]))), compact \(String(format: "%.1e", Double(kernelDelta[2])))")
     }

@@ -81,7 +81,7 @@ struct Compare: ParsableCommand {
             do { train = try dataOptions.load(.train) } catch {
                 throw ValidationError("dead-unit removal and fine-tuning need the training set: \(error); pass --data DIR, or --keep-dead-units --no-finetune")
             }
-            if !options.finetunes.isEmpty && train!.count <= 10_000 {
+            if !options.finetunes.isEmpty && train!.count <= DataSplit.heldOut {
                 throw ValidationError("fine-tuning holds out the last 10,000 training images for validation; \(dataOptions.data) has \(train!.count)")
             }
         }

@@ -77,7 +77,7 @@ struct Compress: ParsableCommand {
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG when the budget allows.")
     var cheapOutput = true
     @Option(name: .customLong("validation-count"), help: ArgumentHelp("Validation images used by the rate control (the first N of training images 50,000…59,999).", valueName: "n"))
-    var validationCount: Int = 10_000
+    var validationCount: Int = DataSplit.heldOut
     @Flag(name: .customLong("report-test"), help: "After the rate control has chosen, also print the chosen file's test accuracy (reporting only; never used for choosing).")
     var reportTest = false
     @Option(help: ArgumentHelp("Then fine-tune N epochs as the finetune command does (first layer as its JPEG DCT coefficients; trains on training images 0..<50,000, writes the epoch with the lowest loss on 50,000..<60,000). Needs the default rows mosaic layout.", valueName: "n"))
@@ -102,7 +102,7 @@ struct Compress: ParsableCommand {
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0…100 percentage points") }
         if let n = finetune, n < 0 { throw ValidationError("--finetune must be ≥ 0 epochs") }
-        guard (1...10_000).contains(validationCount) else { throw ValidationError("--validation-count must be 1…10000") }
+        guard (1...DataSplit.heldOut).contains(validationCount) else { throw ValidationError("--validation-count must be 1…10000") }
         _ = try parsedKinds()
         _ = try parsedSweepLevels()
     }
@@ -144,203 +144,47 @@ struct Compress: ParsableCommand {
         }
     }
 
-    func run() throws {
-        var policy = CompressionPolicy()
-        policy.quality = quality
-        policy.layout = layout == "auto" ? nil : TileLayout(layout)
-        policy.scale = scale
-        policy.pack = pack
-        policy.optimizeHuffman = huffman == .optimized
-        policy.arithmetic = arithmetic
-        policy.progressive = progressive
-        policy.exactPatterns = exact
-        policy.qualityOverrides = try parsedOverrides()
-        policy.maxRelativeError = maxRelError
-        policy.jpegMinimumCodingGain = jpegMinGain
-        policy.noiseLikeRelativeError = noiseLikeError == "off" ? nil : Double(noiseLikeError)
-        policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
-        if !rateControlled && finetune == nil {
-            // Streamed and parallel, unless dead units are removed (small MLPs: in memory, below).
-            let reader = try SafetensorsReader(path: input)
-            let view = reader.asFile()
-            let pruned = keepDeadUnits ? view : removeDeadUnits(view)
-            if pruned.tensors.map(\.shape) == view.tensors.map(\.shape) {
-                let summary = try ModelPipeline.compress(input: input, output: output, policy: policy, options: pipeline.options)
-                report(bytes: summary.outputBytes, inputSize: summary.inputBytes)
-                return
-            }
-            try write(ModelCodec.compress(pruned, policy: policy))
-            return
-        }
-        var source = try SafetensorsFile.read(path: input)
-        var train: Dataset? = nil
-        if finetune != nil {
-            do { train = try dataOptions.load(.train) } catch {
-                throw ValidationError("--finetune needs the training set: \(error); pass --data DIR")
-            }
-        }
+    /// The plan these options describe.
+    func plan() throws -> CompressionPlan {
+        var plan = CompressionPlan(input: input, output: output)
+        plan.policy.quality = quality
+        plan.policy.layout = layout == "auto" ? nil : TileLayout(layout)
+        plan.policy.scale = scale
+        plan.policy.pack = pack
+        plan.policy.optimizeHuffman = huffman == .optimized
+        plan.policy.arithmetic = arithmetic
+        plan.policy.progressive = progressive
+        plan.policy.exactPatterns = exact
+        plan.policy.qualityOverrides = try parsedOverrides()
+        plan.policy.maxRelativeError = maxRelError
+        plan.policy.jpegMinimumCodingGain = jpegMinGain
+        plan.policy.noiseLikeRelativeError = noiseLikeError == "off" ? nil : Double(noiseLikeError)
+        plan.policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
+        plan.pipeline = pipeline.options
+        plan.removeDeadUnits = !keepDeadUnits
+        plan.dataDirectory = dataOptions.data
+        plan.finetuneEpochs = finetune
         if rateControlled {
-            do { _ = try MLP.sequential(in: source) } catch {
-                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(error)")
-            }
-            do { train = try train ?? dataOptions.load(.train) } catch {
-                throw ValidationError("--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(error); pass --data DIR")
-            }
-            guard train!.count >= 60_000 else {
-                throw ValidationError("the training set in \(dataOptions.data) has \(train!.count) images; the validation split is images 50,000…59,999")
-            }
+            var request = RateControlRequest(goal: targetBytes.map { .targetBytes($0) } ?? maxDrop.map { .maxDrop($0) } ?? .none)
+            request.kinds = try parsedKinds()
+            request.cheapOutput = cheapOutput
+            request.validationCount = validationCount
+            request.reportTest = reportTest
+            request.sweepLevels = try parsedSweepLevels()
+            plan.rateControl = request
         }
-        if !keepDeadUnits { source = removeDeadUnits(source, train: train) }
-        var container: Container
+        return plan
+    }
+
+    func run() throws {
+        let report: CompressionReport
         do {
-            if let train, rateControlled {
-                container = try rateControl(source, policy: policy, train: train)
-            } else {
-                container = try ModelCodec.compress(source, policy: policy)
-            }
-        } catch let e as CodecError {
-            throw ModelFileError(path: input, reason: e.description)
+            report = try plan().run(events: CompressOutput.print)
+        } catch let e as CompressionPlanError {
+            throw ValidationError(CompressOutput.message(e, dataDirectory: dataOptions.data))
         }
-        if let epochs = finetune, let train {
-            container = try finetuned(container, epochs: epochs, train: train)
-        }
-        try write(container)
-    }
-
-    /// Writes an in-memory container (MLP paths) and reports its size.
-    func write(_ make: @autoclosure () throws -> Container) throws {
-        let container: Container
-        do { container = try make() } catch let e as CodecError {
-            throw ModelFileError(path: input, reason: e.description)
-        }
-        let bytes = container.serialized()
-        try AtomicFile.write(Data(bytes), to: output)
-        let inputSize = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
-        report(bytes: bytes.count, inputSize: inputSize)
-    }
-
-    func report(bytes: Int, inputSize: Int) {
-        print("wrote \(output): \(grouped(bytes)) bytes, \(fixed(Double(inputSize) / Double(bytes), 1))× smaller than \(input) (\(grouped(inputSize)) bytes)")
+        print("wrote \(output): \(grouped(report.outputBytes)) bytes, \(fixed(Double(report.inputBytes) / Double(report.outputBytes), 1))× smaller than \(input) (\(grouped(report.inputBytes)) bytes)")
         ChildProcess.reportPeakIfRequested()
-    }
-
-    /// `file` without the hidden units that never activate on the training set, or `file` itself
-    /// (after a note on stderr) when it is not an MLP or the training set is unavailable or does not fit.
-    func removeDeadUnits(_ file: SafetensorsFile, train loaded: Dataset? = nil) -> SafetensorsFile {
-        func skip(_ reason: String) -> SafetensorsFile {
-            printError("note: not removing dead units: \(reason)")
-            return file
-        }
-        let model: MLP
-        do { model = try MLP.sequential(in: file) } catch { return skip(error.description) }
-        guard model.layers.count >= 2 else { return skip("the model has no hidden layer") }
-        let train: Dataset
-        do { train = try loaded ?? dataOptions.load(.train) } catch {
-            return skip("no training set (\(error)); pass --data DIR, or --keep-dead-units to silence this")
-        }
-        guard train.pixelsPerImage == model.inputSize else {
-            return skip("the model takes \(model.inputSize) inputs, \(dataOptions.data) has \(train.rows)×\(train.columns) images")
-        }
-        do {
-            let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: train.normalized())
-            let removed = reports.reduce(0) { $0 + $1.removed.count }
-            print("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(train.count)) training images)")
-            return pruned
-        } catch {
-            return skip(error.description)
-        }
-    }
-}
-
-extension Compress {
-    /// `container` fine-tuned for `epochs` epochs with the library's `FinetuneRun` (what `finetune` runs).
-    func finetuned(_ container: Container, epochs: Int, train: Dataset) throws -> Container {
-        var config = FinetuneConfiguration()
-        config.epochs = epochs
-        let before = container.serialized().count
-        printError("fine-tuning \(epochs) epoch\(epochs == 1 ? "" : "s") on training images 0..<\(grouped(train.count - 10_000)), validating on \(grouped(train.count - 10_000))..<\(grouped(train.count))")
-        let run: FinetuneRun
-        do {
-            run = try FinetuneRun(container: container, path: output, configuration: config, trainInputs: train.normalized(), labels: train.labels) { e in
-                let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
-                printError("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
-            }
-        } catch let e as FinetuneError {
-            throw ValidationError("--finetune: \(e.description) (fine-tuning needs the first layer as a JPEG rows:HxW mosaic: the default layout and --pack mosaic)")
-        }
-        print("fine-tuned: wrote epoch \(run.chosenEpoch) of \(epochs) (lowest validation loss), \(grouped(before)) → \(grouped(run.container.serialized().count)) bytes")
-        return run.container
-    }
-
-    /// Chooses the table kind and level (and the output layer's coding) on the validation split,
-    /// prints the candidates tried, and returns the chosen container.
-    func rateControl(_ source: SafetensorsFile, policy: CompressionPolicy, train: Dataset) throws -> Container {
-        let validation = train.subset(50_000..<(50_000 + validationCount))
-        let rc = try RateControl(file: source, policy: policy, validationInputs: validation.normalized(), validationLabels: validation.labels)
-        guard !rc.jpegTensors.isEmpty else { throw ValidationError("no tensor of \(input) is JPEG-coded; nothing for the rate control to choose") }
-        let kinds = try parsedKinds()
-        let floatAcc = rc.floatAccuracy!
-        var test: Dataset? = nil
-        if reportTest || sweepTables != nil { test = try dataOptions.load(.test) }
-        func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
-
-        if let levels = try parsedSweepLevels() {
-            print("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatAcc)), test \(pct(try floatTestAccuracy(source, test!))))")
-            let floatTest = try floatTestAccuracy(source, test!)
-            var outputs: [OutputCoding] = [.int8]
-            if cheapOutput { outputs += [.jpegFlat(step: 4), .jpegFlat(step: 8)] }
-            for output in outputs {
-                for kind in kinds {
-                    for level in levels {
-                        let c = try rc.evaluate(RateSetting(kind: kind, level: level), output: output)
-                        let t = try RateControl.accuracy(of: c.container, inputs: test!.normalized(), labels: test!.labels)
-                        print("sweep: \(kind),\(level),\(c.setting),\(output),\(c.bytes),\(pct(c.accuracy)),\(fixed(rc.drop(c)!, 2)),\(pct(t)),\(fixed((floatTest - t) * 100, 2))")
-                    }
-                }
-            }
-        }
-
-        let chosen: RateCandidate?
-        let why: String
-        if let targetBytes {
-            chosen = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8)
-            why = "finest setting of each kind with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among kinds"
-            if chosen == nil {
-                let smallest = rc.tried.map(\.bytes).min() ?? 0
-                throw ValidationError("no setting fits \(grouped(targetBytes)) bytes: the coarsest tried takes \(grouped(smallest)) bytes")
-            }
-        } else if let maxDrop {
-            chosen = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
-            why = "smallest whole file with validation accuracy ≥ float − \(maxDrop) pp"
-            if chosen == nil {
-                throw ValidationError("no setting keeps the validation drop within \(maxDrop) pp (even level 100 loses more)")
-            }
-        } else {
-            return try ModelCodec.compress(source, policy: policy)
-        }
-        let c = chosen!
-        print("rate control on \(grouped(validation.count)) validation images (training images 50,000…\(grouped(50_000 + validation.count - 1))); float accuracy \(pct(floatAcc))%")
-        print("  setting                         output           bytes   val acc %  drop pp")
-        for t in rc.tried.sorted(by: { $0.bytes < $1.bytes }) {
-            let mark = t.setting == c.setting && t.output == c.output ? " ← chosen" : ""
-            let s = t.setting.description.padding(toLength: 30, withPad: " ", startingAt: 0)
-            let o = t.output.description.padding(toLength: 14, withPad: " ", startingAt: 0)
-            let b = grouped(t.bytes), bPad = String(repeating: " ", count: max(0, 9 - b.count))
-            let a = t.accuracy.map { fixed($0 * 100, 2) } ?? "—"
-            let d = rc.drop(t).map { fixed($0, 2) } ?? "—"
-            print("  \(s)  \(o)\(bPad)\(b)   \(String(repeating: " ", count: max(0, 8 - a.count)))\(a)  \(String(repeating: " ", count: max(0, 7 - d.count)))\(d)\(mark)")
-        }
-        print("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.accuracy))% (\(why))")
-        if reportTest, let test {
-            let floatTest = try floatTestAccuracy(source, test)
-            let t = try RateControl.accuracy(of: c.container, inputs: test.normalized(), labels: test.labels)
-            print("test (reporting only): float \(pct(floatTest))%, chosen \(pct(t))%, drop \(fixed((floatTest - t) * 100, 2)) pp")
-        }
-        return c.container
-    }
-
-    func floatTestAccuracy(_ source: SafetensorsFile, _ test: Dataset) throws -> Double {
-        try MLP.sequential(in: source).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
     }
 }
 

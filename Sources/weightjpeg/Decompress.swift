@@ -33,9 +33,14 @@ struct Decompress: ParsableCommand {
         try result.file.write(to: output)
         print("wrote \(output): \(result.file.tensors.count) of \(container.entries.count) tensors")
         guard result.isComplete else {
-            printError("\(result.damaged.count) damaged tensor\(result.damaged.count == 1 ? "" : "s") not written:")
-            for e in result.damaged { printError("  \(e.tensor ?? "?"): \(e)") }
+            for line in Self.damageListing(result.damaged) { printError(line) }
             throw ExitCode(Self.partialOutputStatus)
         }
+    }
+
+    /// What `--salvage` prints on stderr about the tensors it could not restore.
+    static func damageListing(_ damaged: [ContainerError]) -> [String] {
+        ["\(damaged.count) damaged tensor\(damaged.count == 1 ? "" : "s") not written:"]
+            + damaged.map { "  \($0.tensor ?? "?"): \($0)" }
     }
 }

@@ -13,7 +13,7 @@ struct Eval: ParsableCommand {
     var engine: Engine = .dense
     @Option(help: "The DCT engine's first-layer kernel: compact (default; int8 coefficients, least memory, fastest for one sample), reduced (float32, K columns, fastest in large batches) or sparse.")
     var kernel: DCTLinear.Kernel = .compact
-    @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, resident_weight_bytes.")
+    @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, residentWeightBytes.")
     var json = false
 
     func run() throws {
@@ -25,9 +25,22 @@ struct Eval: ParsableCommand {
         }
         let result = try loaded.evaluate(inputs: test.normalized(), labels: test.labels)
         if json {
-            print(#"{"accuracy": \#(result.accuracy), "samples": \#(result.samples), "correct": \#(result.correct), "engine": "\#(engine.rawValue)", "resident_weight_bytes": \#(loaded.residentWeightBytes)}"#)
+            try JSONOutput.print(EvalReport(accuracy: result.accuracy, samples: result.samples, correct: result.correct,
+                                            engine: engine.rawValue, residentWeightBytes: loaded.residentWeightBytes))
         } else {
             print("\(model): test accuracy \(fixed(result.accuracy * 100, 2))% (\(result.correct)/\(result.samples)), engine \(engine.rawValue), \(grouped(loaded.residentWeightBytes)) weight bytes resident")
         }
     }
+}
+
+/// `eval --json`: the test accuracy of one model under one engine.
+struct EvalReport: Codable {
+    /// Fraction of test images classified correctly.
+    var accuracy: Double
+    var samples: Int
+    var correct: Int
+    /// `dense` or `dct`.
+    var engine: String
+    /// Bytes of the weights held in memory by the engine.
+    var residentWeightBytes: Int
 }

@@ -31,22 +31,6 @@ func printError(_ text: String, terminator: String = "\n") {
 /// Whether standard error is a terminal (live progress lines only make sense there).
 var standardErrorIsTerminal: Bool { isatty(2) != 0 }
 
-/// `1234567` → `"1,234,567"`.
-func grouped(_ n: Int) -> String {
-    let s = String(n.magnitude)
-    var out = ""
-    for (i, ch) in s.enumerated() {
-        if i > 0 && (s.count - i) % 3 == 0 { out.append(",") }
-        out.append(ch)
-    }
-    return n < 0 ? "-" + out : out
-}
-
-/// Fixed-point formatting without Foundation's locale.
-func fixed(_ x: Double, _ digits: Int) -> String {
-    String(format: "%.\(digits)f", x)
-}
-
 /// `--jobs N`, `--progress`: how a whole-file compress or decompress runs.
 struct PipelineOptions: ParsableArguments {
     @Option(help: "Worker threads coding tensors in parallel (default: all cores).")

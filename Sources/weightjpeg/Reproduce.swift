@@ -88,7 +88,7 @@ struct Reproduce: ParsableCommand {
             rows.append(ResultRow(model: label, floatAccuracy: experiment.floatAccuracy, standalone: standalone, weightjpeg: ours))
         }
         printTable(rows)
-        try write(JSONEncoder.pretty.encode(rows), "results.json")
+        try write(JSONOutput.encoder().encode(rows), "results.json")
         if let first = named.first {
             try writeNeuronPictures(first.model, testInputs: testInputs, labels: test.labels)
         }
@@ -107,28 +107,27 @@ struct Reproduce: ParsableCommand {
         let float32 = 1_628_200.0, layer32 = 1_605_632.0
         func pct(_ x: Double) -> String { fixed(x * 100, 2) }
         func pp(_ x: Double) -> String { (x >= 0 ? "+" : "") + fixed(x * 100, 2) }
-        func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
         print("")
         print("Founding experiment, quality \(quality): first layer's 512 rows as 28×28 JPEG images; accuracy on the 10,000 test images.")
         print("float32 model: \(grouped(Int(float32))) bytes; first layer \(grouped(Int(layer32))) bytes.\n")
-        print(pad("model", 10), pad("float32", 8), "|", pad("512 standalone JPEGs (the post)", 32), "|", pad("WeightJPEG .wjpg (defaults)", 46))
-        print(pad("", 10), pad("acc %", 8), "|", pad("acc %", 6), pad("drop", 6), pad("layer-1 B", 9), pad("ratio", 7), "|",
-              pad("acc %", 6), pad("drop", 6), pad("file B", 8), pad("ratio", 7), pad("layer-1 B", 9), pad("ratio", 7))
+        print(TextTable.right("model", 10), TextTable.right("float32", 8), "|", TextTable.right("512 standalone JPEGs (the post)", 32), "|", TextTable.right("WeightJPEG .wjpg (defaults)", 46))
+        print(TextTable.right("", 10), TextTable.right("acc %", 8), "|", TextTable.right("acc %", 6), TextTable.right("drop", 6), TextTable.right("layer-1 B", 9), TextTable.right("ratio", 7), "|",
+              TextTable.right("acc %", 6), TextTable.right("drop", 6), TextTable.right("file B", 8), TextTable.right("ratio", 7), TextTable.right("layer-1 B", 9), TextTable.right("ratio", 7))
         for r in rows {
-            print(pad(r.model, 10), pad(pct(r.floatAccuracy), 8), "|",
-                  pad(pct(r.standalone.accuracy), 6), pad(pp(r.standalone.accuracy - r.floatAccuracy), 6),
-                  pad(grouped(r.standalone.layerBytes), 9), pad(fixed(layer32 / Double(r.standalone.layerBytes), 1) + "×", 7), "|",
-                  pad(pct(r.weightjpeg.accuracy), 6), pad(pp(r.weightjpeg.accuracy - r.floatAccuracy), 6),
-                  pad(grouped(r.weightjpeg.fileBytes), 8), pad(fixed(float32 / Double(r.weightjpeg.fileBytes), 1) + "×", 7),
-                  pad(grouped(r.weightjpeg.layerBytes), 9), pad(fixed(layer32 / Double(r.weightjpeg.layerBytes), 1) + "×", 7))
+            print(TextTable.right(r.model, 10), TextTable.right(pct(r.floatAccuracy), 8), "|",
+                  TextTable.right(pct(r.standalone.accuracy), 6), TextTable.right(pp(r.standalone.accuracy - r.floatAccuracy), 6),
+                  TextTable.right(grouped(r.standalone.layerBytes), 9), TextTable.right(fixed(layer32 / Double(r.standalone.layerBytes), 1) + "×", 7), "|",
+                  TextTable.right(pct(r.weightjpeg.accuracy), 6), TextTable.right(pp(r.weightjpeg.accuracy - r.floatAccuracy), 6),
+                  TextTable.right(grouped(r.weightjpeg.fileBytes), 8), TextTable.right(fixed(float32 / Double(r.weightjpeg.fileBytes), 1) + "×", 7),
+                  TextTable.right(grouped(r.weightjpeg.layerBytes), 9), TextTable.right(fixed(layer32 / Double(r.weightjpeg.layerBytes), 1) + "×", 7))
         }
         if rows.count > 1 {
             func mean(_ f: (ResultRow) -> Double) -> Double { rows.map(f).reduce(0, +) / Double(rows.count) }
             let fa = mean(\.floatAccuracy), sa = mean(\.standalone.accuracy), wa = mean(\.weightjpeg.accuracy)
             let sb = mean { Double($0.standalone.layerBytes) }, wb = mean { Double($0.weightjpeg.fileBytes) }, wl = mean { Double($0.weightjpeg.layerBytes) }
-            print(pad("mean", 10), pad(pct(fa), 8), "|", pad(pct(sa), 6), pad(pp(sa - fa), 6), pad(grouped(Int(sb)), 9),
-                  pad(fixed(layer32 / sb, 1) + "×", 7), "|", pad(pct(wa), 6), pad(pp(wa - fa), 6), pad(grouped(Int(wb)), 8),
-                  pad(fixed(float32 / wb, 1) + "×", 7), pad(grouped(Int(wl)), 9), pad(fixed(layer32 / wl, 1) + "×", 7))
+            print(TextTable.right("mean", 10), TextTable.right(pct(fa), 8), "|", TextTable.right(pct(sa), 6), TextTable.right(pp(sa - fa), 6), TextTable.right(grouped(Int(sb)), 9),
+                  TextTable.right(fixed(layer32 / sb, 1) + "×", 7), "|", TextTable.right(pct(wa), 6), TextTable.right(pp(wa - fa), 6), TextTable.right(grouped(Int(wb)), 8),
+                  TextTable.right(fixed(float32 / wb, 1) + "×", 7), TextTable.right(grouped(Int(wl)), 9), TextTable.right(fixed(layer32 / wl, 1) + "×", 7))
         }
         print("\nStandalone bytes are 512 complete JPEG files without JFIF markers (header ≈ \(312) B each); the .wjpg file size counts every byte of the file.")
         print("Wrote \(out)/results.json")
@@ -159,7 +158,7 @@ struct Reproduce: ParsableCommand {
             print("sweep \(label): done (float32 \(fixed(experiment.floatAccuracy * 100, 2))%)")
         }
         try write(Data(csv.utf8), "sweep.csv")
-        try write(JSONEncoder.pretty.encode(all), "sweep.json")
+        try write(JSONOutput.encoder().encode(all), "sweep.json")
         let chart = SVGChart(title: "First layer as JPEG: test accuracy vs bits per weight (qualities 1–100)",
                              xLabel: "bits per weight of the first layer (all bytes counted)", yLabel: "test accuracy %",
                              series: series, yRange: 90...99)
@@ -197,13 +196,5 @@ struct Reproduce: ParsableCommand {
         try process.run()
         process.waitUntilExit()
         guard process.terminationStatus == 0 else { throw ValidationError("\(script) failed (exit \(process.terminationStatus))") }
-    }
-}
-
-extension JSONEncoder {
-    static var pretty: JSONEncoder {
-        let e = JSONEncoder()
-        e.outputFormatting = [.prettyPrinted, .sortedKeys]
-        return e
     }
 }

@@ -5,13 +5,12 @@ import Testing
 @testable import WeightJPEGCodec
 @testable import WeightJPEGModel
 @testable import WeightJPEGTools
+import ArgumentParser
+@testable import weightjpeg
 
 // Issue 7: a writer killed at any moment leaves the old output or the new one, never a torn file,
-// and the temporary files of killed writers are removed by the next write. Also the CLI's
-// `decompress --salvage` exit status and listing.
-
-private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
+// and the temporary files of killed writers are removed by the next write (the kill loop needs a real
+// process: it runs the built `weightjpeg`). Also `decompress --salvage`'s exit status and listing, in process.
 
 /// The `weightjpeg` executable of the same build: beside the test bundle in the build products
 /// directory (`.build/debug/`), found from this process's own executable.
@@ -26,12 +25,6 @@ private func cliPath() -> String? {
         candidates.append(main.appendingPathComponent("weightjpeg").path)
     }
     return candidates.first { FileManager.default.isExecutableFile(atPath: $0) }
-}
-
-private func temporaryDirectory(_ label: String) throws -> String {
-    let dir = NSTemporaryDirectory() + "weightjpeg-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
-    try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-    return dir
 }
 
 private func leftoverTemporaries(_ dir: String) -> [String] {
@@ -54,7 +47,7 @@ private func run(_ cli: String, _ arguments: [String]) throws -> (status: Int32,
 }
 
 @Test func staleTemporariesOfDeadWritersAreRemovedAndOthersKept() throws {
-    let dir = try temporaryDirectory("stale")
+    let dir = try TestPaths.temporaryDirectory("stale")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // A process that has exited: its pid is free (unless reused at once, which the check tolerates).
     let done = Process()
@@ -80,10 +73,10 @@ private func run(_ cli: String, _ arguments: [String]) throws -> (status: Int32,
         Issue.record("weightjpeg executable not found beside the test bundle (build with `swift build --build-tests`)")
         return
     }
-    let dir = try temporaryDirectory("kill")
+    let dir = try TestPaths.temporaryDirectory("kill")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     // Two different sources of the same output: the reference MLP at quality 20 and at 80.
-    let model = try SafetensorsFile.read(path: fixturePath)
+    let model = try SafetensorsFile.read(path: TestPaths.referenceMLP)
     var expected: [String: Data] = [:]
     for q in [20, 80] {
         var policy = CompressionPolicy()
@@ -143,12 +136,9 @@ private func run(_ cli: String, _ arguments: [String]) throws -> (status: Int32,
 }
 
 @Test func decompressSalvageWritesTheIntactTensorsAndExitsThree() throws {
-    guard let cli = cliPath() else {
-        Issue.record("weightjpeg executable not found beside the test bundle"); return
-    }
-    let dir = try temporaryDirectory("salvage")
+    let dir = try TestPaths.temporaryDirectory("salvage")
     defer { try? FileManager.default.removeItem(atPath: dir) }
-    let model = try SafetensorsFile.read(path: fixturePath)
+    let model = try SafetensorsFile.read(path: TestPaths.referenceMLP)
     let container = try ModelCodec.compress(model, policy: CompressionPolicy())
     var bytes = container.serialized()
     // Damage the last byte of the second tensor's payloads.
@@ -157,21 +147,26 @@ private func run(_ cli: String, _ arguments: [String]) throws -> (status: Int32,
     bytes[areaEnd - 1] ^= 0x10
     try Data(bytes).write(to: URL(fileURLWithPath: "\(dir)/damaged.wjpg"))
 
-    // Without --salvage: an error naming the tensor, nothing written.
-    let strict = try run(cli, ["decompress", "\(dir)/damaged.wjpg", "-o", "\(dir)/strict.safetensors"])
-    #expect(strict.status == 1)
-    #expect(strict.stderr.contains(second.name), "\(strict.stderr)")
+    // Without --salvage: an error naming the tensor (exit status 1), nothing written.
+    var strict = try WeightJPEGCommand.parseAsRoot(["decompress", "\(dir)/damaged.wjpg", "-o", "\(dir)/strict.safetensors", "--no-progress"])
+    let error = #expect(throws: (any Error).self) { try strict.run() }
+    #expect(WeightJPEGCommand.exitCode(for: error!) == .failure)
+    #expect("\(error!)".contains(second.name), "\(error!)")
     #expect(!FileManager.default.fileExists(atPath: "\(dir)/strict.safetensors"))
 
-    let salvage = try run(cli, ["decompress", "--salvage", "\(dir)/damaged.wjpg", "-o", "\(dir)/partial.safetensors"])
-    #expect(salvage.status == 3)
-    #expect(salvage.stderr.contains("1 damaged tensor not written") && salvage.stderr.contains(second.name), "\(salvage.stderr)")
+    var salvage = try WeightJPEGCommand.parseAsRoot(["decompress", "--salvage", "\(dir)/damaged.wjpg", "-o", "\(dir)/partial.safetensors"])
+    #expect(throws: ExitCode(Decompress.partialOutputStatus)) { try salvage.run() }
+    #expect(Decompress.partialOutputStatus == 3)
+    let damaged = try ModelCodec.salvage(Container.read(path: "\(dir)/damaged.wjpg", salvage: true), path: "\(dir)/damaged.wjpg").damaged
+    let listing = Decompress.damageListing(damaged)
+    #expect(listing.count == 2 && listing[0] == "1 damaged tensor not written:" && listing[1].hasPrefix("  \(second.name): "), "\(listing)")
     let partial = try SafetensorsFile.read(path: "\(dir)/partial.safetensors")
     let full = try ModelCodec.decompress(container, path: "x")
     #expect(partial.tensors == full.tensors.filter { $0.name != second.name })
 
     // An undamaged file with --salvage: everything, exit 0.
     try container.write(to: "\(dir)/good.wjpg")
-    #expect(try run(cli, ["decompress", "--salvage", "\(dir)/good.wjpg", "-o", "\(dir)/all.safetensors"]).status == 0)
+    var good = try WeightJPEGCommand.parseAsRoot(["decompress", "--salvage", "\(dir)/good.wjpg", "-o", "\(dir)/all.safetensors"])
+    try good.run()
     #expect(try SafetensorsFile.read(path: "\(dir)/all.safetensors") == full)
 }

@@ -9,12 +9,6 @@ import Testing
 
 /// Inference in the DCT domain: the first layer runs on the quantized JPEG coefficients.
 enum DCTTestSupport {
-    static let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-        .deletingLastPathComponent().path
-    static let fixture = packageRoot + "/Tests/WeightJPEGTests/Fixtures/mlp_seed0.safetensors"
-    static let mnist = packageRoot + "/data/mnist"
-    static var hasMNIST: Bool { FileManager.default.fileExists(atPath: mnist + "/t10k-images-idx3-ubyte")
-        || FileManager.default.fileExists(atPath: mnist + "/t10k-images-idx3-ubyte.gz") }
 
     /// Orthonormal 2-D DCT-II of one 8×8 block straight from the definition (Double), natural order.
     static func directDCT(_ f: [Double]) -> [Double] {
@@ -37,8 +31,8 @@ enum DCTTestSupport {
     /// The founding model: the reference fixture when present, else a synthetic model whose
     /// first-layer neurons are smooth 28×28 images (a few low-frequency waves plus a little noise).
     static func model() throws -> (file: SafetensorsFile, name: String) {
-        if FileManager.default.fileExists(atPath: fixture) {
-            return (try SafetensorsFile.read(path: fixture), "mlp_seed0")
+        if FileManager.default.fileExists(atPath: TestPaths.referenceMLP) {
+            return (try SafetensorsFile.read(path: TestPaths.referenceMLP), "mlp_seed0")
         }
         var rng = RandomSource(seed: 7)
         var mlp = MLP(sizes: [784, 512, 10], seed: 3)
@@ -63,8 +57,8 @@ enum DCTTestSupport {
         #else
         let wanted = 10_000
         #endif
-        if hasMNIST {
-            let test = try Dataset.load(directory: mnist, split: .test)
+        if TestPaths.hasTestSet {
+            let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
             let n = min(wanted, test.count)
             return (test.subset(0..<n).normalized(), n)
         }

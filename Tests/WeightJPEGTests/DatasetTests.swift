@@ -4,9 +4,6 @@ import Testing
 @testable import WeightJPEGModel
 
 /// The repository's `data/mnist`, located from this source file (CI runs scripts/fetch-mnist first).
-private let mnistDirectory = URL(fileURLWithPath: #filePath)
-    .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("data/mnist").path
 
 /// Fashion-MNIST as installed by the Debian package dataset-fashion-mnist (gzipped IDX files).
 private let fashionDirectory = "/usr/share/datasets/fashion-mnist"
@@ -149,13 +146,13 @@ private func histogram(_ labels: [UInt8]) -> [Int] {
         #expect(set.subset(0..<0).count == 0)
     }
 
-    @Test(.enabled(if: directoryExists(mnistDirectory), "data/mnist missing; run scripts/fetch-mnist"))
+    @Test(.enabled(if: directoryExists(TestPaths.mnist), "data/mnist missing; run scripts/fetch-mnist"))
     func realMNIST() throws {
-        let train = try Dataset.load(directory: mnistDirectory, split: .train)
+        let train = try Dataset.load(directory: TestPaths.mnist, split: .train)
         #expect(train.count == 60000 && train.rows == 28 && train.columns == 28)
         #expect(train.images.count == 60000 * 784)
         #expect(histogram(train.labels) == [5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949])
-        let test = try Dataset.load(directory: mnistDirectory, split: .test)
+        let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
         #expect(test.count == 10000 && test.rows == 28 && test.columns == 28)
         #expect(histogram(test.labels) == [980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009])
         // Sanity: the first training digit is a 5 and has ink.

@@ -6,12 +6,6 @@ import Testing
 @testable import WeightJPEGTuning
 @testable import WeightJPEGTools
 
-private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
-private let mnistDirectory = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("data/mnist").path
-private let haveTrainingSet = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"]
-    .contains { FileManager.default.fileExists(atPath: mnistDirectory + "/" + $0) }
 
 /// A `sizes` MLP with random weights, then units `dead[l]` of hidden layer `l` made dead: zero
 /// incoming weights and a negative bias (pre-activation −0.5 on every input).
@@ -142,11 +136,11 @@ private func maxDifference(_ a: [Float], _ b: [Float]) -> Float {
         #expect(same == single && reports.isEmpty)
     }
 
-    @Test(.enabled(if: haveTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
     func DeadUnitsOfTheReferenceModelOnMNIST() throws {
-        let file = try SafetensorsFile.read(path: fixturePath)
-        let train = try Dataset.load(directory: mnistDirectory, split: .train)
-        let test = try Dataset.load(directory: mnistDirectory, split: .test)
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let train = try Dataset.load(directory: TestPaths.mnist, split: .train)
+        let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
         let trainInputs = train.normalized(), testInputs = test.normalized()
         let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: trainInputs)
         #expect(reports.count == 1)

@@ -272,7 +272,7 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
 @Test func theDefaultPolicyKeepsJPEGForImageLikeLayersAndBoundsNoiseLikeOnes() throws {
     // The founding MLP's first layer (rows of 28×28 images) stays JPEG at the default quality 20;
     // a noise-like matrix the classic rules would also JPEG-code goes error-targeted at 0.01 instead.
-    let mlp = try SafetensorsFile.read(path: Bundle.module.path(forResource: "mlp_seed0", ofType: "safetensors", inDirectory: "Fixtures")!)
+    let mlp = try SafetensorsFile.read(path: TestPaths.referenceMLP)
     let first = mlp.tensors.first { $0.name == "0.weight" }!
     // One outlier puts the noise's mean far from the middle of its min/max range: through the DC
     // coefficient alone it would look image-like.

@@ -30,7 +30,7 @@ enum FinetuneTestSupport {
     /// `n` labelled training samples (normalized): real MNIST training images when present, else
     /// random images labelled by the model itself (so there is something to fit).
     static func samples(_ n: Int, container: Container) throws -> (x: [Float], labels: [UInt8]) {
-        if DCTTestSupport.hasMNIST, let train = try? Dataset.load(directory: DCTTestSupport.mnist, split: .train) {
+        if TestPaths.hasTestSet, let train = try? Dataset.load(directory: TestPaths.mnist, split: .train) {
             let s = train.subset(0..<n)
             return (s.normalized(), s.labels)
         }

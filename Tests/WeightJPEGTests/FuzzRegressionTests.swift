@@ -9,10 +9,9 @@ import Testing
 // Each is fed to the reader it broke, the way the fuzz harness does, and must now give a clear error
 // (the listed text) instead of a crash, a hang or a huge allocation.
 
-private let fuzzDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/fuzz").path
 
 private func fixture(_ name: String) throws -> [UInt8] {
-    [UInt8](try Data(contentsOf: URL(fileURLWithPath: fuzzDirectory + "/" + name)))
+    [UInt8](try Data(contentsOf: URL(fileURLWithPath: TestPaths.fixture("fuzz") + "/" + name)))
 }
 
 /// Every error the container harness meets while reading and decoding `bytes`.
@@ -87,7 +86,7 @@ func jpegFuzzFindingsGiveClearErrors(_ name: String, _ text: String) throws {
 }
 
 @Test func everyFuzzFixtureIsListed() throws {
-    let files = try FileManager.default.contentsOfDirectory(atPath: fuzzDirectory).filter { $0.hasSuffix(".bin") }
+    let files = try FileManager.default.contentsOfDirectory(atPath: TestPaths.fixture("fuzz")).filter { $0.hasSuffix(".bin") }
     let listed = Set((containerFindings + jpegFindings).map(\.0))
     #expect(Set(files).subtracting(listed).isEmpty, "unlisted fixtures: \(Set(files).subtracting(listed).sorted())")
 }

@@ -7,14 +7,8 @@ import Testing
 @testable import WeightJPEG
 @testable import WeightJPEGTools
 
-private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-private let referencePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
-private let mnistDirectory = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("data/mnist").path
-private let haveMNIST = FileManager.default.fileExists(atPath: mnistDirectory + "/t10k-images-idx3-ubyte")
-    || FileManager.default.fileExists(atPath: mnistDirectory + "/t10k-images-idx3-ubyte.gz")
 
-private func reference() throws -> SafetensorsFile { try SafetensorsFile.read(path: referencePath) }
+private func reference() throws -> SafetensorsFile { try SafetensorsFile.read(path: TestPaths.referenceMLP) }
 
 /// A fresh empty directory, removed by the caller.
 private func temporaryDirectory(_ label: String) throws -> URL {
@@ -316,11 +310,11 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     }
 }
 
-@Test(.enabled(if: haveMNIST, "MNIST not found in data/mnist"))
+@Test(.enabled(if: TestPaths.hasTestSet, "MNIST not found in data/mnist"))
 func decodedReferenceModelKeepsItsAccuracy() throws {
-    let test = try Dataset.load(directory: mnistDirectory, split: .test)
+    let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
     let inputs = test.normalized()
-    let original = try ModelFile.load(referencePath)
+    let original = try ModelFile.load(TestPaths.referenceMLP)
     let originalAccuracy = try original.evaluate(inputs: inputs, labels: test.labels).accuracy
     #expect(abs(originalAccuracy - 0.9796) < 0.00005, "reference model: \(originalAccuracy)")
 

@@ -7,8 +7,6 @@ import Testing
 @testable import WeightJPEGModel
 @testable import WeightJPEGTools
 
-private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
 
 /// A fresh empty directory, removed by the caller.
 private func temporaryDirectory(_ label: String) throws -> String {
@@ -27,7 +25,7 @@ private func contents(_ directory: String) -> [String] {
 private func multiTensorModel() throws -> SafetensorsFile {
     let synthetic = SyntheticCheckpoint(width: 64, layers: 2, vocabulary: 400, seed: 7)
     var tensors = synthetic.specs.indices.map { synthetic.tensor($0) }
-    let mlp = try SafetensorsFile.read(path: fixturePath)
+    let mlp = try SafetensorsFile.read(path: TestPaths.referenceMLP)
     tensors += mlp.tensors.map { SafetensorsTensor(name: "mlp." + $0.name, dtype: $0.dtype, shape: $0.shape, data: $0.data) }
     tensors.append(SafetensorsTensor(name: "half", shape: [40, 50], floats: (0..<2000).map { sinf(Float($0) / 9) }, dtype: .F16))
     return SafetensorsFile(tensors: tensors, metadata: ["format": "pt", "note": "pipeline test"])

@@ -7,18 +7,11 @@ import Testing
 @testable import WeightJPEGTuning
 @testable import WeightJPEGTools
 
-private let testsDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-private let fixturePath = testsDirectory.appendingPathComponent("Fixtures/mlp_seed0.safetensors").path
-private let mnistDirectory = testsDirectory.deletingLastPathComponent().deletingLastPathComponent()
-    .appendingPathComponent("data/mnist").path
-private let haveMNIST = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"]
-    .contains { FileManager.default.fileExists(atPath: mnistDirectory + "/" + $0) }
-
 @Suite struct RateControlTests {
     /// `--target-bytes`: the chosen whole file never exceeds the target, for every kind, with
     /// synthetic validation data (random inputs and labels) and without data.
     @Test func targetBytesNeverExceedsTarget() throws {
-        let file = try SafetensorsFile.read(path: fixturePath)
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
         var rng = RandomSource(seed: 9)
         let inputs = (0..<(200 * 784)).map { _ in rng.uniform(2) }
         let labels = (0..<200).map { _ in UInt8(rng.next() % 10) }
@@ -49,7 +42,7 @@ private let haveMNIST = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"
     /// Explicit tables end up in the file: quality 0 in the parameters, the table in the JPEG, and
     /// the file decodes (also the output layer coded as a flat-table JPEG).
     @Test func explicitTablesInTheContainer() throws {
-        let file = try SafetensorsFile.read(path: fixturePath)
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
         let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
         let setting = RateSetting(kind: .defaultSpectrum, level: 55)
         let container = try rc.container(setting, output: .jpegFlat(step: 8))
@@ -72,12 +65,12 @@ private let haveMNIST = ["train-images-idx3-ubyte", "train-images-idx3-ubyte.gz"
     /// `--max-drop`: the chosen model's validation drop is within the budget, recomputed from the
     /// written bytes. Uses the first 2,000 validation images (training images 50,000…51,999) to keep
     /// the debug build's run short.
-    @Test(.enabled(if: haveMNIST, "data/mnist missing; run scripts/fetch-mnist"))
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
     func maxDropStaysWithinBudget() throws {
-        var file = try SafetensorsFile.read(path: fixturePath)
-        let train = try Dataset.load(directory: mnistDirectory, split: .train)
+        var file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let train = try Dataset.load(directory: TestPaths.mnist, split: .train)
         file = try DeadUnitPruning.prune(file, trainingInputs: train.subset(0..<10_000).normalized()).0
-        let validation = train.subset(50_000..<52_000)
+        let validation = train.subset(DataSplit.standard.validation.prefix(2_000))
         let x = validation.normalized()
         let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels)
         let floatAccuracy = try MLP.sequential(in: file).evaluate(inputs: x, labels: validation.labels).accuracy

@@ -5,8 +5,6 @@ import Testing
 @testable import WeightJPEGCodec
 
 /// The fixture written by Python's safetensors (see Fixtures/README.md), located from this file.
-private let fixturePath = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("Fixtures/reference.safetensors").path
 
 /// A safetensors file from a raw header string (unpadded) and a data buffer.
 private func file(header: String, buffer: [UInt8] = []) -> Data {
@@ -99,7 +97,7 @@ private let entry = #"{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#
     // MARK: Python-written fixture
 
     @Test func readsPythonFixture() throws {
-        let file = try SafetensorsFile.read(path: fixturePath)
+        let file = try SafetensorsFile.read(path: TestPaths.fixture("reference.safetensors"))
         // The Python library orders tensors by alignment; file order is ascending offset.
         #expect(file.tensors.map(\.name) == ["steps", "fc.weight", "scale", "fc.bias"])
         #expect(file.metadata == ["format": "np", "source": "scripts/make-safetensors-fixture.py"])

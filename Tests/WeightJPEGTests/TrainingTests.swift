@@ -123,13 +123,11 @@ func trainingIsBitwiseDeterministicAndLearns(optimizer: OptimizerKind) throws {
     #expect(throws: ModelError.noLayers) { try MLP(tensors: [:]) }
 }
 
-private let mnistDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
-    .appendingPathComponent("../../data/mnist").standardized.path
 
-@Test(.enabled(if: FileManager.default.fileExists(atPath: mnistDirectory + "/t10k-labels-idx1-ubyte")))
+@Test(.enabled(if: FileManager.default.fileExists(atPath: TestPaths.mnist + "/t10k-labels-idx1-ubyte")))
 func oneEpochOnTenThousandRealDigitsReachesNinetyPercent() throws {
-    let train = try Dataset.load(directory: mnistDirectory, split: .train).subset(0..<10_000)
-    let test = try Dataset.load(directory: mnistDirectory, split: .test)
+    let train = try Dataset.load(directory: TestPaths.mnist, split: .train).subset(0..<10_000)
+    let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
     var config = TrainingConfiguration()
     config.epochs = 1
     config.schedule = .constant

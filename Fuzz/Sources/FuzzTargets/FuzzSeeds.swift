@@ -1,7 +1,7 @@
 import Foundation
 import WeightJPEG
 
-/// Seed inputs for the four targets: small valid files covering every coding and option, written
+/// Seed inputs for the five targets: small valid files covering every coding and option, written
 /// by the library itself (deterministic: fixed values, no randomness).
 public enum FuzzSeeds {
     /// The seeds of `target`, by file name.
@@ -11,6 +11,7 @@ public enum FuzzSeeds {
         case .jpeg: return try jpegs()
         case .safetensors: return safetensorsFiles().map { ($0.name, [UInt8]($0.file.serialized())) }
         case .idx: return idxFiles()
+        case .image: return images()
         }
     }
 
@@ -126,6 +127,18 @@ public enum FuzzSeeds {
             ("labels.idx.gz", [UInt8](Gzip.compress(Data(labels)))),
             ("images.idx.gz", [UInt8](Gzip.compress(Data(images), level: 9))),
             ("stored.idx.gz", [UInt8](Gzip.compress(Data(images), level: 0))),
+        ]
+    }
+
+    /// A PNG and a PGM digit-sized image and a two-image IDX file.
+    static func images() -> [(name: String, bytes: [UInt8])] {
+        let image = GrayImage(width: 28, height: 28, pixels: (0..<784).map { UInt8(truncatingIfNeeded: $0 * 7 / 3) })
+        let idx: [UInt8] = [0, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4] + (0..<24).map { UInt8($0 * 10) }
+        return [
+            ("digit.png", PNGWriter.encode(image)),
+            ("digit.pgm", Array("P5\n# seed\n28 28\n255\n".utf8) + image.pixels),
+            ("levels.pgm", Array("P5 4 2 15 ".utf8) + [0, 1, 2, 3, 12, 13, 14, 15]),
+            ("two.idx", idx),
         ]
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
 import WeightJPEG
 
-/// The four fuzzed readers. Each harness feeds hostile bytes to one reader and checks what a correct
+/// The five fuzzed readers. Each harness feeds hostile bytes to one reader and checks what a correct
 /// reader must guarantee beyond "does not crash" (re-reading what it wrote gives the same value).
 /// A harness never traps on a thrown error: errors are the expected outcome for most inputs.
 public enum FuzzTarget: String, CaseIterable, Sendable {
@@ -14,6 +14,8 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     case safetensors
     /// `IDXFile(data:path:)`, plain or gzipped.
     case idx
+    /// `ImageFile(bytes:path:)`: PNG, PGM or IDX images (what `infer` reads).
+    case image
 
     /// Runs the harness on one input.
     public func run(_ bytes: [UInt8]) {
@@ -22,6 +24,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
         case .jpeg: FuzzHarness.jpeg(bytes)
         case .safetensors: FuzzHarness.safetensors(bytes)
         case .idx: FuzzHarness.idx(bytes)
+        case .image: FuzzHarness.image(bytes)
         }
     }
 }
@@ -98,5 +101,14 @@ public enum FuzzHarness {
     public static func idx(_ bytes: [UInt8]) {
         guard let file = try? IDXFile(data: Data(bytes), path: "fuzz.idx", maximumSize: idxMaximumSize) else { return }
         precondition(file.count == file.dimensions.reduce(1, *), "element count")
+    }
+
+    public static func image(_ bytes: [UInt8]) {
+        guard let file = try? ImageFile(bytes: bytes, path: "fuzz.image") else { return }
+        precondition(file.pixels.count == file.count * file.width * file.height, "pixel count")
+        // A PNG or PGM that reads is one image; PNGWriter's file of it reads back to the same pixels.
+        guard file.format != .idx else { return }
+        let image = GrayImage(width: file.width, height: file.height, pixels: file.pixels)
+        precondition((try? PNGReader.read(PNGWriter.encode(image), path: "rewritten.png")) == image, "PNG round trip")
     }
 }

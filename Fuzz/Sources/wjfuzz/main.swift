@@ -30,7 +30,7 @@ if let name = ProcessInfo.processInfo.environment["WJFUZZ_TARGET"], let target =
     selected = target
     arguments.remove(at: 1)
 } else {
-    FileHandle.standardError.write(Data("usage: [WJFUZZ_TARGET=container|jpeg|safetensors|idx] wjfuzz [TARGET] [libFuzzer options] [corpus dirs] | wjfuzz seed DIR\n".utf8))
+    FileHandle.standardError.write(Data("usage: [WJFUZZ_TARGET=container|jpeg|safetensors|idx|image] wjfuzz [TARGET] [libFuzzer options] [corpus dirs] | wjfuzz seed DIR\n".utf8))
     exit(2)
 }
 var argc = Int32(arguments.count)

@@ -7,22 +7,17 @@ public enum CompareReport {
     /// Drops (percentage points of test accuracy below float) the summary reports.
     public static let thresholds: [Double] = [0.1, 0.3, 0.5, 1.0]
 
-    static func fixed(_ x: Double, _ d: Int) -> String { String(format: "%.\(d)f", x) }
-    static func pad(_ s: String, _ n: Int, right: Bool = false) -> String {
-        let p = String(repeating: " ", count: max(0, n - s.count))
-        return right ? p + s : s + p
-    }
 
     /// The table of one model's points.
     public static func table(_ r: CompareResult) -> String {
         var s = "\(r.model): \(r.sizes.map(String.init).joined(separator: "-")) MLP, \(r.parameters) parameters (float32 \(4 * r.parameters) bytes), "
         s += "float test accuracy \(fixed(100 * r.floatAccuracy, 2))% on \(r.testImages) images, \(r.deadUnitsRemoved) dead hidden units removed before coding\n"
-        s += pad("method", 58) + pad("setting", 30) + pad("bytes", 9, right: true) + pad("bits/w", 8, right: true)
-            + pad("ratio", 8, right: true) + pad("acc %", 8, right: true) + pad("drop pp", 9, right: true) + "\n"
+        s += TextTable.left("method", 58) + TextTable.left("setting", 30) + TextTable.right("bytes", 9) + TextTable.right("bits/w", 8)
+            + TextTable.right("ratio", 8) + TextTable.right("acc %", 8) + TextTable.right("drop pp", 9) + "\n"
         for p in r.points {
-            s += pad(p.method, 58) + pad(p.setting, 30) + pad(String(p.bytes), 9, right: true)
-                + pad(fixed(r.bitsPerWeight(p), 3), 8, right: true) + pad(fixed(r.ratio(p), 1) + "×", 8, right: true)
-                + pad(fixed(100 * p.accuracy, 2), 8, right: true) + pad(fixed(r.drop(p), 2), 9, right: true) + "\n"
+            s += TextTable.left(p.method, 58) + TextTable.left(p.setting, 30) + TextTable.right(String(p.bytes), 9)
+                + TextTable.right(fixed(r.bitsPerWeight(p), 3), 8) + TextTable.right(fixed(r.ratio(p), 1) + "×", 8)
+                + TextTable.right(fixed(100 * p.accuracy, 2), 8) + TextTable.right(fixed(r.drop(p), 2), 9) + "\n"
         }
         return s
     }
@@ -72,15 +67,15 @@ public enum CompareReport {
     public static func summaryTable(_ results: [CompareResult]) -> String {
         let rows = summary(results)
         var s = "smallest whole model within the drop of float test accuracy (mean over \(results.count) model\(results.count == 1 ? "" : "s"); — = not reached by every model)\n"
-        s += pad("method", 58) + thresholds.map { pad("≤ \(fixed($0, 1)) pp", 18, right: true) }.joined() + "\n"
+        s += TextTable.left("method", 58) + thresholds.map { TextTable.right("≤ \(fixed($0, 1)) pp", 18) }.joined() + "\n"
         var methods: [String] = []
         for row in rows where !methods.contains(row.method) { methods.append(row.method) }
         for m in methods {
-            s += pad(m, 58)
+            s += TextTable.left(m, 58)
             for t in thresholds {
                 let row = rows.first { $0.method == m && $0.maxDropPP == t }!
                 let cell = row.meanBytes.map { "\(fixed($0 / 1000, 1)) KB \(fixed(row.meanRatio!, 0))×" } ?? "—"
-                s += pad(cell, 18, right: true)
+                s += TextTable.right(cell, 18)
             }
             s += "\n"
         }
@@ -93,9 +88,7 @@ public enum CompareReport {
             var results: [CompareResult]
             var summary: [SummaryRow]
         }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let data = try encoder.encode(Document(results: results, summary: summary(results)))
+        let data = try JSONOutput.encoder().encode(Document(results: results, summary: summary(results)))
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 

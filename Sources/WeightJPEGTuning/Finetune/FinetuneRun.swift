@@ -26,7 +26,7 @@ public struct FinetuneRun {
     /// - Throws: `FinetuneError` when the container has no fine-tunable first layer or the data do
     ///   not fit the model.
     public init(container: Container, path: String, configuration: FinetuneConfiguration,
-                trainInputs: [Float], labels: [UInt8], validationCount: Int = 10_000,
+                trainInputs: [Float], labels: [UInt8], validationCount: Int = DataSplit.heldOut,
                 progress: (FinetuneEpoch) -> Void = { _ in }) throws {
         let tuner = try SpectralFinetuner(container: container, path: path, configuration: configuration)
         let count = labels.count
@@ -36,7 +36,7 @@ public struct FinetuneRun {
         guard validationCount > 0, count > validationCount else {
             throw FinetuneError("\(path): \(count) training images cannot hold out \(validationCount) for validation")
         }
-        let split = count - validationCount
+        let split = DataSplit(count: count, heldOut: validationCount).training.upperBound
         let features = tuner.features(trainInputs, count: count)
         let history = tuner.train(features: features, labels: labels, train: 0..<split, validation: split..<count, progress: progress)
         // `train` leaves the chosen state in `shadow` (the best epoch with selectBest, else the last).

@@ -1,0 +1,113 @@
+import Foundation
+import WeightJPEGCore
+import WeightJPEGFormats
+import WeightJPEGCodec
+import WeightJPEGModel
+import WeightJPEGTuning
+
+/// What `CompressionPlan.run` did, step by step; `Codable` (camelCase keys) so a caller can print it
+/// as JSON. Steps that did not run are nil.
+public struct CompressionReport: Codable, Sendable {
+    public var input: String
+    public var output: String
+    /// Size of the input safetensors file.
+    public var inputBytes: Int
+    /// Size of the written `.wjpg` file.
+    public var outputBytes: Int
+    /// Whether the file was coded by the streamed, parallel pipeline (no data-dependent step changed
+    /// the model) rather than in memory.
+    public var streamed: Bool
+    public var deadUnits: DeadUnitsOutcome?
+    public var rateControl: RateControlReport?
+    public var finetune: FinetuneReport?
+}
+
+/// Dead-unit removal: how many hidden units were cut, or why the step was skipped.
+public enum DeadUnitsOutcome: Codable, Sendable, Equatable {
+    /// `removed` units never active on the `trainingImages` images were cut (0 leaves the model as is).
+    case removed(removed: Int, trainingImages: Int)
+    case skipped(DeadUnitsSkip)
+}
+
+/// Why dead units were not removed (the model is then coded unchanged).
+public enum DeadUnitsSkip: Codable, Sendable, Equatable {
+    /// Not a `torch.nn.Sequential` Linear/ReLU MLP; the parser's reason.
+    case notAnMLP(String)
+    case noHiddenLayer
+    /// The training set did not load; the loader's reason.
+    case noTrainingSet(String)
+    /// The model's input size differs from the training images' size.
+    case inputSizeMismatch(modelInputs: Int, dataDirectory: String, rows: Int, columns: Int)
+    /// The pruning itself failed; its reason.
+    case pruningFailed(String)
+}
+
+/// The rate control's choice and every candidate it measured.
+public struct RateControlReport: Codable, Sendable {
+    /// One measured candidate.
+    public struct Candidate: Codable, Sendable {
+        /// Table kind and level, e.g. `ijg q12`.
+        public var setting: String
+        /// The output layer's coding, e.g. `int8-row`.
+        public var output: String
+        /// Whole-file size.
+        public var bytes: Int
+        /// Validation accuracy as a fraction (nil when not measured).
+        public var validationAccuracy: Double?
+        /// Float validation accuracy minus this one, in percentage points.
+        public var dropPoints: Double?
+        public var chosen: Bool
+    }
+
+    /// Validation images used (the start of `DataSplit.standard.validation`).
+    public var validation: Range<Int>
+    /// Float model's validation accuracy (fraction).
+    public var floatValidationAccuracy: Double
+    /// Candidates tried, smallest file first.
+    public var candidates: [Candidate]
+    /// The chosen one (also marked in `candidates`); nil when only a sweep was asked for.
+    public var chosen: Candidate?
+    /// The rule that chose it, in words.
+    public var reason: String?
+    /// Test accuracies of the float model and the chosen file, when asked for (reporting only).
+    public var test: TestAccuracy?
+
+    public struct TestAccuracy: Codable, Sendable {
+        public var float: Double
+        public var chosen: Double
+    }
+}
+
+/// One point of a rate–accuracy sweep (`RateControlRequest.sweepLevels`).
+public struct SweepPoint: Codable, Sendable {
+    public var kind: String
+    public var level: Int
+    public var setting: String
+    public var output: String
+    public var bytes: Int
+    public var validationAccuracy: Double?
+    public var validationDropPoints: Double
+    public var testAccuracy: Double
+    /// Float test accuracy minus this one, in percentage points.
+    public var testDropPoints: Double
+}
+
+/// Fine-tuning inside `compress`: the epoch written and the size change.
+public struct FinetuneReport: Codable, Sendable {
+    public var epochs: Int
+    public var chosenEpoch: Int
+    public var bytesBefore: Int
+    public var bytesAfter: Int
+}
+
+/// Progress of `CompressionPlan.run`, in order, as each step finishes (the report holds the same).
+public enum CompressionEvent: Sendable {
+    case deadUnits(DeadUnitsOutcome)
+    /// A sweep starts: the float model's validation and test accuracies (fractions).
+    case sweepStarted(floatValidation: Double, floatTest: Double)
+    case sweepPoint(SweepPoint)
+    case rateControlChose(RateControlReport)
+    case finetuneStarted(epochs: Int, split: DataSplit)
+    case finetuneEpoch(FinetuneEpoch)
+    case finetuned(FinetuneReport)
+}

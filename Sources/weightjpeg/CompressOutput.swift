@@ -1,0 +1,80 @@
+import ArgumentParser
+import WeightJPEG
+
+/// How `compress` prints a `CompressionPlan`'s progress (stdout: results; stderr: notes and
+/// epochs) and words its errors in terms of the command's options.
+enum CompressOutput {
+    static func print(_ event: CompressionEvent) {
+        func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
+        switch event {
+        case .deadUnits(.removed(let removed, let images)):
+            Swift.print("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(images)) training images)")
+        case .deadUnits(.skipped(let reason)):
+            printError("note: not removing dead units: \(text(reason))")
+        case .sweepStarted(let floatValidation, let floatTest):
+            Swift.print("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatValidation)), test \(pct(floatTest)))")
+        case .sweepPoint(let p):
+            Swift.print("sweep: \(p.kind),\(p.level),\(p.setting),\(p.output),\(p.bytes),\(pct(p.validationAccuracy)),\(fixed(p.validationDropPoints, 2)),\(pct(p.testAccuracy)),\(fixed(p.testDropPoints, 2))")
+        case .rateControlChose(let r):
+            rateControlTable(r)
+        case .finetuneStarted(let epochs, let split):
+            printError("fine-tuning \(epochs) epoch\(epochs == 1 ? "" : "s") on training images 0..<\(grouped(split.training.upperBound)), validating on \(grouped(split.validation.lowerBound))..<\(grouped(split.validation.upperBound))")
+        case .finetuneEpoch(let e):
+            let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
+            printError("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+        case .finetuned(let r):
+            Swift.print("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
+        }
+    }
+
+    /// The candidates tried, smallest first, the chosen one marked; then the choice and its rule.
+    static func rateControlTable(_ r: RateControlReport) {
+        func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
+        Swift.print("rate control on \(grouped(r.validation.count)) validation images (training images \(grouped(r.validation.lowerBound))…\(grouped(r.validation.upperBound - 1))); float accuracy \(pct(r.floatValidationAccuracy))%")
+        Swift.print("  setting                         output           bytes   val acc %  drop pp")
+        for t in r.candidates {
+            let setting = TextTable.pad(t.setting, .init(30, .left, truncates: true))
+            let output = TextTable.pad(t.output, .init(14, .left, truncates: true))
+            let bytes = TextTable.right(grouped(t.bytes), 9)
+            let accuracy = TextTable.right(pct(t.validationAccuracy), 8)
+            let drop = TextTable.right(t.dropPoints.map { fixed($0, 2) } ?? "—", 7)
+            Swift.print("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop)\(t.chosen ? " ← chosen" : "")")
+        }
+        guard let c = r.chosen else { return }
+        Swift.print("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")
+        if let test = r.test {
+            Swift.print("test (reporting only): float \(pct(test.float))%, chosen \(pct(test.chosen))%, drop \(fixed((test.float - test.chosen) * 100, 2)) pp")
+        }
+    }
+
+    static func text(_ skip: DeadUnitsSkip) -> String {
+        switch skip {
+        case .notAnMLP(let reason), .pruningFailed(let reason): reason
+        case .noHiddenLayer: "the model has no hidden layer"
+        case .noTrainingSet(let reason): "no training set (\(reason)); pass --data DIR, or --keep-dead-units to silence this"
+        case .inputSizeMismatch(let inputs, let directory, let rows, let columns):
+            "the model takes \(inputs) inputs, \(directory) has \(rows)×\(columns) images"
+        }
+    }
+
+    static func message(_ error: CompressionPlanError, dataDirectory: String) -> String {
+        switch error {
+        case .rateControlNeedsMLP(let reason):
+            "--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(reason)"
+        case .missingTrainingSet(.finetune, let reason):
+            "--finetune needs the training set: \(reason); pass --data DIR"
+        case .missingTrainingSet(.rateControl, let reason):
+            "--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(reason); pass --data DIR"
+        case .trainingSetTooSmall(let directory, let count):
+            "the training set in \(directory) has \(count) images; the validation split is images 50,000…59,999"
+        case .nothingJPEGCoded(let input):
+            "no tensor of \(input) is JPEG-coded; nothing for the rate control to choose"
+        case .noSettingFits(let targetBytes, let smallest):
+            "no setting fits \(grouped(targetBytes)) bytes: the coarsest tried takes \(grouped(smallest)) bytes"
+        case .dropUnreachable(let maxDrop):
+            "no setting keeps the validation drop within \(maxDrop) pp (even level 100 loses more)"
+        case .finetune(let e):
+            "--finetune: \(e.description) (fine-tuning needs the first layer as a JPEG rows:HxW mosaic: the default layout and --pack mosaic)"
+        }
+    }
+}
