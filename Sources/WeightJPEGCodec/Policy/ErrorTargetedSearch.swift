@@ -45,8 +45,10 @@ public enum ErrorTargetedSearch {
         // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1
 
+        // A candidate a reader would refuse (`DecodeLimits`) is never kept.
         func measure(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> Choice? {
-            guard let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: payloads, shape: shape, codec: codec) else { return nil }
+            guard DecodeLimits.refusal(coding: coding, shape: shape, payloadBytes: payloads.reduce(0) { $0 + $1.count }) == nil,
+                  let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: payloads, shape: shape, codec: codec) else { return nil }
             let err = WeightError(original: values, decoded: WeightError.rounded(decoded, to: dtype))
             return Choice(coding: coding, payloads: payloads, error: err)
         }
