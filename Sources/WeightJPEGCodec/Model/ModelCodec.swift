@@ -28,11 +28,11 @@ public enum ModelCodec {
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
             try rejectNonFinite(values, of: tensor.name)
             let choice: ErrorTargetedSearch.Choice
-            do {
+            do throws(CodecError) {
                 choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
                                                           bound: bound, policy: policy, codec: codec)
             } catch {
-                throw CodecError(tensor: tensor.name, reason: error.description)
+                throw CodecError(tensor: tensor.name, reason: error.reason)
             }
             return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
                                   coding: choice.coding, payloads: choice.payloads)
