@@ -472,6 +472,9 @@ public final class SpectralFinetuner {
             }
             out.append(try encoder.write(c, options: payloads.parameters.jpegOptions(table: c.quantizationTable)))
         }
+        guard DecodeLimits.refusal(coding: entry.coding, shape: entry.shape, payloadBytes: out.reduce(0) { $0 + $1.count }) == nil else {
+            throw FinetuneError("\(path): '\(entry.name)' would code below the size a reader accepts (docs/LIMITS.md)")
+        }
         return out
     }
 
