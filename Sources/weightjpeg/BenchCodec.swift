@@ -190,7 +190,7 @@ struct BenchCodec: ParsableCommand {
         return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     }
 
-    /// The mosaic images exactly as the encoder filled them (docs/FORMAT.md, "Mosaic images"),
+    /// The mosaic images exactly as the encoder filled them (docs/FORMAT.md §5.5),
     /// rebuilt by the library from the stored scales and geometry.
     static func mosaicPixels(_ c: Case, coded: (parameters: JPEGTensorParameters, payloads: [[UInt8]])) throws -> [GrayImage] {
         let payloads = try JPEGTensorPayloads(coded.payloads, rows: c.rows, columns: c.columns, parameters: coded.parameters)

@@ -1,7 +1,7 @@
 import WeightJPEGCore
 import WeightJPEGFormats
 
-/// The payloads of a JPEG-coded tensor, parsed once (docs/FORMAT.md, "JPEG tensors"): the scale
+/// The payloads of a JPEG-coded tensor, parsed once (docs/FORMAT.md §5): the scale
 /// table, then either mosaic images (complete JPEG streams, tiles at fixed origins) or a shared
 /// tables-only stream and one abbreviated stream per tile (each prefixed by its LEB128 length in
 /// the last payload). Counts, geometry and `DecodeLimits` are checked here, before anything large

@@ -60,7 +60,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Parses a record's coding byte and its parameter bytes (docs/FORMAT.md, "Codings").
+    /// Parses a record's coding byte and its parameter bytes (docs/FORMAT.md §3 "Tensor record", §4, §5.1).
     /// - Throws: `InvalidCoding` when the byte is unknown or the parameters do not fit it.
     public init(code: UInt8, parameters: [UInt8]) throws(InvalidCoding) {
         func invalid(_ reason: String) -> InvalidCoding { InvalidCoding(code: code, reason: reason) }
