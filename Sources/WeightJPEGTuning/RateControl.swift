@@ -76,7 +76,9 @@ public final class RateControl {
     }
 
     /// Names of the JPEG-coded tensors under the base policy.
-    public var jpegTensors: [String] { base.entries.filter { $0.coding == 3 }.map(\.name) }
+    public var jpegTensors: [String] {
+        base.entries.filter { if case .jpeg = $0.coding { return true } else { return false } }.map(\.name)
+    }
 
     /// The container for `setting` and `output`.
     public func container(_ setting: RateSetting, output: OutputCoding = .int8) throws -> Container {
@@ -84,8 +86,9 @@ public final class RateControl {
         for (i, entry) in entries.enumerated() {
             guard let tensor = file.tensors.first(where: { $0.name == entry.name }) else { continue }
             let rows = entry.shape.first ?? 0
-            switch TensorCoding(code: entry.coding, parameters: entry.parameters) {
-            case .jpeg(var p)?:
+            guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { continue }
+            switch entry.coding {
+            case .jpeg(var p):
                 let values = try tensor.floats()
                 let columns = values.count / rows
                 if rmsCache[entry.name] == nil, case .spectrum = setting.kind {
@@ -93,22 +96,22 @@ public final class RateControl {
                 }
                 let table = setting.table(values: values, rows: rows, columns: columns, layout: p.layout, rms: rmsCache[entry.name])
                 p.quality = table == nil ? setting.level : 0
-                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
-                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
-                                             parameters: TensorCoding.jpeg(coded.parameters).parameterBytes, payloads: coded.payloads)
-                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep the base coding
-            case .int8PerRow?:
+                // Nil (beyond DecodeLimits): keep the base coding.
+                if let coded = try TensorCoding.jpeg(p).encode(values, shape: entry.shape, dtype: dtype, table: table, jpeg: codec) {
+                    entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coded.coding, payloads: coded.payloads)
+                }
+            case .int8PerRow:
                 guard case .jpegFlat(let step) = output else { continue }
                 let values = try tensor.floats()
                 let columns = values.count / rows
                 let p = JPEGTensorParameters(layout: .matrix(tileHeight: min(rows, 4096), tileWidth: min(columns, 4096)),
                                              scale: .tensor, pack: .mosaic, quality: 0,
                                              optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic)
-                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: QuantizationTables.flat(step: step))
-                let coding = TensorCoding.jpeg(coded.parameters)
-                let recoded = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coding.code,
-                                             parameters: coding.parameterBytes, payloads: coded.payloads)
-                if DecodeLimits.accepts(recoded) { entries[i] = recoded }  // else keep int8 per row
+                // Nil (beyond DecodeLimits): keep int8 per row.
+                if let coded = try TensorCoding.jpeg(p).encode(values, shape: entry.shape, dtype: dtype,
+                                                               table: QuantizationTables.flat(step: step), jpeg: codec) {
+                    entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coded.coding, payloads: coded.payloads)
+                }
             default:
                 continue
             }
@@ -200,7 +203,7 @@ public final class RateControl {
     /// whose drop alone (first layer kept at IJG quality 100) stays within a third of the budget.
     public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool) throws -> RateCandidate? {
         var outputs: [OutputCoding] = [.int8]
-        if cheapOutput && base.entries.contains(where: { $0.coding == TensorCoding.int8PerRow.code }) {
+        if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
             for s in Self.outputSteps {
                 let c = try evaluate(RateSetting(kind: .ijg, level: 100), output: .jpegFlat(step: s))
                 if let d = drop(c), d <= maxDrop / 3 { outputs.append(.jpegFlat(step: s)); break }

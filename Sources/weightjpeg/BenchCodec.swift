@@ -189,41 +189,11 @@ struct BenchCodec: ParsableCommand {
         return times.count % 2 == 1 ? times[times.count / 2] : (times[times.count / 2 - 1] + times[times.count / 2]) / 2
     }
 
-    /// The mosaic images exactly as the encoder filled them (docs/FORMAT.md, "Mosaic images"):
-    /// tiles mapped with the stored per-tensor scale, padded to 8×8 blocks by edge replication,
-    /// placed `mosaicColumns` per row, unused slots 128.
+    /// The mosaic images exactly as the encoder filled them (docs/FORMAT.md §5.5),
+    /// rebuilt by the library from the stored scales and geometry.
     static func mosaicPixels(_ c: Case, coded: (parameters: JPEGTensorParameters, payloads: [[UInt8]])) throws -> [GrayImage] {
-        let p = coded.parameters, layout = p.layout
-        let scale = coded.payloads[0]
-        guard p.pack == .mosaic, p.scale == .tensor, scale.count == 5 || scale.count == 9 else {
-            throw ValidationError("benchmark cases use a per-tensor scale and a mosaic")
-        }
-        func f32(_ i: Int) -> Float { Float(bitPattern: (0..<4).reduce(UInt32(0)) { $0 | UInt32(scale[i + $1]) << (8 * UInt32($1)) }) }
-        func f16(_ i: Int) -> Float { HalfPrecision.float(fromHalfBits: UInt16(scale[i]) | UInt16(scale[i + 1]) << 8) }
-        let mapping = scale[0] == 2 ? PixelMapping(lo: f16(1), hi: f16(3)) : PixelMapping(lo: f32(1), hi: f32(5))
-        let tileCount = layout.tileCount(rows: c.rows, columns: c.columns)
-        let across = layout.grid(rows: c.rows, columns: c.columns).across
-        let slotH = (layout.tileSize.height + 7) / 8 * 8, slotW = (layout.tileSize.width + 7) / 8 * 8
-        let imageCount = (tileCount + p.tilesPerImage - 1) / p.tilesPerImage
-        var images: [GrayImage] = []
-        for k in 0..<imageCount {
-            let tiles = (k * p.tilesPerImage)..<min(tileCount, (k + 1) * p.tilesPerImage)
-            let width = min(tiles.count, p.mosaicColumns) * slotW
-            let height = (tiles.count + p.mosaicColumns - 1) / p.mosaicColumns * slotH
-            var pixels = [UInt8](repeating: 128, count: width * height)
-            for t in tiles {
-                let local = t - tiles.lowerBound
-                let ox = (local % p.mosaicColumns) * slotW, oy = (local / p.mosaicColumns) * slotH
-                let (h, w) = layout.size(ofTile: t, rows: c.rows, columns: c.columns)
-                for y in 0..<slotH {
-                    for x in 0..<slotW {
-                        let i = layout.elementIndex(tile: t, y: min(y, h - 1), x: min(x, w - 1), columns: c.columns, across: across)
-                        pixels[(oy + y) * width + ox + x] = mapping.pixel(c.values[i])
-                    }
-                }
-            }
-            images.append(GrayImage(width: width, height: height, pixels: pixels))
-        }
-        return images
+        let payloads = try JPEGTensorPayloads(coded.payloads, rows: c.rows, columns: c.columns, parameters: coded.parameters)
+        guard coded.parameters.pack == .mosaic else { throw ValidationError("benchmark cases use a mosaic") }
+        return JPEGTensorCodec.mosaicImages(of: c.values, payloads: payloads)
     }
 }

@@ -47,7 +47,7 @@ struct BenchInfer: ParsableCommand {
             let bytes = [UInt8](try FileInput.read(model))
             let container = try Container(bytes: bytes, path: model)
             var q = "?"
-            if let e = container["0.weight"], case .jpeg(let p)? = TensorCoding(code: e.coding, parameters: e.parameters) {
+            if let e = container["0.weight"], case .jpeg(let p) = e.coding {
                 q = p.quality == 0 ? "table" : String(p.quality)
             }
             cases = [(q, bytes)]

@@ -33,13 +33,12 @@ struct Extract: ParsableCommand {
         var neuronSource: (entry: ContainerEntry, height: Int, width: Int)?
 
         for entry in container.entries {
-            guard case .jpeg(let p)? = TensorCoding(code: entry.coding, parameters: entry.parameters) else { continue }
+            guard case .jpeg(let p) = entry.coding else { continue }
             guard entry.shape.count >= 2, entry.shape[0] > 0 else {
                 throw ExtractError(description: "\(input): tensor '\(entry.name)': JPEG tensor of rank \(entry.shape.count)")
             }
-            let rows = entry.shape[0], columns = entry.shape.reduce(1, *) / rows
             let stem = uniqueStem(safeFileName(entry.name), used: &usedNames)
-            let images = try standaloneImages(entry, parameters: p, rows: rows, columns: columns)
+            let images = try standaloneImages(entry)
             var paths: [String] = []
             for (k, image) in images.enumerated() {
                 let path = folder + stem + "_\(k).jpg"
@@ -91,48 +90,14 @@ struct Extract: ParsableCommand {
     }
 
     /// The tensor's images as standalone streams, with the sizes the header implies.
-    func standaloneImages(_ entry: ContainerEntry, parameters p: JPEGTensorParameters,
-                          rows: Int, columns: Int) throws -> [StandaloneImage] {
-        func fail(_ why: String) -> ExtractError { ExtractError(description: "\(input): tensor '\(entry.name)': \(why)") }
-        let layout = p.layout
-        guard layout.fits(rows: rows, columns: columns) else { throw fail("layout \(layout) does not fit \(rows)×\(columns)") }
-        let tileCount = layout.tileCount(rows: rows, columns: columns)
-        switch p.pack {
-        case .mosaic:
-            let slotH = (layout.tileSize.height + 7) / 8 * 8, slotW = (layout.tileSize.width + 7) / 8 * 8
-            let perImage = p.tilesPerImage, across = p.mosaicColumns
-            guard perImage > 0, across > 0 else { throw fail("mosaic without columns") }
-            let imageCount = (tileCount + perImage - 1) / perImage
-            guard entry.payloads.count == 1 + imageCount else {
-                throw fail("\(entry.payloads.count - 1) mosaic images, expected \(imageCount)")
+    func standaloneImages(_ entry: ContainerEntry) throws -> [StandaloneImage] {
+        do throws(CodecError) {
+            let payloads = try JPEGTensorPayloads(entry)
+            return zip(payloads.images, try payloads.standaloneStreams()).map {
+                StandaloneImage(bytes: $1, width: $0.width, height: $0.height)
             }
-            return (0..<imageCount).map { k in
-                let n = min(tileCount, (k + 1) * perImage) - k * perImage
-                let gridRows = (n + across - 1) / across
-                return StandaloneImage(bytes: entry.payloads[1 + k], width: min(n, across) * slotW, height: gridRows * slotH)
-            }
-        case .tables:
-            guard entry.payloads.count == 3 else { throw fail("\(entry.payloads.count) payloads, expected 3 (scales, tables, streams)") }
-            let tables = entry.payloads[1], streams = entry.payloads[2]
-            // The tables-only stream is SOI, DQT/DHT segments, EOI: the segments go after each tile's SOI.
-            guard tables.count >= 4, tables[0] == 0xFF, tables[1] == 0xD8,
-                  tables[tables.count - 2] == 0xFF, tables[tables.count - 1] == 0xD9 else {
-                throw fail("the tables payload is not a tables-only JPEG stream (SOI … EOI)")
-            }
-            let segments = tables[2..<(tables.count - 2)]
-            var out: [StandaloneImage] = []
-            out.reserveCapacity(tileCount)
-            var reader = LEB128.Reader(streams)
-            for t in 0..<tileCount {
-                guard let stream = reader.nextChunk() else { throw fail("stream of tile \(t) is missing or truncated") }
-                guard stream.count >= 2, stream[stream.startIndex] == 0xFF, stream[stream.startIndex + 1] == 0xD8 else {
-                    throw fail("stream of tile \(t) does not start with SOI")
-                }
-                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                out.append(StandaloneImage(bytes: [0xFF, 0xD8] + segments + stream.dropFirst(2), width: w, height: h))
-            }
-            guard reader.atEnd else { throw fail("unexpected bytes after the last tile stream") }
-            return out
+        } catch {
+            throw ExtractError(description: "\(input): tensor '\(entry.name)': \(error.reason)")
         }
     }
 

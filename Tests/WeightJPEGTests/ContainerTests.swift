@@ -116,11 +116,11 @@ private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
 /// A small container with metadata, three tensors (one with two payloads, one empty, one zero-size).
 private func smallContainer() -> Container {
     Container(metadata: ["format": "pt", "note": "ünïcödé"], entries: [
-        ContainerEntry(name: "0.weight", dtype: "F32", shape: [2, 3], coding: 3, parameters: [1, 2, 3, 4],
+        ContainerEntry(name: "0.weight", dtype: "F32", shape: [2, 3], coding: .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 2, tileWidth: 3), scale: .tensor, pack: .tables, quality: 50)),
                        payloads: [bytes(6, seed: 1), bytes(11, seed: 2)]),
-        ContainerEntry(name: "0.bias", dtype: "F16", shape: [3], coding: 1, parameters: [], payloads: [bytes(6, seed: 3)]),
-        ContainerEntry(name: "empty", dtype: "I64", shape: [0, 4], coding: 0, parameters: [], payloads: [[]]),
-        ContainerEntry(name: "2.weight", dtype: "F32", shape: [2, 2], coding: 2, parameters: [], payloads: [bytes(12, seed: 4)]),
+        ContainerEntry(name: "0.bias", dtype: "F16", shape: [3], coding: .float16, payloads: [bytes(6, seed: 3)]),
+        ContainerEntry(name: "empty", dtype: "I64", shape: [0, 4], coding: .exact, payloads: [[]]),
+        ContainerEntry(name: "2.weight", dtype: "F32", shape: [2, 2], coding: .int8PerRow, payloads: [bytes(12, seed: 4)]),
     ])
 }
 
@@ -160,13 +160,13 @@ private func areaStart(_ c: Container) -> Int {
         Container(metadata: [:], entries: []),
         // Entries with no payload at all, an empty payload, a scalar (rank 0) and zero-size shapes.
         Container(metadata: ["k": ""], entries: [
-            ContainerEntry(name: "none", dtype: "F32", shape: [0], coding: 0, parameters: [], payloads: []),
-            ContainerEntry(name: "emptyPayload", dtype: "F32", shape: [0, 0], coding: 0, parameters: [], payloads: [[], []]),
-            ContainerEntry(name: "scalar", dtype: "F64", shape: [], coding: 0, parameters: [], payloads: [bytes(8, seed: 9)]),
-            ContainerEntry(name: "zero-rows", dtype: "BF16", shape: [0, 784], coding: 1, parameters: [], payloads: [[]]),
-            ContainerEntry(name: "rank8", dtype: "U8", shape: [1, 1, 1, 1, 1, 1, 1, 2], coding: 0, parameters: [],
+            ContainerEntry(name: "none", dtype: "F32", shape: [0], coding: .exact, payloads: []),
+            ContainerEntry(name: "emptyPayload", dtype: "F32", shape: [0, 0], coding: .exact, payloads: [[], []]),
+            ContainerEntry(name: "scalar", dtype: "F64", shape: [], coding: .exact, payloads: [bytes(8, seed: 9)]),
+            ContainerEntry(name: "zero-rows", dtype: "BF16", shape: [0, 784], coding: .float16, payloads: [[]]),
+            ContainerEntry(name: "rank8", dtype: "U8", shape: [1, 1, 1, 1, 1, 1, 1, 2], coding: .exact,
                            payloads: [[7, 9]]),
-            ContainerEntry(name: "", dtype: "U8", shape: [1], coding: 255, parameters: Array(repeating: 0xAB, count: 300),
+            ContainerEntry(name: "", dtype: "U8", shape: [1], coding: .entropyUniform(step: 0.5),
                            payloads: [[42]]),
         ]),
     ]
@@ -195,7 +195,7 @@ private func areaStart(_ c: Container) -> Int {
         // A record: name, dtype, rank, dims, coding, parameters, payload count, 20 bytes per payload.
         for e in c.entries {
             let record = 2 + e.name.utf8.count + 2 + e.dtype.utf8.count + 1 + 8 * e.shape.count + 1
-                + 4 + e.parameters.count + 4 + 20 * e.payloads.count
+                + 4 + e.coding.parameterBytes.count + 4 + 20 * e.payloads.count
             #expect(e.storedBytes == record + e.payloads.reduce(0) { $0 + $1.count })
         }
     }
@@ -210,8 +210,8 @@ private func areaStart(_ c: Container) -> Int {
             defer { offset += UInt64(p.count) }
             return RawPayload(offset: offset, length: UInt64(p.count), crc: TestCRC32.checksum(p))
         }
-        return RawRecord(name: e.name, dtype: e.dtype, shape: e.shape.map(UInt64.init), coding: e.coding,
-                         parameters: e.parameters, payloads: payloads)
+        return RawRecord(name: e.name, dtype: e.dtype, shape: e.shape.map(UInt64.init), coding: e.coding.code,
+                         parameters: e.coding.parameterBytes, payloads: payloads)
     }
     let header = rawHeader(metadata: c.metadata!.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }, records: records)
     let file = rawFile(header: header, area: c.entries.flatMap { $0.payloads.flatMap { $0 } })
@@ -475,7 +475,7 @@ private func areaStart(_ c: Container) -> Int {
     let salvaged = try Container(bytes: b, path: "s.wjpg", salvage: true)
     #expect(salvaged.entries.map(\.name) == c.entries.map(\.name))
     for (got, want) in zip(salvaged.entries, c.entries) {
-        #expect(got.shape == want.shape && got.dtype == want.dtype && got.coding == want.coding && got.parameters == want.parameters)
+        #expect(got.shape == want.shape && got.dtype == want.dtype && got.coding == want.coding)
         if got.name == "0.bias" {
             guard case .payloadChecksum(let index, _, _) = got.damage?.fault else {
                 Issue.record("0.bias damage is \(String(describing: got.damage))"); continue
@@ -518,4 +518,33 @@ private func areaStart(_ c: Container) -> Int {
         Issue.record("salvage accepted a damaged header"); return
     }
     #expect(parseError(Array(b.prefix(20)), salvage: true) != nil)
+}
+
+@Test func anInvalidCodingIsAParseErrorNamingTheTensor() throws {
+    // Two one-payload tensors; the second's coding is varied.
+    func file(coding: UInt8, parameters: [UInt8]) -> [UInt8] {
+        let good = RawRecord(name: "good", dtype: "F32", shape: [1], coding: 0, payloads: [RawPayload(offset: 0, length: 4, crc: TestCRC32.checksum([1, 2, 3, 4]))])
+        let bad = RawRecord(name: "bad", dtype: "F32", shape: [1], coding: coding, parameters: parameters,
+                            payloads: [RawPayload(offset: 4, length: 2, crc: TestCRC32.checksum([5, 6]))])
+        return rawFile(header: rawHeader(records: [good, bad]), area: [1, 2, 3, 4, 5, 6])
+    }
+    let cases: [(UInt8, [UInt8], String)] = [
+        (9, [], "coding 9: unknown coding"),
+        (1, [7], "coding 1: float16 takes no parameters"),
+        (3, [1, 2, 3, 4], "coding 3: jpeg parameters are invalid"),
+        (4, [0, 0, 0, 0], "coding 4: entropy-uniform step 0.0"),
+        (5, [17], "coding 5: fixed-row takes one byte"),
+    ]
+    for (code, parameters, text) in cases {
+        let bytes = file(coding: code, parameters: parameters)
+        let error = try #require(parseError(bytes))
+        #expect(error.tensor == "bad" && error.path == "test.wjpg")
+        #expect(error.description.contains(text), "\(error)")
+        guard case .invalidCoding(let what) = error.fault, what.code == code else { Issue.record("\(error.fault)"); continue }
+        // A salvaging read keeps the other tensor and marks only this one.
+        let salvaged = try Container(bytes: bytes, path: "test.wjpg", salvage: true)
+        #expect(salvaged["good"]?.damage == nil && salvaged["good"]?.payloads == [[1, 2, 3, 4]])
+        #expect(salvaged["bad"]?.damage == error && salvaged["bad"]?.payloads == [])
+    }
+    #expect(parseError(file(coding: 1, parameters: [])) == nil)
 }

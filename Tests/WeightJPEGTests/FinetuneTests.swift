@@ -160,7 +160,7 @@ func finetuneLowersTrainingLossAndWritesTheSnappedCoefficients(mode: ZeroPattern
         let p = JPEGTensorParameters(layout: layout, scale: .tensor, pack: .mosaic, quality: 0)
         let coded = try codec.encode(t.values, rows: t.shape[0], columns: t.shape[1], parameters: p, table: table)
         let coding = TensorCoding.jpeg(coded.parameters)
-        return ContainerEntry(name: name, dtype: "F32", shape: t.shape, coding: coding.code, parameters: coding.parameterBytes, payloads: coded.payloads)
+        return ContainerEntry(name: name, dtype: "F32", shape: t.shape, coding: coding, payloads: coded.payloads)
     }
     let firstTable = QuantizationTables.flat(step: 40), outputTable = QuantizationTables.flat(step: 6)
     container.entries[container.entries.firstIndex { $0.name == "0.weight" }!] = try jpegEntry("0.weight", layout: .rows(height: 28, width: 28), table: firstTable)

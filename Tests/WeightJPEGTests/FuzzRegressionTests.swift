@@ -99,8 +99,8 @@ func jpegFuzzFindingsGiveClearErrors(_ name: String, _ text: String) throws {
     let values = [Float](repeating: 0, count: 4096) + [1]
     let coding = TensorCoding.entropyUniform(step: 1)
     let payloads = try #require(UniformCodecs.encodeEntropy(values, step: 1))
-    let honest = ContainerEntry(name: "w", dtype: "F32", shape: [values.count], coding: coding.code,
-                                parameters: coding.parameterBytes, payloads: payloads)
+    let honest = ContainerEntry(name: "w", dtype: "F32", shape: [values.count], coding: coding,
+                                payloads: payloads)
     let codec = try JPEGTensorCodec()
     #expect(try ModelCodec.floats(of: honest, codec: codec, path: "m.wjpg") == values)
     // A table giving symbol 0 probability 65535/65536 (2⁻¹⁵ bits per symbol) and a 100 KB stream:

@@ -19,7 +19,7 @@ private func temporaryDirectory(_ label: String) throws -> URL {
 }
 
 private func coding(_ entry: ContainerEntry?) -> TensorCoding? {
-    entry.flatMap { TensorCoding(code: $0.coding, parameters: $0.parameters) }
+    entry?.coding
 }
 
 /// Compresses, serializes, parses and decompresses: the whole path a file takes.
@@ -270,12 +270,15 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     var e = container["0.weight"]!
     e.payloads.removeLast()
     mutations.append(("missing image", e))
+    // Unknown coding bytes and bad parameter bytes are container parse errors (ContainerTests).
     e = container["0.weight"]!
-    e.coding = 9
-    mutations.append(("unknown coding", e))
+    e.coding = .float16
+    mutations.append(("coding that does not match the payloads", e))
     e = container["0.weight"]!
-    e.parameters[0] = 7
-    mutations.append(("bad parameters", e))
+    guard case .jpeg(var p) = e.coding else { Issue.record("0.weight is not JPEG"); return }
+    p.pack = .tables
+    e.coding = .jpeg(p)
+    mutations.append(("parameters that do not match the payloads", e))
     e = container["0.weight"]!
     e.shape = [784, 512]
     mutations.append(("shape that does not fit the layout", e))
@@ -292,7 +295,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     e.dtype = "F128"
     mutations.append(("unknown dtype", e))
     var exact = container["0.bias"]!
-    exact.coding = TensorCoding.exact.code
+    exact.coding = .exact
     mutations.append(("exact with the wrong byte count", exact))
     for (label, entry) in mutations {
         do {

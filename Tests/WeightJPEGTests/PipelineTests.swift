@@ -113,7 +113,7 @@ func streamedCompressEqualsTheInMemoryContainer(jobs: Int) throws {
     let dir = try temporaryDirectory("huge")
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let entry = ContainerEntry(name: "huge.weight", dtype: "F32", shape: [1 << 20, 1 << 14],
-                               coding: TensorCoding.int8PerRow.code, parameters: [], payloads: [[UInt8](repeating: 1, count: 10)])
+                               coding: .int8PerRow, payloads: [[UInt8](repeating: 1, count: 10)])
     try Data(Container(metadata: nil, entries: [entry]).serialized()).write(to: URL(fileURLWithPath: dir + "/in.wjpg"))
     do {
         try ModelPipeline.decompress(input: dir + "/in.wjpg", output: dir + "/out.safetensors")

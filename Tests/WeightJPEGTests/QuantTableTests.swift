@@ -89,8 +89,8 @@ private func weights(rows: Int, seed: UInt64 = 3) -> [Float] {
             #expect(rmse < 0.05 * range)
             // Through the container: the parameters survive serialization with quality 0.
             let coding = TensorCoding.jpeg(coded.parameters)
-            let entry = ContainerEntry(name: "w", dtype: "F32", shape: [rows, 784], coding: coding.code,
-                                       parameters: coding.parameterBytes, payloads: coded.payloads)
+            let entry = ContainerEntry(name: "w", dtype: "F32", shape: [rows, 784], coding: coding,
+                                       payloads: coded.payloads)
             let parsed = try Container(bytes: Container(metadata: nil, entries: [entry]).serialized(), path: "t")
             #expect(try ModelCodec.floats(of: parsed.entries[0], codec: codec, path: "t") == back)
         }

@@ -77,10 +77,9 @@ public struct ContainerReport: Codable, Sendable {
         var list: [Tensor] = []
         for e in container.entries {
             let n = e.shape.reduce(1, *)
-            let coding = TensorCoding(code: e.coding, parameters: e.parameters)
             var quality: Int?
-            if case .jpeg(let p)? = coding { quality = p.quality }
-            list.append(Tensor(name: e.name, shape: e.shape, dtype: e.dtype, coding: coding?.description ?? "unknown(\(e.coding))",
+            if case .jpeg(let p) = e.coding { quality = p.quality }
+            list.append(Tensor(name: e.name, shape: e.shape, dtype: e.dtype, coding: e.coding.description,
                                quality: quality, bytes: e.storedBytes, bitsPerWeight: Double(e.storedBytes * 8) / Double(max(n, 1)),
                                ratioToFloat32: Double(4 * n) / Double(max(e.storedBytes, 1))))
         }

@@ -1,3 +1,4 @@
+import WeightJPEGFormats
 /// Codes a 2-D float tensor as JPEG images of its tiles, and back.
 ///
 /// Payloads: `[scales, image…]` for a mosaic (each image a standard JPEG stream), or
@@ -74,21 +75,9 @@ public final class JPEGTensorCodec {
             p.tilesPerImage = mosaic.tilesPerImage
             for k in 0..<mosaic.imageCount {
                 let (width, height) = mosaic.size(ofImage: k)
-                // Slots no tile uses stay mid-grey (128), as before the buffer was reused.
                 let pixels = scratchPixels(width * height)
-                pixels.initializeMemory(as: UInt8.self, repeating: 128)
-                let out = pixels.bindMemory(to: UInt8.self)
-                values.withUnsafeBufferPointer { v in
-                    for t in mosaic.tiles(inImage: k) {
-                        let (ox, oy) = mosaic.origin(ofTile: t)
-                        let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                        Self.fillSlot(out.baseAddress! + oy * width + ox, stride: width,
-                                      slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
-                                      tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
-                            v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                        }
-                    }
-                }
+                Self.fillMosaicImage(k, mosaic: mosaic, values: values, rows: rows, columns: columns, layout: layout, scales: scales,
+                                     into: pixels.bindMemory(to: UInt8.self).baseAddress!, width: width, height: height)
                 payloads.append(try encoder.encode(UnsafeRawBufferPointer(pixels), width: width, height: height, stride: width, options: options))
             }
         case .tables:
@@ -111,6 +100,41 @@ public final class JPEGTensorCodec {
             payloads.append(streams)
         }
         return (p, payloads)
+    }
+
+    /// Fills mosaic image `k` (`width × height` pixels at `out`) as the encoder gives it to libjpeg:
+    /// each tile mapped to pixels, padded to whole blocks by edge replication, unused slots 128.
+    private static func fillMosaicImage(_ k: Int, mosaic: Mosaic, values: [Float], rows: Int, columns: Int, layout: TileLayout,
+                                        scales: ScaleTable, into out: UnsafeMutablePointer<UInt8>, width: Int, height: Int) {
+        out.update(repeating: 128, count: width * height)
+        let across = layout.grid(rows: rows, columns: columns).across
+        values.withUnsafeBufferPointer { v in
+            for t in mosaic.tiles(inImage: k) {
+                let (ox, oy) = mosaic.origin(ofTile: t)
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                fillSlot(out + oy * width + ox, stride: width, slotHeight: mosaic.slotHeight, slotWidth: mosaic.slotWidth,
+                         tileHeight: h, tileWidth: w, mapping: scales.mapping(tile: t)) { y in
+                    v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                }
+            }
+        }
+    }
+
+    /// The mosaic images the encoder gave libjpeg when it coded `values` into `payloads`, rebuilt
+    /// from the stored scales and geometry (for benchmarks: re-encoding them with the same options
+    /// reproduces the streams).
+    public static func mosaicImages(of values: [Float], payloads: JPEGTensorPayloads) -> [GrayImage] {
+        guard let mosaic = payloads.mosaic else { return [] }
+        return payloads.images.indices.map { k in
+            let image = payloads.images[k]
+            var pixels = [UInt8](repeating: 0, count: image.width * image.height)
+            pixels.withUnsafeMutableBufferPointer { out in
+                fillMosaicImage(k, mosaic: mosaic, values: values, rows: payloads.rows, columns: payloads.columns,
+                                layout: payloads.parameters.layout, scales: payloads.scales,
+                                into: out.baseAddress!, width: image.width, height: image.height)
+            }
+            return GrayImage(width: image.width, height: image.height, pixels: pixels)
+        }
     }
 
     /// Fills a `slotHeight × slotWidth` region with a tile's pixels, replicating its last row and
@@ -146,34 +170,21 @@ public final class JPEGTensorCodec {
         }
     }
 
-    /// The larger of the element count and the pixels of the largest mosaic image (tiles are padded
-    /// to whole blocks): what `decode` allocates besides small tables, checked against
-    /// `DecodeLimits` before anything large is allocated. `Int.max` when it overflows.
-    static func decodeFootprint(rows: Int, columns: Int, parameters p: JPEGTensorParameters) -> Int {
-        let elements = rows * columns
-        guard p.pack == .mosaic, p.mosaicColumns > 0, p.tilesPerImage >= p.mosaicColumns else { return elements }
-        let full = p.layout.tileSize
-        let tiles = min(p.layout.tileCount(rows: rows, columns: columns), p.tilesPerImage)
-        let across = min(tiles, p.mosaicColumns), down = (tiles + p.mosaicColumns - 1) / p.mosaicColumns
-        let (w, o1) = across.multipliedReportingOverflow(by: roundUpToBlock(full.width))
-        let (h, o2) = down.multipliedReportingOverflow(by: roundUpToBlock(full.height))
-        let (pixels, o3) = w.multipliedReportingOverflow(by: h)
-        return o1 || o2 || o3 ? Int.max : max(elements, pixels)
-    }
-
     /// Decodes the payloads of a tensor coded with `parameters` back to `rows × columns` floats.
     /// Every size and count is checked against the header before anything large is allocated.
     public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int,
                        parameters p: JPEGTensorParameters) throws(CodecError) -> [Float] {
-        let (count, overflow) = rows.multipliedReportingOverflow(by: columns)
-        guard rows >= 0, columns >= 0, !overflow else {
-            throw CodecError(tensor: "", reason: "shape [\(rows), \(columns)] is too large")
-        }
+        try decode(JPEGTensorPayloads(payloads, rows: rows, columns: columns, parameters: p))
+    }
+
+    /// Decodes parsed payloads to `rows × columns` floats.
+    public func decode(_ payloads: JPEGTensorPayloads) throws(CodecError) -> [Float] {
+        let count = payloads.rows * payloads.columns
         var failure: CodecError?
         // Every element belongs to exactly one tile and is written by `decode(…into:)`; zero-filling
         // first would cost a pass over the whole tensor.
         let values = [Float](unsafeUninitializedCapacity: count) { buffer, n in
-            do throws(CodecError) { try decode(payloads, rows: rows, columns: columns, parameters: p, into: buffer) } catch { failure = error }
+            do throws(CodecError) { try decode(payloads, into: buffer) } catch { failure = error }
             n = count
         }
         if let failure { throw failure }
@@ -185,76 +196,38 @@ public final class JPEGTensorCodec {
     /// decompressor decode a float32 tensor straight into its output buffer.
     public func decode(_ payloads: [[UInt8]], rows: Int, columns: Int, parameters p: JPEGTensorParameters,
                        into values: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-        let layout = p.layout
-        guard layout.fits(rows: rows, columns: columns) else {
-            throw CodecError(tensor: "", reason: "layout \(layout) does not fit shape [\(rows), \(columns)]")
-        }
-        let payloadBytes = payloads.reduce(0) { $0 + $1.count }
-        let footprint = Self.decodeFootprint(rows: rows, columns: columns, parameters: p)
-        guard DecodeLimits.allows(elements: footprint, payloadBytes: payloadBytes) else {
-            throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: footprint, payloadBytes: payloadBytes))
-        }
-        let tileCount = layout.tileCount(rows: rows, columns: columns)
-        let across = layout.grid(rows: rows, columns: columns).across
-        guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
-        let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : tileCount)
+        let parsed = try JPEGTensorPayloads(payloads, rows: rows, columns: columns, parameters: p)
         guard values.count == rows * columns else {
             throw CodecError(tensor: "", reason: "output holds \(values.count) values, shape [\(rows), \(columns)] has \(rows * columns)")
         }
-        defer { trimScratch() }
+        try decode(parsed, into: values)
+    }
 
-        func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError {
-            CodecError(tensor: "", reason: "\(what): \(e.description)")
-        }
-        switch p.pack {
-        case .mosaic:
-            let full = layout.tileSize
-            let mosaic = Mosaic(tileCount: tileCount, slotHeight: roundUpToBlock(full.height), slotWidth: roundUpToBlock(full.width),
-                                columns: p.mosaicColumns, tilesPerImage: p.tilesPerImage)
-            guard payloads.count == 1 + mosaic.imageCount else {
-                throw CodecError(tensor: "", reason: "\(payloads.count - 1) images, expected \(mosaic.imageCount)")
+    /// Decodes parsed payloads into `values` (exactly `rows × columns` floats).
+    public func decode(_ payloads: JPEGTensorPayloads, into values: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
+        let layout = payloads.parameters.layout, rows = payloads.rows, columns = payloads.columns
+        let across = layout.grid(rows: rows, columns: columns).across
+        precondition(values.count == rows * columns, "output holds \(values.count) values, shape [\(rows), \(columns)]")
+        defer { trimScratch() }
+        let isMosaic = payloads.mosaic != nil
+        for (k, image) in payloads.images.enumerated() {
+            let what = isMosaic ? "image \(k)" : "tile \(k)"
+            let pixels = scratchPixels(image.width * image.height)
+            let size: (width: Int, height: Int)
+            do { size = try decodeImage(image.stream, tables: payloads.tables, maxPixels: image.width * image.height, into: pixels) } catch {
+                throw CodecError(tensor: "", reason: "\(what): \(error.description)")
             }
-            for k in 0..<mosaic.imageCount {
-                let (width, height) = mosaic.size(ofImage: k)
-                guard width <= JPEG.maxDimension, height <= JPEG.maxDimension else {
-                    throw CodecError(tensor: "", reason: "image \(k) would be \(width)×\(height), above JPEG's \(JPEG.maxDimension)-pixel limit")
-                }
-                let pixels = scratchPixels(width * height)
-                let size: (width: Int, height: Int)
-                do { size = try decodeImage(payloads[1 + k][...], tables: nil, maxPixels: width * height, into: pixels) } catch { throw jpegFailure(error, "image \(k)") }
-                guard size.width == width, size.height == height else {
-                    throw CodecError(tensor: "", reason: "image \(k) is \(size.width)×\(size.height), expected \(width)×\(height)")
-                }
-                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
-                for t in mosaic.tiles(inImage: k) {
-                    let (ox, oy) = mosaic.origin(ofTile: t)
-                    let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                    Self.place(px + oy * width + ox, stride: width, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
-                        values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-                    }
-                }
+            guard size.width == image.width, size.height == image.height else {
+                throw CodecError(tensor: "", reason: "\(what) is \(size.width)×\(size.height), expected \(image.width)×\(image.height)")
             }
-        case .tables:
-            guard payloads.count == 3 else { throw CodecError(tensor: "", reason: "\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
-            let tables = payloads[1]
-            var reader = LEB128.Reader(payloads[2])
-            for t in 0..<tileCount {
+            let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
+            for t in image.tiles {
+                let (ox, oy) = payloads.origin(ofTile: t)
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-                guard let stream = reader.nextChunk() else {
-                    throw CodecError(tensor: "", reason: "stream of tile \(t) is missing or truncated")
-                }
-                let pixels = scratchPixels(h * w)
-                let size: (width: Int, height: Int)
-                do { size = try decodeImage(stream, tables: tables, maxPixels: h * w, into: pixels) } catch { throw jpegFailure(error, "tile \(t)") }
-                guard size.width == w, size.height == h else {
-                    throw CodecError(tensor: "", reason: "tile \(t) is \(size.width)×\(size.height), expected \(w)×\(h)")
-                }
-                let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
-                Self.place(px, stride: w, height: h, width: w, mapping: scales.mapping(tile: t)) { y in
+                Self.place(px + oy * image.width + ox, stride: image.width, height: h, width: w, mapping: payloads.mapping(tile: t)) { y in
                     values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
                 }
             }
-            guard reader.atEnd else { throw CodecError(tensor: "", reason: "unexpected bytes after the last tile stream") }
         }
     }
 

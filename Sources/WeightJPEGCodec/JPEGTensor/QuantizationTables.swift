@@ -1,4 +1,5 @@
 import Foundation
+import WeightJPEGFormats
 
 /// Quantization tables for weight images, as alternatives to JPEG's eye-tuned IJG table.
 ///

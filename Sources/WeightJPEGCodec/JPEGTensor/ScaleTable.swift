@@ -1,4 +1,5 @@
 import WeightJPEGCore
+import WeightJPEGFormats
 /// The per-tile (or per-tensor) pixel mappings of a JPEG-coded tensor, as stored in its first
 /// payload: a precision byte (2 = float16, 4 = float32), then `lo, hi` per mapping, little-endian.
 /// Float16 is used whenever it is exact for every stored value (the encoder rounds the end points

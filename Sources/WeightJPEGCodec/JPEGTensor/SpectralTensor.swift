@@ -67,14 +67,11 @@ public struct SpectralTensor: Sendable, Equatable {
             ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(reason))
         }
         if let damage = entry.damage { throw damage }
-        guard case .jpeg(let p)? = TensorCoding(code: entry.coding, parameters: entry.parameters) else {
-            throw fail("not JPEG-coded (coding \(entry.coding)); the DCT engine needs a JPEG rows:HxW tensor")
+        guard case .jpeg = entry.coding else {
+            throw fail("not JPEG-coded (coding \(entry.coding.name)); the DCT engine needs a JPEG rows:HxW tensor")
         }
-        guard entry.shape.count >= 2, entry.shape[0] > 0 else { throw fail("JPEG tensor must have rank ≥ 2") }
-        let rows = entry.shape[0], columns = entry.shape.reduce(1, *) / rows
         do {
-            try self.init(payloads: entry.payloads, rows: rows, columns: columns, parameters: p,
-                          decoder: decoder ?? JPEGDecoder())
+            try self.init(payloads: JPEGTensorPayloads(entry), decoder: decoder ?? JPEGDecoder())
         } catch let e as CodecError {
             throw fail(e.reason)
         } catch let e as JPEGError {
@@ -85,101 +82,65 @@ public struct SpectralTensor: Sendable, Equatable {
     /// Reads the coefficients of a tensor's payloads (see `JPEGTensorCodec` for the layouts).
     public init(payloads: [[UInt8]], rows: Int, columns: Int, parameters p: JPEGTensorParameters,
                 decoder: JPEGDecoder) throws(CodecError) {
-        guard case .rows(let h, let w) = p.layout else {
+        guard case .rows = p.layout else {
             throw CodecError(tensor: "", reason: "layout \(p.layout) is not rows:HxW; only neuron-image layouts run in the DCT domain")
         }
-        guard p.layout.fits(rows: rows, columns: columns) else {
-            throw CodecError(tensor: "", reason: "layout \(p.layout) does not fit shape [\(rows), \(columns)]")
+        try self.init(payloads: JPEGTensorPayloads(payloads, rows: rows, columns: columns, parameters: p), decoder: decoder)
+    }
+
+    /// Reads the coefficients of parsed payloads with a `rows:H×W` layout.
+    public init(payloads: JPEGTensorPayloads, decoder: JPEGDecoder) throws(CodecError) {
+        let p = payloads.parameters, rows = payloads.rows
+        guard case .rows(let h, let w) = p.layout else {
+            throw CodecError(tensor: "", reason: "layout \(p.layout) is not rows:HxW; only neuron-image layouts run in the DCT domain")
         }
         let down = (h + 7) / 8, across = (w + 7) / 8
         guard down * across * 64 <= 65_536 else {
             throw CodecError(tensor: "", reason: "neuron images of \(h)×\(w) exceed the 1,024 blocks a 16-bit position can address")
         }
-        let payloadBytes = payloads.reduce(0) { $0 + $1.count }
-        guard DecodeLimits.allows(elements: rows * columns, payloadBytes: payloadBytes) else {
-            throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: rows * columns, payloadBytes: payloadBytes))
-        }
-        guard let scaleBytes = payloads.first else { throw CodecError(tensor: "", reason: "no scale payload") }
-        let scales = try ScaleTable(bytes: scaleBytes, count: p.scale == .tensor ? 1 : rows)
 
         var table: [UInt16]? = nil
         var rowStart = [Int32](repeating: 0, count: rows + 1)
         var positions: [UInt16] = [], values: [Int16] = []
         positions.reserveCapacity(rows * 64)
         values.reserveCapacity(rows * 64)
-        var filled = [Bool](repeating: false, count: rows)
 
-        func useTable(_ t: [UInt16], _ what: String) throws(CodecError) {
-            if let table, table != t {
-                throw CodecError(tensor: "", reason: "\(what) has a different quantization table; one table per tensor is required")
+        // Tiles are appended in tile order, which is image order and row order in both packs.
+        let what = payloads.tables == nil ? "image" : "tile"
+        for (k, image) in payloads.images.enumerated() {
+            let c: DCTCoefficients
+            do { c = try decoder.readCoefficients(Array(image.stream), tables: payloads.tables, maxPixels: image.width * image.height) } catch {
+                throw CodecError(tensor: "", reason: "\(what) \(k): \(error.description)")
             }
-            table = t
-        }
-        /// Appends tile `t`'s blocks, which start at block (bx0, by0) of `c`.
-        func append(tile t: Int, from c: DCTCoefficients, bx0: Int, by0: Int) {
+            guard c.width == image.width, c.height == image.height else {
+                throw CodecError(tensor: "", reason: "\(what) \(k) is \(c.width)×\(c.height), expected \(image.width)×\(image.height)")
+            }
+            if let table, table != c.quantizationTable {
+                throw CodecError(tensor: "", reason: "\(what) \(k) has a different quantization table; one table per tensor is required")
+            }
+            table = c.quantizationTable
             c.blocks.withUnsafeBufferPointer { blocks in
-                for by in 0..<down {
-                    for bx in 0..<across {
-                        let src = blocks.baseAddress! + 64 * ((by0 + by) * c.widthInBlocks + bx0 + bx)
-                        let base = 64 * (by * across + bx)
-                        for k in 0..<64 where src[k] != 0 {
-                            positions.append(UInt16(base + k))
-                            values.append(src[k])
+                for t in image.tiles {
+                    let (ox, oy) = payloads.origin(ofTile: t)
+                    let (bx0, by0) = (ox / 8, oy / 8)
+                    for by in 0..<down {
+                        for bx in 0..<across {
+                            let src = blocks.baseAddress! + 64 * ((by0 + by) * c.widthInBlocks + bx0 + bx)
+                            let base = 64 * (by * across + bx)
+                            for k in 0..<64 where src[k] != 0 {
+                                positions.append(UInt16(base + k))
+                                values.append(src[k])
+                            }
                         }
                     }
-                }
-            }
-            filled[t] = true
-        }
-
-        func jpegFailure(_ e: JPEGError, _ what: String) -> CodecError { CodecError(tensor: "", reason: "\(what): \(e.description)") }
-
-        // Tiles are appended in tile order, which is row order in both packs.
-        switch p.pack {
-        case .mosaic:
-            let mosaic = Mosaic(tileCount: rows, slotHeight: roundUpToBlock(h), slotWidth: roundUpToBlock(w),
-                                columns: p.mosaicColumns, tilesPerImage: p.tilesPerImage)
-            guard p.mosaicColumns > 0, p.tilesPerImage >= p.mosaicColumns else {
-                throw CodecError(tensor: "", reason: "mosaic without columns")
-            }
-            guard payloads.count == 1 + mosaic.imageCount else {
-                throw CodecError(tensor: "", reason: "\(payloads.count - 1) images, expected \(mosaic.imageCount)")
-            }
-            for k in 0..<mosaic.imageCount {
-                let (width, height) = mosaic.size(ofImage: k)
-                let c: DCTCoefficients
-                do { c = try decoder.readCoefficients(payloads[1 + k], maxPixels: width * height) } catch { throw jpegFailure(error, "image \(k)") }
-                guard c.width == width, c.height == height else {
-                    throw CodecError(tensor: "", reason: "image \(k) is \(c.width)×\(c.height), expected \(width)×\(height)")
-                }
-                try useTable(c.quantizationTable, "image \(k)")
-                for t in mosaic.tiles(inImage: k) {
-                    let (ox, oy) = mosaic.origin(ofTile: t)
-                    append(tile: t, from: c, bx0: ox / 8, by0: oy / 8)
                     rowStart[t + 1] = Int32(values.count)
                 }
             }
-        case .tables:
-            guard payloads.count == 3 else { throw CodecError(tensor: "", reason: "\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
-            let tables = payloads[1]
-            var reader = LEB128.Reader(payloads[2])
-            for t in 0..<rows {
-                guard let stream = reader.nextChunk() else { throw CodecError(tensor: "", reason: "tile \(t): stream length runs past the payload") }
-                let c: DCTCoefficients
-                do { c = try decoder.readCoefficients(Array(stream), tables: tables, maxPixels: h * w) } catch { throw jpegFailure(error, "tile \(t)") }
-                guard c.width == w, c.height == h, c.widthInBlocks == across, c.heightInBlocks == down else {
-                    throw CodecError(tensor: "", reason: "tile \(t) is \(c.width)×\(c.height), expected \(w)×\(h)")
-                }
-                try useTable(c.quantizationTable, "tile \(t)")
-                append(tile: t, from: c, bx0: 0, by0: 0)
-                rowStart[t + 1] = Int32(values.count)
-            }
-            guard reader.atEnd else { throw CodecError(tensor: "", reason: "unexpected bytes after the last tile stream") }
         }
-        guard filled.allSatisfy({ $0 }), let table else { throw CodecError(tensor: "", reason: "some tiles have no image") }
+        guard let table else { throw CodecError(tensor: "", reason: "some tiles have no image") }
         guard table.allSatisfy({ $0 > 0 }) else { throw CodecError(tensor: "", reason: "quantization table has a zero step") }
         // Copies with exact capacity (the working arrays were over-reserved).
-        self.init(rows: rows, height: h, width: w, table: table, mappings: scales.mappings,
+        self.init(rows: rows, height: h, width: w, table: table, mappings: payloads.scales.mappings,
                   rowStart: rowStart, positions: Array(positions[...]), values: Array(values[...]))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import WeightJPEGFormats
 
 /// Which quantization table a JPEG-coded tensor gets.
 public enum TableKind: Hashable, Sendable, CustomStringConvertible {

@@ -28,47 +28,38 @@ public enum ModelCodec {
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {
             try rejectNonFinite(values, of: tensor.name)
             let choice: ErrorTargetedSearch.Choice
-            do {
+            do throws(CodecError) {
                 choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
                                                           bound: bound, policy: policy, codec: codec)
             } catch {
-                throw CodecError(tensor: tensor.name, reason: error.description)
+                throw CodecError(tensor: tensor.name, reason: error.reason)
             }
             return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
-                                  coding: choice.coding.code, parameters: choice.coding.parameterBytes, payloads: choice.payloads)
+                                  coding: choice.coding, payloads: choice.payloads)
         }
-        var coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
-        if coding != .exact, let values { try rejectNonFinite(values, of: tensor.name) }
-        let payloads: [[UInt8]]
+        let coding = policy.coding(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values)
+        func entry(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> ContainerEntry {
+            ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape, coding: coding, payloads: payloads)
+        }
         switch coding {
         case .exact:
-            payloads = [[UInt8](tensor.data)]
-        case .float16:
-            payloads = [ScalarCodecs.encodeFloat16(values!)]
-        case .int8PerRow:
-            payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: tensor.shape[0])]
+            return entry(.exact, [[UInt8](tensor.data)])
         case .entropyUniform, .fixedRows:
             preconditionFailure("the classic policy never chooses \(coding.name)")
-        case .jpeg(let p):
-            let rows = tensor.shape[0]
-            do {
-                let coded = try codec.encode(values!, rows: rows, columns: values!.count / rows, parameters: p)
-                let footprint = JPEGTensorCodec.decodeFootprint(rows: rows, columns: values!.count / rows, parameters: coded.parameters)
-                if DecodeLimits.allows(elements: footprint, payloadBytes: coded.payloads.reduce(0) { $0 + $1.count }) {
-                    coding = .jpeg(coded.parameters)
-                    payloads = coded.payloads
-                } else {
-                    // A huge near-constant tensor compresses beyond what a reader accepts from a
-                    // hostile file (DecodeLimits): store it int8 per row instead.
-                    coding = .int8PerRow
-                    payloads = [ScalarCodecs.encodeInt8PerRow(values!, rows: rows)]
+        case .float16, .int8PerRow, .jpeg:
+            try rejectNonFinite(values!, of: tensor.name)
+            do throws(CodecError) {
+                // A huge near-constant tensor compresses beyond what a reader accepts from a
+                // hostile file (DecodeLimits): store it int8 per row instead.
+                if let coded = try coding.encode(values!, shape: tensor.shape, dtype: tensor.dtype, jpeg: codec) {
+                    return entry(coded.coding, coded.payloads)
                 }
+                let coded = try TensorCoding.int8PerRow.encode(values!, shape: tensor.shape, dtype: tensor.dtype, jpeg: codec)!
+                return entry(coded.coding, coded.payloads)
             } catch {
-                throw CodecError(tensor: tensor.name, reason: error.description)
+                throw CodecError(tensor: tensor.name, reason: error.reason)
             }
         }
-        return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
-                              coding: coding.code, parameters: coding.parameterBytes, payloads: payloads)
     }
 
     /// Lossy codings take only finite weights: the first NaN or infinity, named.
@@ -84,57 +75,30 @@ public enum ModelCodec {
             ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(reason))
         }
         if let damage = entry.damage { throw damage }
-        guard let coding = TensorCoding(code: entry.coding, parameters: entry.parameters) else {
-            throw fail("unknown coding \(entry.coding) or bad coding parameters")
-        }
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { throw fail("unknown dtype '\(entry.dtype)'") }
-        guard coding == .exact || dtype.convertsToFloat else {
-            throw fail("coding \(coding.name) needs a floating-point dtype, the tensor is \(dtype.rawValue)")
+        guard entry.coding == .exact || dtype.convertsToFloat else {
+            throw fail("coding \(entry.coding.name) needs a floating-point dtype, the tensor is \(dtype.rawValue)")
         }
-        do {
-            switch coding {
-            case .exact:
-                guard entry.payloads.count == 1 else { throw fail("exact tensor has \(entry.payloads.count) payloads") }
-                let t = try exactTensor(entry, dtype: dtype, path: path)
-                return try t.floats()
-            default:
-                return try decodeValues(coding: coding, payloads: entry.payloads, shape: entry.shape, codec: codec)
-            }
-        } catch let e as CodecError {
-            throw fail(e.reason)
+        try checkLimits(entry, path: path)
+        do throws(CodecError) {
+            return try entry.coding.codec().decode(entry.payloads, shape: entry.shape, dtype: dtype, jpeg: codec)
+        } catch {
+            throw fail(error.reason)
         }
     }
 
     /// Decodes the payloads of a lossy coding (`float16`, `int8PerRow`, `jpeg`, `entropyUniform`,
     /// `fixedRows`) of a tensor of `shape` to floats. Rank-1 and scalar tensors count as one row.
     static func decodeValues(coding: TensorCoding, payloads: [[UInt8]], shape: [Int], codec: JPEGTensorCodec) throws(CodecError) -> [Float] {
-        let count = shape.reduce(1, *)
-        let rows = shape.count >= 2 ? shape[0] : 1
-        func one() throws(CodecError) -> [UInt8] {
-            guard payloads.count == 1 else { throw CodecError(tensor: "", reason: "\(coding.name) tensor has \(payloads.count) payloads, expected 1") }
-            return payloads[0]
-        }
-        switch coding {
-        case .exact:
-            throw CodecError(tensor: "", reason: "exact tensors are not decoded here")
-        case .float16:
-            return try ScalarCodecs.decodeFloat16(one(), count: count)
-        case .int8PerRow:
-            guard shape.count >= 2 else { throw CodecError(tensor: "", reason: "malformed int8 tensor") }
-            return try ScalarCodecs.decodeInt8PerRow(one(), rows: rows, count: count)
-        case .jpeg(let p):
-            guard shape.count >= 2, rows > 0 else { throw CodecError(tensor: "", reason: "JPEG tensor must have rank ≥ 2") }
-            return try codec.decode(payloads, rows: rows, columns: count / rows, parameters: p)
-        case .entropyUniform(let step):
-            // An entropy-coded stream, like a JPEG one, can claim many symbols in few bytes.
-            let bytes = payloads.reduce(0) { $0 + $1.count }
-            guard DecodeLimits.allows(elements: count, payloadBytes: bytes) else {
-                throw CodecError(tensor: "", reason: DecodeLimits.reason(elements: count, payloadBytes: bytes))
-            }
-            return try UniformCodecs.decodeEntropy(payloads, count: count, step: step)
-        case .fixedRows(let bits):
-            guard rows > 0 else { throw CodecError(tensor: "", reason: "fixed-length tensor has no rows") }
-            return try UniformCodecs.decodeFixedRows(one(), rows: rows, count: count, bits: bits)
+        guard coding != .exact else { throw CodecError(tensor: "", reason: "exact tensors are not decoded here") }
+        return try coding.codec().decode(payloads, shape: shape, dtype: .F32, jpeg: codec)
+    }
+
+    /// Refuses, before anything is allocated, an entry whose shape is implausible for its payload
+    /// bytes (`DecodeLimits`; a parsed file's entries already passed this when its header was read).
+    private static func checkLimits(_ entry: ContainerEntry, path: String) throws(ContainerError) {
+        if let refusal = DecodeLimits.refusal(coding: entry.coding, shape: entry.shape, payloadBytes: entry.payloads.reduce(0) { $0 + $1.count }) {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(refusal))
         }
     }
 
@@ -160,16 +124,12 @@ public enum ModelCodec {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
         }
-        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 {
             return try exactTensor(entry, dtype: dtype, path: path)
         }
         if let damage = entry.damage { throw damage }
         let size = try outputSize(entry, dtype: dtype, path: path)
-        // Before the output is allocated: a small hostile entry must not claim a huge tensor.
-        let elements = size / dtype.byteSize, payloadBytes = entry.payloads.reduce(0) { $0 + $1.count }
-        guard DecodeLimits.allows(elements: elements, payloadBytes: payloadBytes) else {
-            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(DecodeLimits.reason(elements: elements, payloadBytes: payloadBytes)))
-        }
+        try checkLimits(entry, path: path)
         let buffer = LargeBuffer(byteCount: size)
         try decode(entry, codec: codec, path: path, into: buffer.bytes)
         return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: buffer.data())
@@ -200,14 +160,14 @@ public enum ModelCodec {
         }
         let size = try outputSize(entry, dtype: dtype, path: path)
         precondition(bytes.count == size, "tensor '\(entry.name)': output buffer of \(bytes.count) bytes, tensor has \(size)")
-        if entry.coding == TensorCoding.exact.code && entry.damage == nil && entry.payloads.count == 1 {
+        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 {
             let t = try exactTensor(entry, dtype: dtype, path: path)
             t.data.withUnsafeBytes { bytes.copyMemory(from: $0) }
             return
         }
         #if _endian(little)
         if dtype == .F32, entry.damage == nil, entry.shape.count >= 2, entry.shape[0] > 0,
-           let coding = TensorCoding(code: entry.coding, parameters: entry.parameters), case .jpeg(let p) = coding,
+           case .jpeg(let p) = entry.coding,
            let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
             let rows = entry.shape[0], count = size / 4
             do {

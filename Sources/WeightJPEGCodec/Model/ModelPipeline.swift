@@ -88,13 +88,8 @@ public enum ModelPipeline {
             guard let dtype = SafetensorsDType(rawValue: d.dtype) else {
                 throw ContainerError(path: input, tensor: d.name, fault: .corruptPayload("unknown dtype '\(d.dtype)'"))
             }
-            // Before the output's space is reserved: every tensor's size must be plausible for its
-            // payload bytes (docs/LIMITS.md), so a small hostile file cannot claim a huge output.
-            let elements = d.shape.reduce(1, *)
-            guard DecodeLimits.allows(elements: elements, payloadBytes: reader.payloadBytes(i)) else {
-                throw ContainerError(path: input, tensor: d.name, fault: .corruptPayload(
-                    DecodeLimits.reason(elements: elements, payloadBytes: reader.payloadBytes(i))))
-            }
+            // Every tensor's size is plausible for its payload bytes (the reader checked
+            // `DecodeLimits` on opening), so the output's space can be reserved.
             declarations.append((d.name, dtype, d.shape))
         }
         let sizes = declarations.map { $0.shape.reduce(1, *) * $0.dtype.byteSize }

@@ -37,7 +37,7 @@ public enum ErrorTargetedSearch {
     /// The cheapest coding of `values` (`shape`, from a `dtype` tensor) within relative error `bound`.
     /// `exactBytes` is the tensor's raw payload (returned as is when nothing lossy passes).
     public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType, exactBytes: [UInt8],
-                                bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(JPEGError) -> Choice {
+                                bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(CodecError) -> Choice {
         var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightError(squaredError: 0, squaredNorm: 1, count: values.count))
         var norm = 0.0
         for v in values { norm += Double(v) * Double(v) }
@@ -45,25 +45,29 @@ public enum ErrorTargetedSearch {
         // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1
 
-        func measure(_ coding: TensorCoding, _ payloads: [[UInt8]]) -> Choice? {
-            guard let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: payloads, shape: shape, codec: codec) else { return nil }
+        // Codes `values` with `coding` and measures the error of the decoded candidate; nil when a
+        // reader would refuse it (`DecodeLimits`, checked by `TensorCoding.encode`) or it does not decode.
+        func probe(_ coding: TensorCoding, _ table: [UInt16]?) throws(CodecError) -> Choice? {
+            guard let coded = try coding.encode(values, shape: shape, dtype: dtype, table: table, jpeg: codec),
+                  let decoded = try? ModelCodec.decodeValues(coding: coded.coding, payloads: coded.payloads, shape: shape, codec: codec)
+            else { return nil }
             let err = WeightError(original: values, decoded: WeightError.rounded(decoded, to: dtype))
-            return Choice(coding: coding, payloads: payloads, error: err)
+            return Choice(coding: coded.coding, payloads: coded.payloads, error: err)
         }
         func consider(_ c: Choice?) {
             if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
         }
 
         if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
-            consider(measure(.float16, [ScalarCodecs.encodeFloat16(values)]))
+            consider(try probe(.float16, nil))
         }
-        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, measure: measure)) }
+        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, probe: probe)) }
 
         // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
         // Only depths whose payload is smaller than the best so far can win: when the largest of
         // them fails, every smaller one fails too, so the floor is no smaller than `best`, and the
         // search (each probe a full encode and decode) is skipped.
-        func fixed(_ b: Int) -> Choice? { measure(.fixedRows(bits: b), [UniformCodecs.encodeFixedRows(values, rows: rows, bits: b)]) }
+        func fixed(_ b: Int) -> Choice? { (try? probe(.fixedRows(bits: b), nil)) ?? nil }
         var hi = 16
         while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
         if hi >= 2, let top = fixed(hi), top.error.within(bound) {
@@ -90,7 +94,7 @@ public enum ErrorTargetedSearch {
                 let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
                 guard codingGain(rms) >= policy.jpegMinimumCodingGain else { continue }
                 try jpegCandidates(values, rows: rows, columns: columns, layout: layout, rms: rms, bound: bound, policy: policy,
-                                   codec: codec, measure: measure, consider: consider)
+                                   probe: probe, consider: consider)
             }
         }
         return best
@@ -98,26 +102,26 @@ public enum ErrorTargetedSearch {
 
     /// For each table kind: the coarsest level (bisection over 1…100) whose JPEG passes, offered to `consider`.
     static func jpegCandidates(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, rms: [Double], bound: Double,
-                               policy: CompressionPolicy, codec: JPEGTensorCodec,
-                               measure: (TensorCoding, [[UInt8]]) -> Choice?, consider: (Choice?) -> Void) throws(JPEGError) {
+                               policy: CompressionPolicy,
+                               probe: (TensorCoding, [UInt16]?) throws(CodecError) -> Choice?,
+                               consider: (Choice?) -> Void) throws(CodecError) {
         let tileScale: ScaleMode = { if case .matrix = layout { return .tile }; return policy.scale }()
         for kind in jpegKinds {
-            func probe(_ level: Int) throws(JPEGError) -> Choice? {
+            func atLevel(_ level: Int) throws(CodecError) -> Choice? {
                 let setting = RateSetting(kind: kind, level: level)
                 let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
                 let p = JPEGTensorParameters(layout: layout, scale: tileScale, pack: policy.pack, quality: table == nil ? level : 0,
                                              optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
                                              progressive: policy.progressive)
-                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
-                return measure(.jpeg(coded.parameters), coded.payloads)
+                return try probe(.jpeg(p), table)
             }
             // The finest level first: if it fails, no level of this kind can pass.
-            guard let finest = try probe(100), finest.error.within(bound) else { continue }
+            guard let finest = try atLevel(100), finest.error.within(bound) else { continue }
             var good = finest
             var l = 1, h = 99
             while l <= h {
                 let mid = (l + h) / 2
-                if let c = try probe(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
+                if let c = try atLevel(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
             }
             consider(good)
         }
@@ -136,7 +140,7 @@ public enum ErrorTargetedSearch {
 
     /// The entropy-coded uniform quantiser with the largest step that passes.
     static func entropyUniform(_ values: [Float], norm: Double, bound: Double,
-                               measure: (TensorCoding, [[UInt8]]) -> Choice?) -> Choice? {
+                               probe: (TensorCoding, [UInt16]?) throws(CodecError) -> Choice?) -> Choice? {
         let target = bound * bound * norm
         func passes(_ step: Float) -> Bool { UniformCodecs.squaredError(values, step: step) <= target }
         // High-rate estimate Δ²/12 per weight, then bracket and bisect in log space.
@@ -158,8 +162,11 @@ public enum ErrorTargetedSearch {
         // Confirm by decoding (the dtype rounding adds a little): shrink the step until it passes.
         var step = good
         for _ in 0..<8 {
-            guard UniformCodecs.alphabetFits(values, step: step), let payloads = UniformCodecs.encodeEntropy(values, step: step) else { return nil }
-            if let c = measure(.entropyUniform(step: step), payloads), c.error.within(bound) { return c }
+            guard UniformCodecs.alphabetFits(values, step: step) else { return nil }
+            let candidate: Choice?
+            // A step the coder cannot represent (too many symbols, or fewer than two) ends the search.
+            do { candidate = try probe(.entropyUniform(step: step), nil) } catch { return nil }
+            if let c = candidate, c.error.within(bound) { return c }
             step *= 0.9
         }
         return nil

@@ -2,7 +2,8 @@ import Foundation
 import WeightJPEGCore
 
 /// One tensor as the container stores it: its identity, how it is coded, and its payloads.
-/// The container does not interpret `coding` or `parameters`: the codec does.
+/// The container parses the coding (byte and parameters) once, when the file is read; the codec
+/// interprets the payloads.
 public struct ContainerEntry: Equatable, Sendable {
     /// The tensor's name in the source model (e.g. `0.weight`).
     public var name: String
@@ -10,22 +11,21 @@ public struct ContainerEntry: Equatable, Sendable {
     public var dtype: String
     /// Dimensions, outermost first.
     public var shape: [Int]
-    /// Coding identifier (see `TensorCoding`).
-    public var coding: UInt8
-    /// Coding parameters, opaque to the container.
-    public var parameters: [UInt8]
+    /// How the payloads code the tensor (stored as the coding byte and its parameter bytes).
+    public var coding: TensorCoding
     /// The payloads; each is checksummed separately.
     public var payloads: [[UInt8]]
-    /// Set by a salvaging read when a payload of this tensor failed its checksum or bounds.
+    /// Set by a salvaging read when this tensor's record cannot be used: a payload failed its
+    /// checksum or bounds, its coding is invalid (then `coding` is `.exact`, a placeholder), or
+    /// its shape breaks `DecodeLimits`. A damaged entry has no payloads.
     public var damage: ContainerError?
 
     /// An entry; `damage` is nil.
-    public init(name: String, dtype: String, shape: [Int], coding: UInt8, parameters: [UInt8], payloads: [[UInt8]]) {
+    public init(name: String, dtype: String, shape: [Int], coding: TensorCoding, payloads: [[UInt8]]) {
         self.name = name
         self.dtype = dtype
         self.shape = shape
         self.coding = coding
-        self.parameters = parameters
         self.payloads = payloads
         self.damage = nil
     }
@@ -112,9 +112,10 @@ public struct Container: Equatable, Sendable {
         w.string16(e.dtype)
         w.u8(UInt8(e.shape.count))
         for d in e.shape { w.u64(UInt64(d)) }
-        w.u8(e.coding)
-        w.u32(UInt32(e.parameters.count))
-        w.append(e.parameters)
+        let parameters = e.coding.parameterBytes
+        w.u8(e.coding.code)
+        w.u32(UInt32(parameters.count))
+        w.append(parameters)
         w.u32(UInt32(e.payloads.count))
         for p in e.payloads {
             w.u64(offset)
@@ -164,7 +165,7 @@ public struct Container: Equatable, Sendable {
                 payloads.append(Array(bytes[range]))
             }
             var entry = ContainerEntry(name: record.name, dtype: record.dtype, shape: record.shape, coding: record.coding,
-                                       parameters: record.parameters, payloads: damage == nil ? payloads : [])
+                                       payloads: damage == nil ? payloads : [])
             entry.damage = damage
             entries.append(entry)
         }
@@ -173,7 +174,9 @@ public struct Container: Equatable, Sendable {
 
     /// Validates the preamble and header of the file whose bytes are `bytes` (all of them: payload
     /// bounds are checked against the file size) and returns its records. Payload checksums are
-    /// not checked here. With `salvage`, an out-of-bounds payload marks its record's `damage`.
+    /// not checked here; each record's coding is parsed and its size checked against `DecodeLimits`.
+    /// With `salvage`, an out-of-bounds payload, an invalid coding or a size beyond the limits
+    /// marks its record's `damage`.
     static func parseHeader(_ bytes: UnsafeRawBufferPointer, path: String, salvage: Bool)
         throws(ContainerError) -> (metadata: [String: String]?, records: [ContainerRecord], areaStart: Int) {
         func fail(_ f: ContainerError.Fault, _ tensor: String? = nil) -> ContainerError {
@@ -239,13 +242,21 @@ public struct Container: Equatable, Sendable {
                         elements = p
                         shape.append(Int(d))
                     }
-                    let coding = try r.u8()
+                    let code = try r.u8()
                     let parameterCount = Int(try r.u32())
                     let parameters = Array(try r.take(parameterCount))
+                    var damage: ContainerError?
+                    let coding: TensorCoding
+                    do {
+                        coding = try TensorCoding(code: code, parameters: parameters)
+                    } catch {
+                        guard salvage else { throw fail(.invalidCoding(error), name) }
+                        damage = fail(.invalidCoding(error), name)
+                        coding = .exact
+                    }
                     let payloadCount = Int(try r.u32())
                     guard payloadCount <= r.remaining / 20 else { throw fail(.invalidHeader("\(payloadCount) payloads cannot fit"), name) }
                     var payloads: [ContainerRecord.Payload] = []
-                    var damage: ContainerError?
                     for p in 0..<payloadCount {
                         let offset = try r.u64(), length = try r.u64(), crc = try r.u32()
                         guard offset == expectedOffset, length <= UInt64(areaSize), offset <= UInt64(areaSize) - length else {
@@ -261,8 +272,14 @@ public struct Container: Equatable, Sendable {
                         expectedOffset = offset + length
                         payloads.append(.init(offset: offset, length: length, crc: crc, inBounds: true))
                     }
+                    // Before any payload is read or output allocated: a small file must not claim a huge tensor.
+                    if damage == nil, let refusal = DecodeLimits.refusal(coding: coding, shape: shape,
+                                                                          payloadBytes: payloads.reduce(0) { $0 + Int($1.length) }) {
+                        guard salvage else { throw fail(.corruptPayload(refusal), name) }
+                        damage = fail(.corruptPayload(refusal), name)
+                    }
                     parsed.append(ContainerRecord(name: name, dtype: dtype, shape: shape, coding: coding,
-                                                  parameters: parameters, payloads: payloads, damage: damage))
+                                                  payloads: payloads, damage: damage))
                 }
                 guard r.remaining == 0 else { throw fail(.invalidHeader("\(r.remaining) unused bytes at the end of the header")) }
                 if expectedOffset < UInt64(areaSize) {
@@ -296,8 +313,7 @@ package struct ContainerRecord: Sendable {
     var name: String
     var dtype: String
     var shape: [Int]
-    var coding: UInt8
-    var parameters: [UInt8]
+    var coding: TensorCoding
     var payloads: [Payload]
     var damage: ContainerError?
 }
@@ -305,7 +321,7 @@ package struct ContainerRecord: Sendable {
 extension ContainerRecord {
     /// The record of `entry` (offsets left 0: the writer assigns them).
     init(_ entry: ContainerEntry) {
-        self.init(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding, parameters: entry.parameters,
+        self.init(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
                   payloads: entry.payloads.map { Payload(offset: 0, length: UInt64($0.count), crc: CRC32.checksum($0), inBounds: true) },
                   damage: nil)
     }

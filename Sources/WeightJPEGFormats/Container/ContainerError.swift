@@ -31,6 +31,8 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case payloadChecksum(index: Int, declared: UInt32, computed: UInt32)
         /// Bytes after the last payload.
         case trailingBytes(count: Int)
+        /// The record's coding byte is unknown or its parameters do not fit it.
+        case invalidCoding(TensorCoding.InvalidCoding)
         /// A payload decoded to something inconsistent with the header.
         case corruptPayload(String)
     }
@@ -61,6 +63,7 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case .payloadChecksum(let index, let declared, let computed):
             return "\(where_): payload \(index) is damaged (CRC-32 \(hex(computed)), stored \(hex(declared)))"
         case .trailingBytes(let count): return "\(where_): \(count) unexpected bytes after the last payload"
+        case .invalidCoding(let what): return "\(where_): \(what)"
         case .corruptPayload(let what): return "\(where_): \(what)"
         }
     }

@@ -28,9 +28,9 @@ public final class ContainerReader: @unchecked Sendable {
     /// Size of the file in bytes.
     public var fileSize: Int { file.size }
 
-    /// Name, dtype (as stored) and shape of entry `index`, without touching its payloads.
-    public func declaration(_ index: Int) -> (name: String, dtype: String, shape: [Int]) {
-        (records[index].name, records[index].dtype, records[index].shape)
+    /// Name, dtype (as stored), shape and coding of entry `index`, without touching its payloads.
+    public func declaration(_ index: Int) -> (name: String, dtype: String, shape: [Int], coding: TensorCoding) {
+        (records[index].name, records[index].dtype, records[index].shape, records[index].coding)
     }
 
     /// Bytes of entry `index`'s payloads.
@@ -53,7 +53,7 @@ public final class ContainerReader: @unchecked Sendable {
             }
             payloads.append([UInt8](slice))
         }
-        return ContainerEntry(name: r.name, dtype: r.dtype, shape: r.shape, coding: r.coding, parameters: r.parameters, payloads: payloads)
+        return ContainerEntry(name: r.name, dtype: r.dtype, shape: r.shape, coding: r.coding, payloads: payloads)
     }
 
     /// Drops the resident pages of entry `index`'s payloads.

@@ -111,8 +111,7 @@ public final class SpectralFinetuner {
         guard let entry = container[configuration.tensorName] else {
             throw FinetuneError("\(path): no tensor '\(configuration.tensorName)'")
         }
-        guard case .jpeg(let p)? = TensorCoding(code: entry.coding, parameters: entry.parameters), p.pack == .mosaic,
-              case .rows = p.layout else {
+        guard case .jpeg(let p) = entry.coding, p.pack == .mosaic, case .rows = p.layout else {
             throw FinetuneError("\(path): '\(entry.name)' is not a JPEG rows:HxW mosaic tensor; fine-tuning needs one")
         }
         let spectral = try SpectralTensor(entry: entry, path: path)
@@ -422,60 +421,47 @@ public final class SpectralFinetuner {
 
     /// The payloads of `entry` coded again, with the entry's own coding, from `values`.
     static func recode(_ entry: ContainerEntry, values: [Float], codec: JPEGTensorCodec, path: String) throws -> [[UInt8]] {
-        guard let coding = TensorCoding(code: entry.coding, parameters: entry.parameters),
-              let dtype = SafetensorsDType(rawValue: entry.dtype) else {
-            throw FinetuneError("\(path): '\(entry.name)' has an unknown coding or dtype")
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw FinetuneError("\(path): '\(entry.name)' has an unknown dtype")
         }
-        switch coding {
-        case .exact:
-            return [[UInt8](SafetensorsTensor(name: entry.name, shape: entry.shape, floats: values, dtype: dtype).data)]
-        case .float16:
-            return [ScalarCodecs.encodeFloat16(values)]
-        case .int8PerRow:
-            return [ScalarCodecs.encodeInt8PerRow(values, rows: entry.shape[0])]
-        case .fixedRows(let bits):
-            return [UniformCodecs.encodeFixedRows(values, rows: entry.shape.count >= 2 ? entry.shape[0] : 1, bits: bits)]
-        case .entropyUniform(let step):
-            guard let payloads = UniformCodecs.encodeEntropy(values, step: step) else {
-                throw FinetuneError("\(path): '\(entry.name)' cannot be re-coded with its entropy-uniform step \(step)")
+        // An explicit table (quality 0, e.g. rate control's flat tables) is only in the JPEG
+        // streams: take it from the first image so the re-coded tensor keeps it.
+        var table: [UInt16]? = nil
+        if case .jpeg(let p) = entry.coding, p.quality == 0 {
+            guard p.pack == .mosaic, entry.payloads.count > 1 else {
+                throw FinetuneError("\(path): '\(entry.name)' has an explicit table in a \(p.pack) pack; re-coding it is not supported")
             }
-            return payloads
-        case .jpeg(let p):
-            let rows = entry.shape[0]
-            // An explicit table (quality 0, e.g. rate control's flat tables) is only in the JPEG
-            // streams: take it from the first image so the re-coded tensor keeps it.
-            var table: [UInt16]? = nil
-            if p.quality == 0 {
-                guard p.pack == .mosaic, entry.payloads.count > 1 else {
-                    throw FinetuneError("\(path): '\(entry.name)' has an explicit table in a \(p.pack) pack; re-coding it is not supported")
-                }
-                table = try JPEGDecoder().readCoefficients(entry.payloads[1], maxPixels: Int(JPEG.maxDimension) * Int(JPEG.maxDimension)).quantizationTable
-            }
-            let coded = try codec.encode(values, rows: rows, columns: values.count / rows, parameters: p, table: table)
-            guard coded.parameters == p else { throw FinetuneError("\(path): '\(entry.name)' re-coded with other mosaic parameters") }
-            return coded.payloads
+            table = try JPEGDecoder().readCoefficients(entry.payloads[1], maxPixels: Int(JPEG.maxDimension) * Int(JPEG.maxDimension)).quantizationTable
         }
+        let coded: (coding: TensorCoding, payloads: [[UInt8]])
+        do {
+            guard let c = try entry.coding.encode(values, shape: entry.shape, dtype: dtype, table: table, jpeg: codec) else {
+                throw FinetuneError("\(path): '\(entry.name)' would code below the size a reader accepts (docs/LIMITS.md)")
+            }
+            coded = c
+        } catch let error as CodecError {
+            throw FinetuneError("\(path): '\(entry.name)' cannot be re-coded: \(error.reason)")
+        }
+        guard coded.coding == entry.coding else { throw FinetuneError("\(path): '\(entry.name)' re-coded with other mosaic parameters") }
+        return coded.payloads
     }
 
     /// The first layer's payloads with every tile's blocks replaced by `coefficients`
     /// (`rows × positionCount`).
     private func rewriteFirstLayer(_ entry: ContainerEntry, coefficients q: [Int16], decoder: JPEGDecoder,
                                    encoder: JPEGEncoder, path: String) throws -> [[UInt8]] {
-        guard case .jpeg(let p)? = TensorCoding(code: entry.coding, parameters: entry.parameters),
-              case .rows(let h, let w) = p.layout, p.pack == .mosaic else {
+        let payloads = try JPEGTensorPayloads(entry)
+        guard case .rows(let h, let w) = payloads.parameters.layout, payloads.mosaic != nil else {
             throw FinetuneError("\(path): '\(entry.name)' is not a JPEG rows:HxW mosaic tensor")
         }
-        let rows = original.rows, full = original.positionCount
+        let full = original.positionCount
         let down = (h + 7) / 8, across = (w + 7) / 8
-        let mosaic = Mosaic(tileCount: rows, slotHeight: roundUpToBlock(h), slotWidth: roundUpToBlock(w),
-                            columns: p.mosaicColumns, tilesPerImage: p.tilesPerImage)
-        var payloads = [entry.payloads[0]]  // the scale payload, unchanged
-        for k in 0..<mosaic.imageCount {
-            let (width, height) = mosaic.size(ofImage: k)
-            var c = try decoder.readCoefficients(entry.payloads[1 + k], maxPixels: width * height)
+        var out = [payloads.scalePayload]  // unchanged
+        for (k, image) in payloads.images.enumerated() {
+            var c = try decoder.readCoefficients(Array(image.stream), maxPixels: image.width * image.height)
             guard c.quantizationTable == original.table else { throw FinetuneError("\(path): image \(k) has another quantization table") }
-            for t in mosaic.tiles(inImage: k) {
-                let (ox, oy) = mosaic.origin(ofTile: t)
+            for t in image.tiles {
+                let (ox, oy) = payloads.origin(ofTile: t)
                 for by in 0..<down {
                     for bx in 0..<across {
                         let dst = 64 * ((oy / 8 + by) * c.widthInBlocks + ox / 8 + bx)
@@ -484,9 +470,12 @@ public final class SpectralFinetuner {
                     }
                 }
             }
-            payloads.append(try encoder.write(c, options: p.jpegOptions(table: c.quantizationTable)))
+            out.append(try encoder.write(c, options: payloads.parameters.jpegOptions(table: c.quantizationTable)))
         }
-        return payloads
+        guard DecodeLimits.refusal(coding: entry.coding, shape: entry.shape, payloadBytes: out.reduce(0) { $0 + $1.count }) == nil else {
+            throw FinetuneError("\(path): '\(entry.name)' would code below the size a reader accepts (docs/LIMITS.md)")
+        }
+        return out
     }
 
     // MARK: Checks

@@ -1,86 +1,4 @@
 import WeightJPEGCore
-/// How one tensor is stored in a `.wjpg` file (the `coding` byte of its record, see docs/FORMAT.md).
-public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
-    /// The source bytes, bit for bit.
-    case exact
-    /// IEEE half precision, round to nearest even.
-    case float16
-    /// Symmetric int8 per row (`q = round(w / s)`, `s = max|w| / 127` per row, stored as float32).
-    case int8PerRow
-    /// JPEG images of the tensor's tiles.
-    case jpeg(JPEGTensorParameters)
-    /// One uniform step for the whole tensor, `q = round(w / step)`, the integers rANS-coded
-    /// (payloads: frequency table, stream; see `UniformCodecs`).
-    case entropyUniform(step: Float)
-    /// Symmetric per-row quantisation with fixed-length `bits`-bit codes (2…16).
-    case fixedRows(bits: Int)
-
-    /// The coding byte.
-    public var code: UInt8 {
-        switch self {
-        case .exact: return 0
-        case .float16: return 1
-        case .int8PerRow: return 2
-        case .jpeg: return 3
-        case .entropyUniform: return 4
-        case .fixedRows: return 5
-        }
-    }
-
-    /// The short name shown by `inspect`.
-    public var name: String {
-        switch self {
-        case .exact: return "exact"
-        case .float16: return "float16"
-        case .int8PerRow: return "int8-row"
-        case .jpeg: return "jpeg"
-        case .entropyUniform: return "entropy-uniform"
-        case .fixedRows(let b): return "fixed-row\(b)"
-        }
-    }
-
-    public var description: String {
-        switch self {
-        case .jpeg(let p): return "jpeg \(p)"
-        case .entropyUniform(let step): return "entropy-uniform step \(step)"
-        default: return name
-        }
-    }
-
-    /// The coding's parameter bytes.
-    public var parameterBytes: [UInt8] {
-        switch self {
-        case .jpeg(let p): return p.serialized()
-        case .entropyUniform(let step):
-            var w = ByteWriter()
-            w.f32(step)
-            return w.bytes
-        case .fixedRows(let bits): return [UInt8(bits)]
-        default: return []
-        }
-    }
-
-    /// Decodes a coding byte and its parameters.
-    public init?(code: UInt8, parameters: [UInt8]) {
-        switch code {
-        case 0 where parameters.isEmpty: self = .exact
-        case 1 where parameters.isEmpty: self = .float16
-        case 2 where parameters.isEmpty: self = .int8PerRow
-        case 3:
-            guard let p = JPEGTensorParameters(bytes: parameters) else { return nil }
-            self = .jpeg(p)
-        case 4:
-            guard parameters.count == 4 else { return nil }
-            let step = Float(bitPattern: UInt32(parameters[0]) | UInt32(parameters[1]) << 8 | UInt32(parameters[2]) << 16 | UInt32(parameters[3]) << 24)
-            guard step.isFinite, step > 0 else { return nil }
-            self = .entropyUniform(step: step)
-        case 5:
-            guard parameters.count == 1, (2...16).contains(parameters[0]) else { return nil }
-            self = .fixedRows(bits: Int(parameters[0]))
-        default: return nil
-        }
-    }
-}
 
 /// Where a tile's float↔pixel mapping comes from.
 public enum ScaleMode: String, Equatable, Sendable, CaseIterable {
@@ -143,7 +61,7 @@ public struct JPEGTensorParameters: Equatable, Sendable, CustomStringConvertible
     /// 17 bytes, little-endian: layout u8 (0 rows, 1 matrix), height u16, width u16, scale u8
     /// (0 tensor, 1 tile), pack u8 (0 mosaic, 1 tables), quality u8, flags u8 (bit 0 optimized Huffman,
     /// bit 1 arithmetic, bit 2 progressive), mosaic columns u16, tiles per image u32, reserved u16.
-    func serialized() -> [UInt8] {
+    package func serialized() -> [UInt8] {
         var w = ByteWriter()
         let (kind, h, wd): (UInt8, Int, Int)
         switch layout {
@@ -161,7 +79,8 @@ public struct JPEGTensorParameters: Equatable, Sendable, CustomStringConvertible
         return w.bytes
     }
 
-    init?(bytes: [UInt8]) {
+    /// Parses the 17 parameter bytes; nil when their length or any field is out of range.
+    package init?(bytes: [UInt8]) {
         guard bytes.count == 17 else { return nil }
         var r = ByteReader(bytes)
         guard let kind = try? r.u8(), let h = try? r.u16(), let wd = try? r.u16(), let scale = try? r.u8(),
@@ -182,9 +101,18 @@ public struct JPEGTensorParameters: Equatable, Sendable, CustomStringConvertible
         if self.pack == .mosaic && (mosaicColumns == 0 || tilesPerImage < mosaicColumns) { return nil }
     }
 
-    /// The libjpeg options these parameters stand for (`table` overrides the quality).
-    package func jpegOptions(table: [UInt16]? = nil) -> JPEGOptions {
-        JPEGOptions(quality: max(quality, 1), quantizationTable: table, optimizeHuffman: optimizeHuffman,
-                    arithmetic: arithmetic, progressive: progressive)
+    /// The larger of the element count and the pixels of the largest mosaic image (tiles are padded
+    /// to whole 8×8 blocks): what decoding a `rows × columns` tensor allocates besides small
+    /// tables, which `DecodeLimits` bounds. `Int.max` when it overflows.
+    public func decodeFootprint(rows: Int, columns: Int) -> Int {
+        let elements = rows * columns
+        guard pack == .mosaic, mosaicColumns > 0, tilesPerImage >= mosaicColumns else { return elements }
+        let full = layout.tileSize
+        let tiles = min(layout.tileCount(rows: rows, columns: columns), tilesPerImage)
+        let across = min(tiles, mosaicColumns), down = (tiles + mosaicColumns - 1) / mosaicColumns
+        let (w, o1) = across.multipliedReportingOverflow(by: roundUpToBlock(full.width))
+        let (h, o2) = down.multipliedReportingOverflow(by: roundUpToBlock(full.height))
+        let (pixels, o3) = w.multipliedReportingOverflow(by: h)
+        return o1 || o2 || o3 ? Int.max : max(elements, pixels)
     }
 }
