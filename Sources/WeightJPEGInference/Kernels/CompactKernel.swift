@@ -31,17 +31,14 @@ public struct CompactKernel: DCTLayerKernel {
 
     /// Batches at least this large take the convert-and-`sgemm` path.
     static let batchThreshold = 8
-    /// Samples per gathered chunk of the batch path.
-    static let chunk = 1024
     /// Neurons converted to float32 per `sgemm` call of the batch path.
     static let block = 128
 
     public init(spectral s: SpectralTensor, bias: [Float]) {
-        precondition(bias.count == s.rows, "CompactKernel: \(bias.count) biases for \(s.rows) neurons")
         dct = s.dct
         outputs = s.rows
-        self.bias = PinnedArray(bias)
-        let affine = NeuronAffine(s)
+        let affine = NeuronAffine(s, bias: bias)
+        self.bias = affine.bias
         steps = PinnedArray(affine.steps)
         offsets = PinnedArray(affine.offsets)
         // Largest |q| per position decides its row's width.
@@ -118,7 +115,7 @@ public struct CompactKernel: DCTLayerKernel {
     /// `sgemm`; finally the per-neuron affine step, scattered to neuron order.
     private func forwardBatch(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
         let n = outputs, inSize = inputs, k = keptFrequencies
-        let chunk = min(batch, Self.chunk), block = Self.block, slots = panels.neuronOrder.count
+        let chunk = min(batch, Self.sampleChunk), block = Self.block, slots = panels.neuronOrder.count
         let gathered = UnsafeMutablePointer<Float>.allocate(capacity: chunk * max(k, 1))
         let sums = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
         let weights = UnsafeMutablePointer<Float>.allocate(capacity: block * max(k, 1))

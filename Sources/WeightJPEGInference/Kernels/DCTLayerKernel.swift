@@ -1,3 +1,4 @@
+import WeightJPEGCore
 import WeightJPEGCodec
 
 /// One way of running a fully connected layer `y = W x + b` whose weight rows are JPEG-coded neuron
@@ -40,13 +41,17 @@ extension DCTLayerKernel {
     }
 }
 
-/// Per neuron, the two affine terms of the layer: `step_j` (0 for a constant tile, which decodes to
-/// `lo_j` everywhere) and `lo_j + 128 step_j`, the coefficient of `Σx`.
+/// What every kernel derives from a layer in the same way: per neuron `step_j` (0 for a constant
+/// tile, which decodes to `lo_j` everywhere) and `lo_j + 128 step_j` (the coefficient of `Σx`), and
+/// the biases, pinned.
 struct NeuronAffine {
     let steps: [Float]
     let offsets: [Float]
+    let bias: PinnedArray<Float>
 
-    init(_ s: SpectralTensor) {
+    /// The terms of `s`, with `bias` (`s.rows` entries).
+    init(_ s: SpectralTensor, bias: [Float]) {
+        precondition(bias.count == s.rows, "DCTLayerKernel: \(bias.count) biases for \(s.rows) neurons")
         var steps = [Float](repeating: 0, count: s.rows), offsets = steps
         for j in 0..<s.rows {
             let m = s.mapping(j)
@@ -55,5 +60,11 @@ struct NeuronAffine {
         }
         self.steps = steps
         self.offsets = offsets
+        self.bias = PinnedArray(bias)
     }
+}
+
+extension DCTLayerKernel {
+    /// Samples per chunk of the batch paths (keeps the gathered inputs at a cache-friendly size).
+    static var sampleChunk: Int { 1024 }
 }

@@ -19,15 +19,11 @@ public struct ReducedKernel: DCTLayerKernel {
     /// `outputs × (K + 1)`, row-major.
     private let matrix: PinnedArray<Float>
 
-    /// Samples per gathered chunk (keeps the gathered matrix at a cache-friendly size).
-    static let chunk = 1024
-
     public init(spectral s: SpectralTensor, bias: [Float]) {
-        precondition(bias.count == s.rows, "ReducedKernel: \(bias.count) biases for \(s.rows) neurons")
         dct = s.dct
         outputs = s.rows
-        self.bias = PinnedArray(bias)
-        let affine = NeuronAffine(s)
+        let affine = NeuronAffine(s, bias: bias)
+        self.bias = affine.bias
         var used = [Bool](repeating: false, count: s.positionCount)
         for p in s.positions { used[Int(p)] = true }
         let kept = (0..<s.positionCount).filter { used[$0] }
@@ -60,7 +56,7 @@ public struct ReducedKernel: DCTLayerKernel {
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
         guard batch > 0 else { return }
         let n = outputs, inSize = inputs, k = keptFrequencies, width = k + 1
-        let chunk = min(batch, Self.chunk)
+        let chunk = min(batch, Self.sampleChunk)
         let (pos, w, b) = (kept.base, matrix.base, bias.base)
         let gathered = UnsafeMutablePointer<Float>.allocate(capacity: chunk * width)
         defer { gathered.deallocate() }

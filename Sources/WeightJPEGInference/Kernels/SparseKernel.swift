@@ -22,15 +22,14 @@ public struct SparseKernel: DCTLayerKernel {
     private let offsets: PinnedArray<Float>
 
     public init(spectral s: SpectralTensor, bias: [Float]) {
-        precondition(bias.count == s.rows, "SparseKernel: \(bias.count) biases for \(s.rows) neurons")
         dct = s.dct
         outputs = s.rows
-        self.bias = PinnedArray(bias)
         positions = PinnedArray(s.positions)
         values = PinnedArray(s.values)
         rowStart = PinnedArray(s.rowStart)
         tableRows = PinnedArray((0..<8).map { v in SIMD8<Float>((0..<8).map { u in Float(s.table[8 * v + u]) }) })
-        let affine = NeuronAffine(s)
+        let affine = NeuronAffine(s, bias: bias)
+        self.bias = affine.bias
         steps = PinnedArray(s.mappings.count == 1 ? [affine.steps[0]] : affine.steps)
         offsets = PinnedArray(s.mappings.count == 1 ? [affine.offsets[0]] : affine.offsets)
     }
