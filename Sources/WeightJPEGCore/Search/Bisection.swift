@@ -19,13 +19,7 @@ package enum Bisection {
     package static func lowestPassing<Result, Failure: Error>(
         in levels: Range<Int>, midpoint: Midpoint = .down, _ probe: (Int) throws(Failure) -> Result?
     ) throws(Failure) -> Result? {
-        var lo = levels.lowerBound, hi = levels.upperBound - 1
-        var found: Result? = nil
-        while lo <= hi {
-            let mid = middle(lo, hi, midpoint)
-            if let result = try probe(mid) { found = result; hi = mid - 1 } else { lo = mid + 1 }
-        }
-        return found
+        try bisect(levels, midpoint, passingBelow: false, probe)
     }
 
     /// The result of the highest level of `levels` whose probe passes, for a test that passes up to
@@ -33,17 +27,22 @@ package enum Bisection {
     package static func highestPassing<Result, Failure: Error>(
         in levels: Range<Int>, midpoint: Midpoint = .down, _ probe: (Int) throws(Failure) -> Result?
     ) throws(Failure) -> Result? {
+        try bisect(levels, midpoint, passingBelow: true, probe)
+    }
+
+    /// The loop of both searches. `passingBelow`: the passing levels are the low end of the range, so
+    /// after a pass the boundary is above the probe (else below it).
+    private static func bisect<Result, Failure: Error>(
+        _ levels: Range<Int>, _ midpoint: Midpoint, passingBelow: Bool, _ probe: (Int) throws(Failure) -> Result?
+    ) throws(Failure) -> Result? {
         var lo = levels.lowerBound, hi = levels.upperBound - 1
         var found: Result? = nil
         while lo <= hi {
-            let mid = middle(lo, hi, midpoint)
-            if let result = try probe(mid) { found = result; lo = mid + 1 } else { hi = mid - 1 }
+            let mid = midpoint == .down ? lo + (hi - lo) / 2 : lo + (hi - lo + 1) / 2
+            let result = try probe(mid)
+            if result != nil { found = result }
+            if (result != nil) == passingBelow { lo = mid + 1 } else { hi = mid - 1 }
         }
         return found
-    }
-
-    @inline(__always)
-    private static func middle(_ lo: Int, _ hi: Int, _ rounding: Midpoint) -> Int {
-        rounding == .down ? lo + (hi - lo) / 2 : lo + (hi - lo + 1) / 2
     }
 }
