@@ -15,6 +15,10 @@ import WeightJPEGModel
 /// forward pass always uses them snapped to the JPEG grid, `s_j Q(k) · round(W / (s_j Q(k)))`, clamped
 /// to JPEG's coefficient range (straight-through estimator). The Σx column is fixed (the scale payload
 /// is kept), the other tensors (biases, later layers) train as floats.
+///
+/// This file holds the state and the writing of the tuned container; the features are in
+/// `SpectralFinetuner+Features`, the JPEG grid (snapping, quantized coefficients) in `+Grid`, the
+/// training loop in `+Training`.
 public final class SpectralFinetuner {
     /// The first layer's coefficients as read from the input file.
     public let original: SpectralTensor
