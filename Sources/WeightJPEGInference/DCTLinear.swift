@@ -33,7 +33,7 @@ public enum DCTLinear: Sendable {
     }
 
     /// The kernel's storage and loops.
-    public var layer: any DCTLayerKernel {
+    public var implementation: any DCTLayerKernel {
         switch self {
         case .sparse(let k): k
         case .reducedDense(let k): k
@@ -42,17 +42,17 @@ public enum DCTLinear: Sendable {
     }
 
     /// Number of inputs (`H · W`).
-    public var inputs: Int { layer.inputs }
+    public var inputs: Int { implementation.inputs }
     /// Number of outputs (neurons).
-    public var outputs: Int { layer.outputs }
+    public var outputs: Int { implementation.outputs }
     /// The input transform.
-    public var dct: BlockDCT { layer.dct }
+    public var dct: BlockDCT { implementation.dct }
     /// See `DCTLayerKernel.storedCoefficients`.
-    public var storedCoefficients: Int { layer.storedCoefficients }
+    public var storedCoefficients: Int { implementation.storedCoefficients }
     /// See `DCTLayerKernel.residentBytes`.
-    public var residentBytes: Int { layer.residentBytes }
+    public var residentBytes: Int { implementation.residentBytes }
     /// See `DCTLayerKernel.multiplyAddsPerSample`.
-    public var multiplyAddsPerSample: Int { layer.multiplyAddsPerSample }
+    public var multiplyAddsPerSample: Int { implementation.multiplyAddsPerSample }
 
     /// K, the frequencies nonzero in some neuron that the reduced and compact kernels keep (0 for
     /// the sparse kernel, which keeps per-neuron lists instead).
@@ -72,7 +72,7 @@ public enum DCTLinear: Sendable {
 
     /// `y = W x + b` for `batch` samples: `x` is `batch × inputs`, `y` is `batch × outputs`, row-major.
     public func forward(_ x: UnsafePointer<Float>, batch: Int, into y: UnsafeMutablePointer<Float>) {
-        // A direct switch, not `layer`: batch-1 latency is measured through this call.
+        // A direct switch, not `implementation`: batch-1 latency is measured through this call.
         switch self {
         case .sparse(let k): k.forward(x, batch: batch, into: y)
         case .reducedDense(let k): k.forward(x, batch: batch, into: y)
@@ -82,6 +82,6 @@ public enum DCTLinear: Sendable {
 
     /// `forward` on arrays: `x` holds `batch × inputs` values; returns `batch × outputs`.
     public func forward(_ x: [Float], batch: Int) -> [Float] {
-        layer.forward(x, batch: batch)
+        implementation.forward(x, batch: batch)
     }
 }
