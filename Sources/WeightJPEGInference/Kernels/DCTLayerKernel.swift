@@ -29,6 +29,9 @@ extension DCTLayerKernel {
     /// Number of inputs (`H · W` pixels of the neuron image).
     public var inputs: Int { dct.height * dct.width }
 
+    /// Samples per chunk of the batch paths (keeps the gathered inputs at a cache-friendly size).
+    static var sampleChunk: Int { 1024 }
+
     /// `forward` on arrays: `x` holds `batch × inputs` values; returns `batch × outputs`.
     public func forward(_ x: [Float], batch: Int) -> [Float] {
         precondition(x.count == batch * inputs, "DCTLayerKernel: \(x.count) inputs for a batch of \(batch) × \(inputs)")
@@ -62,9 +65,4 @@ struct NeuronAffine {
         self.offsets = offsets
         self.bias = PinnedArray(bias)
     }
-}
-
-extension DCTLayerKernel {
-    /// Samples per chunk of the batch paths (keeps the gathered inputs at a cache-friendly size).
-    static var sampleChunk: Int { 1024 }
 }
