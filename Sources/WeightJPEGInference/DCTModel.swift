@@ -5,7 +5,7 @@ import WeightJPEGModel
 /// An MLP run straight from a `.wjpg` file: the first layer (`0.weight`, JPEG-coded `rows:H×W`) is a
 /// `DCTLinear` on the quantized DCT coefficients; the other layers (small) are decoded to ordinary
 /// `DenseLayer`s. ReLU between layers, as `MLP`.
-public struct DCTModel: Sendable {
+public struct DCTModel: Classifier {
     /// The first layer, in the DCT domain.
     public let first: DCTLinear
     /// The remaining layers, decoded.
@@ -67,20 +67,18 @@ public struct DCTModel: Sendable {
         try self.init(container: Container.read(path: path), path: path, kernel: kernel)
     }
 
-    /// Number of inputs per sample.
     public var inputSize: Int { first.inputs }
-    /// Number of classes.
     public var outputSize: Int { rest.last?.outputs ?? first.outputs }
     /// Layer sizes, inputs first.
     public var sizes: [Int] { [first.inputs, first.outputs] + rest.map(\.outputs) }
 
-    /// Bytes of every weight and bias array held, all layers.
+    /// The first layer's kernel storage plus 4 bytes per parameter of the decoded layers.
     public var residentWeightBytes: Int {
         first.residentBytes + rest.reduce(0) { $0 + 4 * ($1.weight.count + $1.bias.count) }
     }
 
-    /// Logits for `count` samples (`count × inputSize`, row-major), in batches of `batchSize`.
-    public func logits(_ inputs: [Float], count: Int, batchSize: Int = 1000) throws(ModelError) -> [Float] {
+    /// Logits with the first layer in the DCT domain (see `Classifier.logits(_:count:batchSize:)`).
+    public func logits(_ inputs: [Float], count: Int, batchSize: Int) throws(ModelError) -> [Float] {
         try batchedForward(inputs, count: count, inputSize: inputSize, outputSize: outputSize,
                            widest: max(first.outputs, rest.map(\.outputs).max() ?? 0), batchSize: batchSize) { x, b, hidden, y in
             forward(x, batch: b, hidden: hidden, into: y)
@@ -98,19 +96,5 @@ public struct DCTModel: Sendable {
         Activation.relu(hidden.0, count: batch * first.outputs)
         // The dense layers read hidden.0, so their own activations start in hidden.1.
         DenseLayer.chain(rest, UnsafePointer(hidden.0), batch: batch, hidden: (hidden.1, hidden.0), into: y)
-    }
-
-    /// Predicted classes for `count` samples.
-    public func predictions(_ inputs: [Float], count: Int) throws(ModelError) -> [Int] {
-        let z = try logits(inputs, count: count)
-        let n = outputSize
-        return z.withUnsafeBufferPointer { p in (0..<count).map { Activation.argmax(p.baseAddress! + $0 * n, n) } }
-    }
-
-    /// Classifies `labels.count` samples and counts the correct ones.
-    public func evaluate(inputs: [Float], labels: [UInt8]) throws(ModelError) -> Evaluation {
-        let predicted = try predictions(inputs, count: labels.count)
-        let correct = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-        return Evaluation(correct: correct, samples: labels.count)
     }
 }

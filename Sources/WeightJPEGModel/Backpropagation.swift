@@ -46,8 +46,8 @@ package final class Backpropagation {
             }
         }
         // Softmax cross-entropy; the last delta buffer holds the logits and becomes dL/dz.
-        let loss = Self.softmaxCrossEntropy(deltas[layerCount - 1], labels: labels, batch: batch,
-                                            classes: sizes[layerCount])
+        let loss = Softmax.crossEntropyGradient(deltas[layerCount - 1], labels: labels, batch: batch,
+                                                classes: sizes[layerCount])
         // Backward.
         for l in stride(from: layerCount - 1, through: 0, by: -1) {
             let layer = model.layers[l]
@@ -75,33 +75,6 @@ package final class Backpropagation {
             }
         }
         return loss
-    }
-
-    /// Replaces each row of logits by `(softmax − onehot) / batch` and returns the mean loss.
-    static func softmaxCrossEntropy(_ z: UnsafeMutablePointer<Float>, labels: UnsafePointer<UInt8>,
-                                    batch: Int, classes: Int) -> Float {
-        var total: Double = 0
-        let scale = 1 / Float(batch)
-        for r in 0..<batch {
-            let row = z + r * classes
-            let label = Int(labels[r])
-            var m = row[0]
-            for j in 1..<classes { m = max(m, row[j]) }
-            let shiftedLabelLogit = row[label] - m
-            var sum: Float = 0
-            for j in 0..<classes {
-                let e = exp(row[j] - m)
-                row[j] = e
-                sum += e
-            }
-            // −log softmax(z)[label] = log Σ exp(z − m) − (z_label − m)
-            total += Double(log(sum) - shiftedLabelLogit)
-            let inv = 1 / sum
-            for j in 0..<classes { row[j] *= inv }
-            row[label] -= 1
-            for j in 0..<classes { row[j] *= scale }
-        }
-        return Float(total / Double(batch))
     }
 
     static func columnSums(_ m: UnsafePointer<Float>, rows: Int, columns: Int, into out: UnsafeMutablePointer<Float>) {

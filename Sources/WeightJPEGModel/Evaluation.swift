@@ -13,13 +13,3 @@ public struct Evaluation: Equatable, Sendable, Codable {
         self.samples = samples
     }
 }
-
-extension MLP {
-    /// Classifies `labels.count` samples from `inputs` (normalized, `count × inputSize`) and counts
-    /// the correct ones.
-    public func evaluate(inputs: [Float], labels: [UInt8]) throws(ModelError) -> Evaluation {
-        let predicted = try predictions(inputs, count: labels.count)
-        let correct = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-        return Evaluation(correct: correct, samples: labels.count)
-    }
-}

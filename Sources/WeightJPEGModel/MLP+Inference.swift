@@ -1,19 +1,14 @@
 import WeightJPEGCore
-extension MLP {
-    /// Logits for `count` samples laid out row-major in `inputs` (`count × inputSize`), computed in
-    /// batches of `batchSize` through BLAS. Returns `count × outputSize` values.
-    public func logits(_ inputs: [Float], count: Int, batchSize: Int = 1000) throws(ModelError) -> [Float] {
+extension MLP: Classifier {
+    /// 4 bytes per parameter (float32 weights and biases).
+    public var residentWeightBytes: Int { 4 * parameterCount }
+
+    /// Logits through BLAS, layer by layer (see `Classifier.logits(_:count:batchSize:)`).
+    public func logits(_ inputs: [Float], count: Int, batchSize: Int) throws(ModelError) -> [Float] {
         try batchedForward(inputs, count: count, inputSize: inputSize, outputSize: outputSize,
                            widest: layers.map(\.outputs).max() ?? 0, batchSize: batchSize) { x, b, hidden, y in
             forward(x, batch: b, hidden: hidden, into: y)
         }
-    }
-
-    /// Predicted classes (argmax of the logits) for `count` samples.
-    public func predictions(_ inputs: [Float], count: Int) throws(ModelError) -> [Int] {
-        let z = try logits(inputs, count: count)
-        let n = outputSize
-        return z.withUnsafeBufferPointer { p in (0..<count).map { Activation.argmax(p.baseAddress! + $0 * n, n) } }
     }
 
     /// Forward pass of one batch, ReLU after every layer but the last; hidden activations alternate
@@ -51,13 +46,5 @@ package enum Activation {
     @inline(__always)
     package static func relu(_ x: UnsafeMutablePointer<Float>, count: Int) {
         for i in 0..<count { x[i] = max(x[i], 0) }
-    }
-
-    /// Index of the largest value in `row[0..<n]` (first one on ties, as `torch.argmax`).
-    @inline(__always)
-    package static func argmax(_ row: UnsafePointer<Float>, _ n: Int) -> Int {
-        var best = 0
-        for j in 1..<n where row[j] > row[best] { best = j }
-        return best
     }
 }

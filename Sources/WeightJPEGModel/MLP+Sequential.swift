@@ -28,7 +28,7 @@ extension MLP {
     /// inputs pruning would silently change.
     public static func sequential(in file: SafetensorsFile) throws(DeadUnitError) -> MLP {
         var tensors: [String: FloatTensor] = [:]
-        for tensor in file.tensors where tensor.dtype.convertsToFloat && isSequentialParameter(tensor.name) {
+        for tensor in file.tensors where tensor.dtype.convertsToFloat && SequentialParameterName(tensor.name) != nil {
             guard let t = try? tensor.floatTensor() else { continue }
             tensors[tensor.name] = t
         }
@@ -38,23 +38,9 @@ extension MLP {
             let n = MLP.parameterNames(layer: l)
             return [n.weight, n.bias]
         })
-        if let stray = file.tensors.first(where: { !names.contains($0.name) && isSequentialMember($0.name) }) {
+        if let stray = file.tensors.first(where: { !names.contains($0.name) && SequentialParameterName.isModuleMember($0.name) }) {
             throw .otherModule(name: stray.name)
         }
         return model
-    }
-
-    /// `"<even index>.weight"` or `"<even index>.bias"`.
-    private static func isSequentialParameter(_ name: String) -> Bool {
-        let parts = name.split(separator: ".", omittingEmptySubsequences: false)
-        guard parts.count == 2, let i = Int(parts[0]), i >= 0, i % 2 == 0, String(i) == parts[0] else { return false }
-        return parts[1] == "weight" || parts[1] == "bias"
-    }
-
-    /// `"<index>.<anything>"`: a parameter or buffer of a module in the same `Sequential`.
-    private static func isSequentialMember(_ name: String) -> Bool {
-        guard let dot = name.firstIndex(of: ".") else { return false }
-        let head = name[..<dot]
-        return !head.isEmpty && head.allSatisfy(\.isASCII) && head.allSatisfy(\.isNumber)
     }
 }

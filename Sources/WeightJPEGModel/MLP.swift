@@ -32,9 +32,10 @@ public struct MLP: Equatable, Sendable {
     /// Total number of parameters (weights and biases).
     public var parameterCount: Int { layers.reduce(0) { $0 + $1.weight.count + $1.bias.count } }
 
-    /// The `torch.nn.Sequential` names of layer `index`'s weight and bias.
+    /// The `torch.nn.Sequential` names of layer `index`'s weight and bias (`SequentialParameterName`).
     public static func parameterNames(layer index: Int) -> (weight: String, bias: String) {
-        ("\(2 * index).weight", "\(2 * index).bias")
+        (SequentialParameterName(layer: index, kind: .weight).description,
+         SequentialParameterName(layer: index, kind: .bias).description)
     }
 
     /// The parameters as named tensors, in layer order (weight, then bias).

@@ -1,4 +1,5 @@
 import Foundation
+import WeightJPEGCore
 import WeightJPEGFormats
 import WeightJPEGCodec
 import WeightJPEGModel
@@ -155,17 +156,12 @@ public final class RateControl {
     public func largest(targetBytes: Int, kinds: [TableKind], output: OutputCoding = .int8) throws -> RateCandidate? {
         var best: RateCandidate? = nil
         for kind in kinds {
-            var lo = 1, hi = 100
-            var found: RateCandidate? = nil
             let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
             guard first.bytes <= targetBytes else { continue }
-            found = first
-            while lo < hi {
-                let mid = (lo + hi + 1) / 2
-                let c = try evaluate(RateSetting(kind: kind, level: mid), output: output, measure: false)
-                if c.bytes <= targetBytes { lo = mid; found = c } else { hi = mid - 1 }
-            }
-            guard var f = found else { continue }
+            var f = try Bisection.highestPassing(in: 2..<101) { level in
+                let c = try evaluate(RateSetting(kind: kind, level: level), output: output, measure: false)
+                return c.bytes <= targetBytes ? c : nil
+            } ?? first
             if validationInputs != nil { f = try evaluate(f.setting, output: output, measure: true) }
             if let b = best {
                 let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
@@ -185,14 +181,11 @@ public final class RateControl {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
         let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
         guard let d = drop(top), d <= maxDrop else { return nil }
-        var lo = 1, hi = 100
-        var found = top
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            let c = try evaluate(RateSetting(kind: kind, level: mid), output: output)
-            if drop(c)! <= maxDrop { hi = mid; found = c } else { lo = mid + 1 }
-        }
-        return found
+        // Midpoints rounded up: the levels this search has always probed (`tried` lists them).
+        return try Bisection.lowestPassing(in: 1..<100, midpoint: .up) { level in
+            let c = try evaluate(RateSetting(kind: kind, level: level), output: output)
+            return drop(c)! <= maxDrop ? c : nil
+        } ?? top
     }
 
     /// The output-layer codings tried by `smallest(maxDrop:kinds:)`, coarsest first.

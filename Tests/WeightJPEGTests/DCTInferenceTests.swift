@@ -311,9 +311,9 @@ func compactBatchOneAgreesAtEveryKernelLevel(quality: Int) throws {
     let count = min(n, 20)
     let xs = Array(x[0..<(count * 784)])
     let ys = sparse.forward(xs, batch: count)
-    defer { DCTLinear.setKernelLevel(nil) }
-    for level in 0...DCTLinear.bestKernelLevel {
-        #expect(DCTLinear.setKernelLevel(level) == level)
+    defer { CompactKernel.setLevel(nil) }
+    for level in 0...CompactKernel.bestLevel {
+        #expect(CompactKernel.setLevel(level) == level)
         for r in 0..<count {
             let y = compact.forward(Array(xs[(r * 784)..<((r + 1) * 784)]), batch: 1)
             for j in 0..<y.count {

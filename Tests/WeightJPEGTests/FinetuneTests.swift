@@ -44,7 +44,7 @@ enum FinetuneTestSupport {
 
     static func meanLoss(_ tuner: SpectralFinetuner, features: [Float], labels: [UInt8]) -> Double {
         features.withUnsafeBufferPointer { f in
-            SpectralFinetuner.score(tuner.snapped(tuner.shadow), features: f, labels: labels[...]).loss
+            FinetuneScore(tuner.snapped(tuner.shadow), features: f, labels: labels[...]).loss
         }
     }
 }

@@ -1,7 +1,7 @@
 #ifndef CKERNELS_H
 #define CKERNELS_H
 
-// Hot loops of WeightJPEG's DCT-domain inference (`DCTLinear`, compact kernel, batch 1).
+// Hot loops of WeightJPEG's DCT-domain inference (`CompactKernel`, batch 1).
 //
 // Every kernel exists in a portable C version and, on x86-64, in an AVX2+FMA version compiled with
 // function-level target attributes (the rest of the package builds for baseline x86-64). The

@@ -1,4 +1,5 @@
 import Foundation
+import WeightJPEGCore
 import WeightJPEGFormats
 
 /// `compress --max-rel-error E`: for one float tensor, the cheapest coding whose relative RMS error
@@ -71,14 +72,7 @@ public enum ErrorTargetedSearch {
         var hi = 16
         while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
         if hi >= 2, let top = fixed(hi), top.error.within(bound) {
-            var passing = top
-            var lo = 2
-            hi -= 1
-            while lo <= hi {
-                let mid = (lo + hi) / 2
-                if let c = fixed(mid), c.error.within(bound) { passing = c; hi = mid - 1 } else { lo = mid + 1 }
-            }
-            consider(passing)
+            consider(Bisection.lowestPassing(in: 2..<hi) { bits in fixed(bits).flatMap { $0.error.within(bound) ? $0 : nil } } ?? top)
         }
 
         let count = values.count
@@ -117,13 +111,10 @@ public enum ErrorTargetedSearch {
             }
             // The finest level first: if it fails, no level of this kind can pass.
             guard let finest = try atLevel(100), finest.error.within(bound) else { continue }
-            var good = finest
-            var l = 1, h = 99
-            while l <= h {
-                let mid = (l + h) / 2
-                if let c = try atLevel(mid), c.error.within(bound) { good = c; h = mid - 1 } else { l = mid + 1 }
+            let coarsest = try Bisection.lowestPassing(in: 1..<100) { (level: Int) throws(CodecError) -> Choice? in
+                try atLevel(level).flatMap { $0.error.within(bound) ? $0 : nil }
             }
-            consider(good)
+            consider(coarsest ?? finest)
         }
     }
 
