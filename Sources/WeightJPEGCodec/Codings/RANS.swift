@@ -1,3 +1,4 @@
+import WeightJPEGCore
 /// A static range-asymmetric-numeral-system (rANS) coder over a small integer alphabet.
 ///
 /// Byte-wise rANS after Duda and Giesen: a 32-bit state kept in `[L, 256·L)` with `L = 2²³`,
@@ -74,13 +75,14 @@ public enum RANS {
         /// Parses a serialised table; nil when it is malformed, spans more than `maxAlphabet`
         /// symbols, or its frequencies do not sum to `RANS.total`.
         public init?(bytes: [UInt8]) {
-            var r = LEB128.Reader(bytes)
-            guard let z = r.next(), z < UInt64(1) << 40, let n = r.next(), n >= 1, n <= UInt64(RANS.maxAlphabet) else { return nil }
+            var r = ByteReader(bytes)
+            guard let z = try? r.varint(limit: UInt64(1) << 40 - 1), let n = try? r.varint(limit: UInt64(RANS.maxAlphabet)), n >= 1
+            else { return nil }
             let minimum = z & 1 == 0 ? Int(z >> 1) : -Int(z >> 1) - 1
             var f: [UInt32] = []
             var sum: UInt64 = 0
             for _ in 0..<Int(n) {
-                guard let v = r.next(), v <= UInt64(RANS.total) else { return nil }
+                guard let v = try? r.varint(limit: UInt64(RANS.total)) else { return nil }
                 f.append(UInt32(v))
                 sum += v
             }

@@ -27,8 +27,7 @@ package enum ScalarCodecs {
         var scales: [Float] = []
         for r in 0..<rows {
             let row = values[(r * columns)..<((r + 1) * columns)]
-            let m = row.reduce(Float(0)) { max($0, abs($1)) }
-            let s = m / 127
+            let s = SymmetricQuantizer.maxMagnitude(row) / 127
             scales.append(s)
             w.f32(s)
         }
@@ -36,8 +35,7 @@ package enum ScalarCodecs {
         for r in 0..<rows where scales[r] > 0 {
             let inv = 1 / scales[r]
             for c in 0..<columns {
-                let q = (values[r * columns + c] * inv).rounded()
-                body[r * columns + c] = UInt8(bitPattern: Int8(min(max(q, -127), 127)))
+                body[r * columns + c] = UInt8(bitPattern: Int8(SymmetricQuantizer.level(values[r * columns + c], inverseScale: inv, maxLevel: 127)))
             }
         }
         w.append(body)

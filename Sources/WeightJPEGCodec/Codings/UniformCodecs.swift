@@ -79,9 +79,7 @@ package enum UniformCodecs {
         var w = ByteWriter()
         var scales: [Float] = []
         for r in 0..<rows {
-            var top: Float = 0
-            for c in 0..<columns { top = max(top, abs(values[r * columns + c])) }
-            scales.append(top / Float(m))
+            scales.append(SymmetricQuantizer.maxMagnitude(values[(r * columns)..<((r + 1) * columns)]) / Float(m))
             w.f32(scales[r])
         }
         var packed = [UInt8](repeating: 0, count: (values.count * bits + 7) / 8)
@@ -89,7 +87,7 @@ package enum UniformCodecs {
         for r in 0..<rows {
             let inv: Float = scales[r] > 0 ? 1 / scales[r] : 0
             for c in 0..<columns {
-                let q = Int(min(max((values[r * columns + c] * inv).rounded(), Float(-m)), Float(m))) + m
+                let q = SymmetricQuantizer.level(values[r * columns + c], inverseScale: inv, maxLevel: m) + m
                 for k in 0..<bits where (q >> k) & 1 != 0 { packed[(bit + k) >> 3] |= UInt8(1 << ((bit + k) & 7)) }
                 bit += bits
             }

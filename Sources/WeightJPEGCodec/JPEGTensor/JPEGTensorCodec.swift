@@ -1,3 +1,4 @@
+import WeightJPEGCore
 import WeightJPEGFormats
 /// Codes a 2-D float tensor as JPEG images of its tiles, and back.
 ///
@@ -244,49 +245,5 @@ public final class JPEGTensorCodec {
             }
         }
         return try result.get()
-    }
-}
-
-/// Unsigned LEB128 varints: 7 bits per byte, low bits first, high bit set on all but the last byte.
-public enum LEB128 {
-    package static func append(_ value: Int, to bytes: inout [UInt8]) {
-        var v = UInt64(value)
-        repeat {
-            let b = UInt8(v & 0x7F)
-            v >>= 7
-            bytes.append(v == 0 ? b : b | 0x80)
-        } while v != 0
-    }
-
-    /// Reads length-prefixed chunks (how shared-table packing stores its per-tile streams).
-    public struct Reader {
-        let bytes: [UInt8]
-        package var offset = 0
-
-        /// A reader at the start of `bytes`.
-        public init(_ bytes: [UInt8]) { self.bytes = bytes }
-
-        /// Whether every byte has been read.
-        public var atEnd: Bool { offset == bytes.count }
-
-        /// The next varint, or nil when it is truncated or longer than 9 bytes.
-        public mutating func next() -> UInt64? {
-            var v: UInt64 = 0
-            for shift in stride(from: 0, to: 63, by: 7) {
-                guard offset < bytes.count else { return nil }
-                let b = bytes[offset]
-                offset += 1
-                v |= UInt64(b & 0x7F) << UInt64(shift)
-                if b & 0x80 == 0 { return v }
-            }
-            return nil
-        }
-
-        /// The next length-prefixed chunk, or nil when it does not fit.
-        public mutating func nextChunk() -> ArraySlice<UInt8>? {
-            guard let n = next(), n <= UInt64(bytes.count - offset) else { return nil }
-            defer { offset += Int(n) }
-            return bytes[offset..<(offset + Int(n))]
-        }
     }
 }

@@ -91,9 +91,9 @@ public struct JPEGTensorPayloads {
         case .tables:
             guard payloads.count == 3 else { throw fail("\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
             images.reserveCapacity(tileCount)
-            var reader = LEB128.Reader(payloads[2])
+            var reader = ByteReader(payloads[2])
             for t in 0..<tileCount {
-                guard let stream = reader.nextChunk() else { throw fail("stream of tile \(t) is missing or truncated") }
+                guard let stream = try? reader.lengthPrefixed() else { throw fail("stream of tile \(t) is missing or truncated") }
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                 images.append(Image(stream: stream, width: w, height: h, tiles: t..<(t + 1)))
             }

@@ -286,7 +286,7 @@ public struct Container: Equatable, Sendable {
                     throw fail(.trailingBytes(count: areaSize - Int(expectedOffset)))
                 }
                 return (hasMetadata == 1 ? meta : nil, parsed, areaStart)
-            } catch let e as ByteReader.OutOfData {
+            } catch let e as ByteReader.Failure {
                 throw fail(.truncatedHeader(at: Self.preambleSize + e.offset))
             }
         } catch let e as ContainerError {

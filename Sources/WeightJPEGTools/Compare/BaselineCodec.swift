@@ -9,7 +9,7 @@ import WeightJPEG
 public enum BaselineCodec {
     /// The coded model.
     public static func encode(_ model: MLP, method: BaselineMethod) throws(CompareError) -> [UInt8] {
-        var w = CompactWriter()
+        var w = ByteWriter()
         w.u8(method.tag)
         w.varint(model.layers.count)
         for s in model.sizes { w.varint(s) }
@@ -20,7 +20,7 @@ public enum BaselineCodec {
         for layer in model.layers {
             let m = layer.weight
             switch method {
-            case .float16: w.halves(m.storage)
+            case .float16: w.f16s(m.storage)
             case .int8Row: UniformRowQuantizer.encodeRaw(m, into: &w)
             case .uniformRow(let b): UniformRowQuantizer.encode(m, bits: b, into: &w)
             case .uniformStep(let f):
@@ -34,7 +34,7 @@ public enum BaselineCodec {
                 guard (1...4096).contains(k) else { throw .unsupported("k-means needs 1…4096 clusters, got \(k)") }
                 KMeansSharing.encode(m, k: k, into: &w)
             }
-            w.halves(layer.bias)
+            w.f16s(layer.bias)
         }
         return w.bytes
     }

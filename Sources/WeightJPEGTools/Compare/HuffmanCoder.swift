@@ -10,7 +10,7 @@ public enum HuffmanCoder {
     /// Codes `symbols` (each in `0..<alphabetSize`, `alphabetSize` ≤ 4,096).
     public static func encode(_ symbols: [Int], alphabetSize: Int) -> [UInt8] {
         precondition(alphabetSize > 0 && alphabetSize <= 4096, "Huffman alphabet must be 1…4,096 symbols")
-        var w = CompactWriter()
+        var w = ByteWriter()
         w.varint(alphabetSize)
         w.varint(symbols.count)
         guard !symbols.isEmpty else { return w.bytes }

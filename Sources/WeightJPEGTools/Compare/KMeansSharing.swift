@@ -56,11 +56,11 @@ package enum KMeansSharing {
         return lo
     }
 
-    static func encode(_ m: Matrix, k: Int, into w: inout CompactWriter) {
+    static func encode(_ m: Matrix, k: Int, into w: inout ByteWriter) {
         let codebook = centroids(m.storage, k: k)
         w.varint(codebook.count)
-        w.halves(codebook)
-        w.block(HuffmanCoder.encode(m.storage.map { nearest($0, codebook) }, alphabetSize: codebook.count))
+        w.f16s(codebook)
+        w.lengthPrefixed(HuffmanCoder.encode(m.storage.map { nearest($0, codebook) }, alphabetSize: codebook.count))
     }
 
     static func decode(_ r: inout CompactReader, rows: Int, columns: Int) throws(CompareError) -> Matrix {

@@ -14,12 +14,12 @@ package enum LowRankFactorization {
     /// Largest side the eigen-decomposition is run on (W·Wᵀ is m×m floats).
     static let maxSide = 8192
 
-    static func encode(_ w: Matrix, rank: Int, into out: inout CompactWriter) throws(CompareError) {
+    static func encode(_ w: Matrix, rank: Int, into out: inout ByteWriter) throws(CompareError) {
         let m = w.rows, n = w.columns
         let r = min(rank, m, n)
         guard r * (m + n) < m * n else {
             out.varint(0)
-            out.halves(w.storage)
+            out.f16s(w.storage)
             return
         }
         guard m <= maxSide else { throw .unsupported("low rank: a \(m)×\(n) matrix is too large for the eigen-decomposition (at most \(maxSide) rows)") }
@@ -32,8 +32,8 @@ package enum LowRankFactorization {
         var b = Matrix(rows: r, columns: n)
         BLAS.gemm(a, w, transA: .transpose, into: &b)
         out.varint(r)
-        out.halves(a.storage)
-        out.halves(b.storage)
+        out.f16s(a.storage)
+        out.f16s(b.storage)
     }
 
     static func decode(_ rd: inout CompactReader, rows m: Int, columns n: Int) throws(CompareError) -> Matrix {

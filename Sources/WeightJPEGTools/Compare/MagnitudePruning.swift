@@ -8,7 +8,7 @@ import WeightJPEG
 package enum MagnitudePruning {
     static let escape = 255
 
-    static func encode(_ m: Matrix, sparsity: Double, bits: Int, into w: inout CompactWriter) {
+    static func encode(_ m: Matrix, sparsity: Double, bits: Int, into w: inout ByteWriter) {
         let n = m.count
         let keep = n - Int((sparsity * Double(n)).rounded(.down))
         // The `keep` largest magnitudes (ties: lower index), in row-major order.
@@ -29,9 +29,9 @@ package enum MagnitudePruning {
         }
         w.varint(survivors.count)
         w.u8(UInt8(bits))
-        w.half(s)
-        w.block(RANSCoder.encode(gaps, alphabetSize: escape + 1))
-        w.block(RANSCoder.encode(values, alphabetSize: 2 * L + 1))
+        w.f16(s)
+        w.lengthPrefixed(RANSCoder.encode(gaps, alphabetSize: escape + 1))
+        w.lengthPrefixed(RANSCoder.encode(values, alphabetSize: 2 * L + 1))
     }
 
     static func decode(_ r: inout CompactReader, rows: Int, columns: Int) throws(CompareError) -> Matrix {

@@ -8,14 +8,14 @@ public enum RANSCoder {
     /// Codes `symbols` (each in `0..<alphabetSize`, `alphabetSize` ≤ `RANS.maxAlphabet`).
     public static func encode(_ symbols: [Int], alphabetSize: Int) -> [UInt8] {
         precondition(alphabetSize > 0 && alphabetSize <= RANS.maxAlphabet, "rANS alphabet must be 1…\(RANS.maxAlphabet) symbols")
-        var w = CompactWriter()
+        var w = ByteWriter()
         w.varint(alphabetSize)
         w.varint(symbols.count)
         guard !symbols.isEmpty else { return w.bytes }
         precondition(symbols.allSatisfy { $0 >= 0 && $0 < alphabetSize }, "rANS symbol outside 0..<\(alphabetSize)")
         let s32 = symbols.map { Int32($0) }
         let table = RANS.Table(counting: s32)!
-        w.block(table.serialized())
+        w.lengthPrefixed(table.serialized())
         w.append(RANS.encode(s32, table: table))
         return w.bytes
     }

@@ -8,12 +8,12 @@ package enum UniformRowQuantizer {
     static func quantize(_ row: ArraySlice<Float>, scale s: Float, levels L: Int) -> [Int] {
         guard s > 0 else { return [Int](repeating: 0, count: row.count) }
         let inv = 1 / s
-        return row.map { Int(min(max(($0 * inv).rounded(), Float(-L)), Float(L))) }
+        return row.map { SymmetricQuantizer.level($0, inverseScale: inv, maxLevel: L) }
     }
 
     /// The float16 scale of `row` with the least squared error among `clips` (only `1` when `search` is false).
     static func scale(_ row: ArraySlice<Float>, levels L: Int, search: Bool) -> Float {
-        let m = row.reduce(Float(0)) { max($0, abs($1)) }
+        let m = SymmetricQuantizer.maxMagnitude(row)
         guard m > 0 else { return 0 }
         var best: Float = 0, bestError = Float.infinity
         for c in search ? clips : [1] {
@@ -28,17 +28,17 @@ package enum UniformRowQuantizer {
     }
 
     /// Scales (float16, one per row) then the rANS-coded integers of the whole matrix.
-    static func encode(_ m: Matrix, bits: Int, into w: inout CompactWriter) {
+    static func encode(_ m: Matrix, bits: Int, into w: inout ByteWriter) {
         let L = (1 << (bits - 1)) - 1
         var symbols: [Int] = []
         symbols.reserveCapacity(m.count)
         for r in 0..<m.rows {
             let row = m.storage[(r * m.columns)..<((r + 1) * m.columns)]
             let s = scale(row, levels: L, search: true)
-            w.half(s)
+            w.f16(s)
             symbols += quantize(row, scale: s, levels: L).map { $0 + L }
         }
-        w.block(RANSCoder.encode(symbols, alphabetSize: 2 * L + 1))
+        w.lengthPrefixed(RANSCoder.encode(symbols, alphabetSize: 2 * L + 1))
     }
 
     static func decode(_ r: inout CompactReader, rows: Int, columns: Int, bits: Int) throws(CompareError) -> Matrix {
@@ -55,13 +55,13 @@ package enum UniformRowQuantizer {
     }
 
     /// int8 per row, stored raw: scales (float16, `max|w| / 127`) then one signed byte per weight.
-    static func encodeRaw(_ m: Matrix, into w: inout CompactWriter) {
+    static func encodeRaw(_ m: Matrix, into w: inout ByteWriter) {
         var body: [UInt8] = []
         body.reserveCapacity(m.count)
         for r in 0..<m.rows {
             let row = m.storage[(r * m.columns)..<((r + 1) * m.columns)]
             let s = scale(row, levels: 127, search: false)
-            w.half(s)
+            w.f16(s)
             body += quantize(row, scale: s, levels: 127).map { UInt8(bitPattern: Int8($0)) }
         }
         w.append(body)

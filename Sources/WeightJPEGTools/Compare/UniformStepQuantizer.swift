@@ -6,14 +6,14 @@ import WeightJPEG
 package enum UniformStepQuantizer {
     static let maxLevel = 2047
 
-    static func encode(_ m: Matrix, stepOverRMS f: Double, into w: inout CompactWriter) {
+    static func encode(_ m: Matrix, stepOverRMS f: Double, into w: inout ByteWriter) {
         let rms = (m.storage.reduce(0.0) { $0 + Double($1) * Double($1) } / Double(max(m.count, 1))).squareRoot()
         let s = HalfPrecision.float(fromHalfBits: HalfPrecision.halfBits(from: Float(f * rms)))
         let q = m.storage.map { s > 0 ? Int(min(max(($0 / s).rounded(), Float(-maxLevel)), Float(maxLevel))) : 0 }
         let largest = q.reduce(0) { max($0, abs($1)) }
-        w.half(s)
+        w.f16(s)
         w.varint(largest)
-        w.block(RANSCoder.encode(q.map { $0 + largest }, alphabetSize: 2 * largest + 1))
+        w.lengthPrefixed(RANSCoder.encode(q.map { $0 + largest }, alphabetSize: 2 * largest + 1))
     }
 
     static func decode(_ r: inout CompactReader, rows: Int, columns: Int) throws(CompareError) -> Matrix {

@@ -86,9 +86,9 @@ public struct FoundingExperiment: Sendable {
         let first = MLP.parameterNames(layer: 0).weight
         var standalone = 0
         if let entry = container[first], entry.payloads.count == 3 {
-            var reader = LEB128.Reader(entry.payloads[2])
+            var reader = ByteReader(entry.payloads[2])
             let tablesBody = entry.payloads[1].count - 4  // tables-only stream minus its SOI and EOI
-            while let stream = reader.nextChunk() { standalone += stream.count + tablesBody }
+            while let stream = try? reader.lengthPrefixed() { standalone += stream.count + tablesBody }
         }
         let otherBytes = model.parameterCount * 4 - model.layers[0].weight.count * 4
         return Outcome(setting: "standalone", quality: quality, accuracy: accuracy, fileBytes: standalone + otherBytes,

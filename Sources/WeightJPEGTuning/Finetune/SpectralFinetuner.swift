@@ -122,9 +122,6 @@ public final class SpectralFinetuner {
             let values = isBias ? tuned.layers[layer].bias : tuned.layers[layer].weight.storage
             out.entries[index].payloads = try Self.recode(entry, values: values, codec: codec, path: path)
         }
-        for entry in out.entries where !DecodeLimits.accepts(entry) {
-            throw FinetuneError("\(path): '\(entry.name)' would code below the size a reader accepts (docs/LIMITS.md)")
-        }
         return out
     }
 
