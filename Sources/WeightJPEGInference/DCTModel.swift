@@ -109,6 +109,7 @@ public struct DCTModel: Sendable {
 
     /// Classifies `labels.count` samples and counts the correct ones.
     public func evaluate(inputs: [Float], labels: [UInt8]) throws(ModelError) -> Evaluation {
+        try Evaluation.checkClasses(outputs: outputSize, labels: labels)
         let predicted = try predictions(inputs, count: labels.count)
         let correct = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
         return Evaluation(correct: correct, samples: labels.count)
