@@ -16,12 +16,18 @@ public enum ModelFile {
     /// Loads an `MLP` from a safetensors or `.wjpg` file (decoding the JPEGs to floats), with every
     /// fault reported against `path`.
     public static func load(_ path: String) throws -> MLP {
-        let tensors: [String: FloatTensor]
-        if isContainer(path) {
-            tensors = try ModelCodec.floatTensors(Container.read(path: path), path: path)
-        } else {
-            tensors = try SafetensorsFile.read(path: path).floatTensors()
-        }
+        if isContainer(path) { return try load(Container.read(path: path), path: path) }
+        return try model(SafetensorsFile.read(path: path).floatTensors(), path: path)
+    }
+
+    /// Loads an `MLP` from a `.wjpg` container already in memory (decoding the JPEGs to floats),
+    /// with every fault reported against `path`.
+    public static func load(_ container: Container, path: String) throws -> MLP {
+        try model(ModelCodec.floatTensors(container, path: path), path: path)
+    }
+
+    /// The MLP the tensors describe; its faults reported against `path`.
+    private static func model(_ tensors: [String: FloatTensor], path: String) throws -> MLP {
         do {
             return try MLP(tensors: tensors)
         } catch {

@@ -28,7 +28,10 @@ extension Classifier {
 
     /// Classifies `labels.count` samples from `inputs` (normalized, `labels.count × inputSize`) and
     /// counts the correct ones.
+    /// - Throws: `ModelError.classCount` when a label is not below `outputSize` (a 7-class model on
+    ///   MNIST's 10 labels is an error, not "10.25%").
     public func evaluate(inputs: [Float], labels: [UInt8]) throws(ModelError) -> Evaluation {
+        try Evaluation.checkClasses(outputs: outputSize, labels: labels)
         let predicted = try predictions(inputs, count: labels.count)
         let correct = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
         return Evaluation(correct: correct, samples: labels.count)

@@ -55,6 +55,10 @@ public struct Dataset: Equatable, Sendable {
     /// Image width, in pixels.
     public let columns: Int
 
+    /// Classes of an MNIST-style data set: labels are 0...9 (`load` rejects others), so a model
+    /// evaluated on it must have 10 outputs.
+    public static let classCount = 10
+
     /// Mean of MNIST training pixels scaled to 0...1 (PyTorch's MNIST normalization constant).
     public static let mean: Float = 0.1307
     /// Standard deviation of MNIST training pixels scaled to 0...1 (PyTorch's constant).
@@ -99,7 +103,7 @@ public struct Dataset: Equatable, Sendable {
         guard labelFile.dimensions[0] == count else {
             throw .countMismatch(imagesPath: imagesPath, images: count, labelsPath: labelsPath, labels: labelFile.dimensions[0])
         }
-        if let bad = labelFile.bytes.firstIndex(where: { $0 > 9 }) {
+        if let bad = labelFile.bytes.firstIndex(where: { Int($0) >= classCount }) {
             throw .badLabel(path: labelsPath, index: bad, value: labelFile.bytes[bad])
         }
         return Dataset(images: imageFile.bytes, labels: labelFile.bytes,

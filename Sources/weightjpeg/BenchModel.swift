@@ -23,8 +23,10 @@ struct BenchModel: ParsableCommand {
     var parameters: Int = 100_000_000
     @Option(help: ArgumentHelp("The checkpoint (generated there if missing; default out/bench/synthetic-<parameters>.safetensors).", valueName: "file"))
     var checkpoint: String?
-    @Option(help: "Threads for ours and for the reference (default: all cores).")
-    var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
+    @Option(name: .customLong("jobs"), parsing: .unconditional, help: ArgumentHelp("Threads for ours and for the reference, 1-1024 (default: all cores).", valueName: "n"))
+    var jobsOption: Int?
+    /// `--jobs`, or every core.
+    var jobs: Int { jobsOption ?? ProcessInfo.processInfo.activeProcessorCount }
     @Option(help: ArgumentHelp("Where the compressed and restored files are written (default: the checkpoint's folder; /dev/shm keeps the disk out of the figures).", valueName: "dir"))
     var scratch: String?
     @Option(help: "JPEG quality for ours (compress --quality) and for the reference.")
@@ -38,7 +40,7 @@ struct BenchModel: ParsableCommand {
         guard parameters >= 10_000 && parameters <= 2_000_000_000 else { throw ValidationError("--parameters must be 10,000…2,000,000,000") }
         guard (1...20).contains(repeats) else { throw ValidationError("--repeats must be 1…20") }
         guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
-        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be 1…1024") }
+        guard (1...1024).contains(jobs) else { throw ValidationError("--jobs must be 1-1024, got \(jobs)") }
     }
 
     func run() throws {

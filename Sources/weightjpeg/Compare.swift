@@ -19,6 +19,10 @@ struct Compare: ParsableCommand {
 
         Several models: each is compared, then the summary gives, per method, the smallest whole \
         model within 0.1/0.3/0.5/1 pp of float test accuracy, averaged over the models.
+
+        Examples:
+          weightjpeg compare mlp.safetensors --quick
+          weightjpeg compare mlp_seed0.safetensors mlp_seed1.safetensors --out out/compare
         """)
 
     @Argument(help: ArgumentHelp("The models (.safetensors, torch.nn.Sequential Linear/ReLU MLPs).", valueName: "model"))

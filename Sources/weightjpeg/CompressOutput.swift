@@ -1,53 +1,67 @@
 import ArgumentParser
 import WeightJPEG
 
-/// How `compress` prints a `CompressionPlan`'s progress (stdout: results; stderr: notes and
-/// epochs) and words its errors in terms of the command's options.
-enum CompressOutput {
-    static func print(_ event: CompressionEvent) {
+/// How `compress` prints a `CompressionPlan`'s progress (results through `status`: stdout, or stderr
+/// when the file goes to stdout; notes and epochs on stderr) and words its errors in terms of the
+/// command's options.
+struct CompressOutput {
+    let status: StatusOutput
+
+    func print(_ event: CompressionEvent) {
         func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
         switch event {
         case .deadUnits(.removed(let removed, let images)):
-            Swift.print("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(images)) training images)")
+            status.line("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(images)) training images)")
         case .deadUnits(.skipped(let reason)):
-            printError("note: not removing dead units: \(text(reason))")
+            status.note("note: not removing dead units: \(text(reason))")
         case .sweepStarted(let floatValidation, let floatTest):
-            Swift.print("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatValidation)), test \(pct(floatTest)))")
+            status.line("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatValidation)), test \(pct(floatTest)))")
         case .sweepPoint(let p):
-            Swift.print("sweep: \(p.kind),\(p.level),\(p.setting),\(p.output),\(p.bytes),\(pct(p.validationAccuracy)),\(fixed(p.validationDropPoints, 2)),\(pct(p.testAccuracy)),\(fixed(p.testDropPoints, 2))")
+            status.line("sweep: \(p.kind),\(p.level),\(p.setting),\(p.output),\(p.bytes),\(pct(p.validationAccuracy)),\(fixed(p.validationDropPoints, 2)),\(pct(p.testAccuracy)),\(fixed(p.testDropPoints, 2))")
         case .rateControlChose(let r):
             rateControlTable(r)
         case .finetuneStarted(let epochs, let split):
-            printError("fine-tuning \(epochs) epoch\(epochs == 1 ? "" : "s") on training images 0..<\(grouped(split.training.upperBound)), validating on \(grouped(split.validation.lowerBound))..<\(grouped(split.validation.upperBound))")
+            status.note("fine-tuning \(epochs) epoch\(epochs == 1 ? "" : "s") on training images 0..<\(grouped(split.training.upperBound)), validating on \(grouped(split.validation.lowerBound))..<\(grouped(split.validation.upperBound))")
         case .finetuneEpoch(let e):
             let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
-            printError("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+            status.note("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
         case .finetuned(let r):
-            Swift.print("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
+            status.line("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
         }
     }
 
     /// The candidates tried, smallest first, the chosen one marked; then the choice and its rule.
-    static func rateControlTable(_ r: RateControlReport) {
+    func rateControlTable(_ r: RateControlReport) {
         func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
-        Swift.print("rate control on \(grouped(r.validation.count)) validation images (training images \(grouped(r.validation.lowerBound))…\(grouped(r.validation.upperBound - 1))); float accuracy \(pct(r.floatValidationAccuracy))%")
-        Swift.print("  setting                         output           bytes   val acc %  drop pp")
+        status.line("rate control on \(grouped(r.validation.count)) validation images (training images \(grouped(r.validation.lowerBound))…\(grouped(r.validation.upperBound - 1))); float accuracy \(pct(r.floatValidationAccuracy))%")
+        status.line("  setting                         output           bytes   val acc %  drop pp")
         for t in r.candidates {
             let setting = TextTable.pad(t.setting, .init(30, .left, truncates: true))
             let output = TextTable.pad(t.output, .init(14, .left, truncates: true))
             let bytes = TextTable.right(grouped(t.bytes), 9)
             let accuracy = TextTable.right(pct(t.validationAccuracy), 8)
             let drop = TextTable.right(t.dropPoints.map { fixed($0, 2) } ?? "—", 7)
-            Swift.print("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop)\(t.chosen ? " ← chosen" : "")")
+            status.line("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop)\(t.chosen ? " ← chosen" : "")")
         }
         guard let c = r.chosen else { return }
-        Swift.print("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")
+        status.line("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")
         if let test = r.test {
-            Swift.print("test (reporting only): float \(pct(test.float))%, chosen \(pct(test.chosen))%, drop \(fixed((test.float - test.chosen) * 100, 2)) pp")
+            status.line("test (reporting only): float \(pct(test.float))%, chosen \(pct(test.chosen))%, drop \(fixed((test.float - test.chosen) * 100, 2)) pp")
         }
     }
 
-    static func text(_ skip: DeadUnitsSkip) -> String {
+    /// `--exact 'x*' matches no tensor of the model (it has 4 tensors: 0.weight, …)`.
+    static func unmatched(_ u: UnmatchedPattern) -> String {
+        let option = switch u.rule {
+        case .exact: "--exact \(u.pattern)"
+        case .quality: "--quality-for \(u.pattern)=Q"
+        case .maxRelativeError: "--max-rel-error-for \(u.pattern)=E"
+        }
+        let more = u.tensorCount > u.someTensorNames.count ? ", …" : ""
+        return "\(option): the pattern '\(u.pattern)' matches no tensor of the model (\(u.tensorCount) tensor\(u.tensorCount == 1 ? "" : "s"): \(u.someTensorNames.joined(separator: ", "))\(more)); patterns are globs over whole names (* and ?), e.g. '0.*' or '*.weight'"
+    }
+
+    func text(_ skip: DeadUnitsSkip) -> String {
         switch skip {
         case .notAnMLP(let reason), .pruningFailed(let reason): reason
         case .noHiddenLayer: "the model has no hidden layer"
@@ -75,6 +89,8 @@ enum CompressOutput {
             "no setting keeps the validation drop within \(maxDrop) pp (even level 100 loses more)"
         case .finetune(let e):
             "--finetune: \(e.description) (fine-tuning needs the first layer as a JPEG rows:HxW mosaic: the default layout and --pack mosaic)"
+        case .unmatchedPattern(let u):
+            unmatched(u)
         }
     }
 }

@@ -3,25 +3,45 @@ import Foundation
 import WeightJPEG
 
 struct Eval: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Test accuracy of a model on the 10,000 test images.")
+    static let configuration = CommandConfiguration(
+        abstract: "Test accuracy of a model on the 10,000 test images.",
+        discussion: """
+        The model's outputs must match the data's 10 classes.
+
+        Examples:
+          weightjpeg eval model.wjpg
+          weightjpeg eval model.wjpg --engine dct --kernel reduced --json
+          weightjpeg eval fashion.safetensors --data /usr/share/datasets/fashion-mnist
+        """)
 
     @Argument(help: ArgumentHelp("The model (.safetensors or .wjpg).", valueName: "model"))
     var model: String
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(help: "dense: decode every weight to float32 (default); dct: run the first layer on the JPEG's DCT coefficients (.wjpg only).")
+    @Option(help: "dense: decode every weight to float32; dct: run the first layer on the JPEG's DCT coefficients (.wjpg only).")
     var engine: Engine = .dense
-    @Option(help: "The DCT engine's first-layer kernel: compact (default; int8 coefficients, least memory, fastest for one sample), reduced (float32, K columns, fastest in large batches) or sparse.")
-    var kernel: DCTLinear.Kernel = .compact
+    @Option(help: "With --engine dct, the first-layer kernel: compact (default; int8 coefficients, least memory, fastest for one sample), reduced (float32, K columns, fastest in large batches) or sparse.")
+    var kernel: DCTLinear.Kernel?
     @Flag(help: "Print one JSON object: accuracy (fraction), samples, correct, engine, residentWeightBytes.")
     var json = false
 
+    func validate() throws {
+        if let kernel, engine == .dense {
+            throw ValidationError("--kernel \(kernel.rawValue) applies to --engine dct only (the dense engine has no first-layer kernel)")
+        }
+    }
+
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel)
+        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel ?? .compact)
         let test = try dataOptions.load(.test)
         guard test.rows * test.columns == loaded.inputSize else {
             throw ModelFileError(path: model, reason: "the model takes \(loaded.inputSize) inputs, \(dataOptions.data) has \(test.rows)×\(test.columns) images")
+        }
+        do {
+            try Evaluation.checkClasses(outputs: loaded.outputSize, labels: test.labels, classes: Dataset.classCount)
+        } catch {
+            throw ModelFileError(path: model, reason: "\(error) in \(dataOptions.data)")
         }
         let result = try loaded.evaluate(inputs: test.normalized(), labels: test.labels)
         if json {

@@ -11,9 +11,12 @@ struct Extract: ParsableCommand {
         than letters, digits, '.', '-' and '_' become '_'); each is checked to decode. The first \
         JPEG tensor with a rows:HxW layout is also drawn as <tensor>_neurons.png: its first 64 \
         neurons, 8×8, upscaled ×2, each normalized to its own min/max.
+
+        Examples:
+          weightjpeg extract model.wjpg images/
         """)
 
-    @Argument(help: ArgumentHelp("The .wjpg file.", valueName: "model.wjpg"))
+    @Argument(help: ArgumentHelp("The .wjpg file (- reads standard input).", valueName: "model.wjpg"))
     var input: String
     @Argument(help: ArgumentHelp("Output folder (created if missing).", valueName: "dir"))
     var directory: String
@@ -26,7 +29,8 @@ struct Extract: ParsableCommand {
     }
 
     func run() throws {
-        let container = try Container.read(path: input)
+        let source = try InputFile(input)
+        let container = try source.naming { try Container.read(path: source.path) }
         try makeDirectory(directory)
         var usedNames = Set<String>()
         var jpegCount = 0, jpegBytes = 0
@@ -52,7 +56,7 @@ struct Extract: ParsableCommand {
                 guard decoded.width == image.width, decoded.height == image.height else {
                     throw ExtractError(description: "\(input): tensor '\(entry.name)': image \(k) is \(decoded.width)×\(decoded.height), expected \(image.width)×\(image.height)")
                 }
-                try AtomicFile.write(Data(image.bytes), to: path)
+                try OutputTarget.resolve(path, inputs: [input]).write(Data(image.bytes))
                 paths.append(path)
                 jpegBytes += image.bytes.count
             }
@@ -78,7 +82,7 @@ struct Extract: ParsableCommand {
                                      separator: 2, scale: 2)
         let png = PNGWriter.encode(grid)
         let path = folder + safeFileName(entry.name) + "_neurons.png"
-        try AtomicFile.write(Data(png), to: path)
+        try OutputTarget.resolve(path, inputs: [input]).write(Data(png))
         print("wrote \(path): first \(min(64, entry.shape[0])) neurons of '\(entry.name)' as \(h)×\(w) images, \(grid.width)×\(grid.height) px")
     }
 

@@ -16,19 +16,23 @@ struct Finetune: ParsableCommand {
         Data: trains on training images 0..<50,000 and validates on 50,000..<60,000 after every \
         epoch (the held-out part chooses the epoch with --select best); the test set is only \
         evaluated once, on the written file, for the report.
+
+        Examples:
+          weightjpeg finetune model.wjpg -o tuned.wjpg --data data/mnist
+          weightjpeg finetune model.wjpg -o tuned.wjpg --epochs 6 --lr-schedule drop --json
         """)
 
-    @Argument(help: ArgumentHelp("The model (.wjpg).", valueName: "model"))
+    @Argument(help: ArgumentHelp("The model (.wjpg; - reads standard input).", valueName: "model"))
     var input: String
-    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the tuned .wjpg file.", valueName: "file"))
+    @Option(name: [.short, .long], help: ArgumentHelp("Where to write the tuned .wjpg file (- writes standard output).", valueName: "file"))
     var output: String
-    @Option(help: "Passes over the 50,000 training images.")
+    @Option(parsing: .unconditional, help: "Passes over the 50,000 training images.")
     var epochs: Int = 3
-    @Option(help: "Adam learning rate of the float tensors (biases, later layers).")
+    @Option(parsing: .unconditional, help: "Adam learning rate of the float tensors (biases, later layers).")
     var lr: Float = 1e-3
-    @Option(name: .customLong("coef-lr"), help: "Adam learning rate of the first layer's coefficients (default: --lr).")
+    @Option(name: .customLong("coef-lr"), parsing: .unconditional, help: "Adam learning rate of the first layer's coefficients (default: --lr).")
     var coefLR: Float?
-    @Option(help: "Mini-batch size.")
+    @Option(parsing: .unconditional, help: "Mini-batch size.")
     var batch: Int = 64
     @Option(help: "Zero pattern of the coefficients: keep (zeros stay zero) or redecide (rounding decides).")
     var zeros: ZeroPattern = .keep
@@ -47,13 +51,16 @@ struct Finetune: ParsableCommand {
     enum SelectChoice: String, ExpressibleByArgument { case best, last }
 
     func validate() throws {
-        guard epochs >= 0 else { throw ValidationError("--epochs must be ≥ 0") }
-        guard batch > 0 else { throw ValidationError("--batch must be > 0") }
-        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be > 0") }
+        guard epochs >= 0 else { throw ValidationError("--epochs must be 0 or more, got \(epochs)") }
+        guard batch > 0 else { throw ValidationError("--batch must be positive, got \(batch)") }
+        guard lr > 0, lr.isFinite else { throw ValidationError("--lr must be positive, got \(lr)") }
+        if let c = coefLR, !(c > 0 && c.isFinite) { throw ValidationError("--coef-lr must be positive, got \(c)") }
     }
 
     func run() throws {
         threadOptions.apply()
+        let dataOnStandardOutput = (try? OutputTarget.resolve(output))?.isStandardOutput ?? false
+        let status = StatusOutput(toStandardError: dataOnStandardOutput, jsonToStandardError: dataOnStandardOutput)
         var plan = FinetunePlan(input: input, output: output)
         plan.configuration.epochs = epochs
         plan.configuration.learningRate = lr
@@ -75,13 +82,13 @@ struct Finetune: ParsableCommand {
             }
         }
         if json {
-            try JSONOutput.print(s)
+            try status.json(s)
         } else {
-            print("wrote \(output): \(grouped(s.bytesAfter)) bytes (input \(grouped(s.bytesBefore))); first layer \(grouped(s.layer0BytesBefore)) → \(grouped(s.layer0BytesAfter)) bytes")
-            print("epoch written: \(s.chosenEpoch) of \(epochs) (zeros \(zeros.rawValue), lr \(lr), coefficient lr \(coefLR ?? lr)); nonzero coefficients \(grouped(s.nonzerosBefore)) → \(grouped(s.nonzerosAfter)), \(grouped(s.newNonzeros)) new, \(grouped(s.changed)) changed")
-            print("validation (images \(grouped(s.validation.lowerBound))..<\(grouped(s.validation.upperBound))): DCT-domain \(fixed(100 * s.validationAccuracyDCT, 2))%, written file \(fixed(100 * s.validationAccuracyFile, 2))% (input \(fixed(100 * s.validationAccuracyEpoch0DCT, 2))%)")
-            print("test (written file): \(fixed(100 * s.testAccuracyFile, 2))%")
-            print("check: file coefficients \(s.coefficientsMatch ? "equal" : "DIFFER FROM") the snapped trained values; decoded dense vs DCT-domain logits on validation: max |Δ| \(s.maxAbsLogitDeltaValidation), argmax agreement \(fixed(100 * s.argmaxAgreementValidation, 2))%")
+            status.line("wrote \(output): \(grouped(s.bytesAfter)) bytes (input \(grouped(s.bytesBefore))); first layer \(grouped(s.layer0BytesBefore)) → \(grouped(s.layer0BytesAfter)) bytes")
+            status.line("epoch written: \(s.chosenEpoch) of \(epochs) (zeros \(zeros.rawValue), lr \(lr), coefficient lr \(coefLR ?? lr)); nonzero coefficients \(grouped(s.nonzerosBefore)) → \(grouped(s.nonzerosAfter)), \(grouped(s.newNonzeros)) new, \(grouped(s.changed)) changed")
+            status.line("validation (images \(grouped(s.validation.lowerBound))..<\(grouped(s.validation.upperBound))): DCT-domain \(fixed(100 * s.validationAccuracyDCT, 2))%, written file \(fixed(100 * s.validationAccuracyFile, 2))% (input \(fixed(100 * s.validationAccuracyEpoch0DCT, 2))%)")
+            status.line("test (written file): \(fixed(100 * s.testAccuracyFile, 2))%")
+            status.line("check: file coefficients \(s.coefficientsMatch ? "equal" : "DIFFER FROM") the snapped trained values; decoded dense vs DCT-domain logits on validation: max |Δ| \(s.maxAbsLogitDeltaValidation), argmax agreement \(fixed(100 * s.argmaxAgreementValidation, 2))%")
         }
         if !s.coefficientsMatch { throw ModelFileError(path: output, reason: "written coefficients differ from the trained ones") }
     }

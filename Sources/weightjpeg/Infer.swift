@@ -34,6 +34,10 @@ enum LoadedModel {
         switch self { case .dense(let m): m.inputSize; case .dct(let m): m.inputSize }
     }
 
+    var outputSize: Int {
+        switch self { case .dense(let m): m.outputSize; case .dct(let m): m.outputSize }
+    }
+
     /// Bytes of the weights held in memory (dense: 4 bytes per parameter).
     var residentWeightBytes: Int {
         switch self { case .dense(let m): 4 * m.parameterCount; case .dct(let m): m.residentWeightBytes }
@@ -54,16 +58,22 @@ enum LoadedModel {
 struct Infer: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Classify images with a model: IDX image files (every image in them), or 28×28 grayscale PGM (P5) / PNG images.",
-        discussion: "PNG: 8-bit grayscale, non-interlaced only. Pixels are normalized as in training ((p/255 − 0.1307)/0.3081).")
+        discussion: """
+        PNG: 8-bit grayscale, non-interlaced only. Pixels are normalized as in training ((p/255 − 0.1307)/0.3081).
+
+        Examples:
+          weightjpeg infer model.wjpg digit.png
+          weightjpeg infer model.wjpg data/mnist/t10k-images-idx3-ubyte.gz --engine dct --json
+        """)
 
     @Argument(help: ArgumentHelp("The model (.wjpg or .safetensors).", valueName: "model"))
     var model: String
     @Argument(help: ArgumentHelp("Images: IDX (idx3-ubyte, gzipped or not), PGM (P5) or PNG.", valueName: "input"))
     var inputs: [String]
-    @Option(help: "dense (default) or dct (.wjpg only; the first layer on the DCT coefficients).")
+    @Option(help: "dense, or dct (.wjpg only; the first layer on the DCT coefficients).")
     var engine: Engine = .dense
-    @Option(help: "The DCT engine's first-layer kernel: compact (default), reduced or sparse.")
-    var kernel: DCTLinear.Kernel = .compact
+    @Option(help: "With --engine dct, the first-layer kernel: compact (default), reduced or sparse.")
+    var kernel: DCTLinear.Kernel?
     @OptionGroup var threadOptions: ThreadOptions
     @Flag(help: "Print a JSON array: one object per image with input, index, class and probabilities.")
     var json = false
@@ -82,9 +92,15 @@ struct Infer: ParsableCommand {
         var probabilities: [Double]
     }
 
+    func validate() throws {
+        if let kernel, engine == .dense {
+            throw ValidationError("--kernel \(kernel.rawValue) applies to --engine dct only (the dense engine has no first-layer kernel)")
+        }
+    }
+
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel)
+        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel ?? .compact)
         let side = Int(Double(loaded.inputSize).squareRoot())
         guard side * side == loaded.inputSize else {
             throw InputError(description: "\(model): the model takes \(loaded.inputSize) inputs, not a square image")

@@ -3,7 +3,13 @@ import Foundation
 import WeightJPEG
 
 struct Inspect: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Per-tensor coding, bytes and bits per weight of a .wjpg file.")
+    static let configuration = CommandConfiguration(
+        abstract: "Per-tensor coding, bytes and bits per weight of a .wjpg file.",
+        discussion: """
+        Examples:
+          weightjpeg inspect model.wjpg
+          weightjpeg inspect model.wjpg --original model.safetensors --json
+        """)
 
     @Argument(help: ArgumentHelp("The .wjpg file.", valueName: "model.wjpg"))
     var input: String

@@ -11,11 +11,15 @@ struct Reproduce: ParsableCommand {
         min/max, standard Huffman, other layers float32); and WeightJPEG's defaults (one mosaic JPEG, \
         per-tensor min/max, optimized Huffman, biases float16, output layer int8). Bytes count every byte \
         needed to rebuild the model.
+
+        Examples:
+          weightjpeg reproduce
+          weightjpeg reproduce --quality 10 --seeds 0 --sweep --out out/q10
         """)
 
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
-    @Option(help: "JPEG quality 1–100.")
+    @Option(parsing: .unconditional, help: "JPEG quality, 1-100.")
     var quality: Int = 20
     @Option(help: ArgumentHelp("Seeds of the models to train, comma-separated.", valueName: "list"))
     var seeds: String = "0,1,2"
@@ -25,13 +29,13 @@ struct Reproduce: ParsableCommand {
     var epochs: Int = 10
     @Flag(help: "Retrain even when OUT already holds a model for a seed.")
     var retrain = false
-    @Flag(help: "Also run qualities 1…100: CSV, JSON and an SVG chart of accuracy against bits per weight.")
+    @Flag(help: "Also run qualities 1-100: CSV, JSON and an SVG chart of accuracy against bits per weight.")
     var sweep = false
     @Option(help: ArgumentHelp("Folder for models, tables and charts.", valueName: "dir"))
     var out: String = "out/reproduce"
 
     func validate() throws {
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1…100") }
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
         guard !parsedSeeds().isEmpty else { throw ValidationError("--seeds must be integers separated by commas") }
     }
 

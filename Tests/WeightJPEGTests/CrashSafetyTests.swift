@@ -14,7 +14,7 @@ import ArgumentParser
 
 /// The `weightjpeg` executable of the same build: beside the test bundle in the build products
 /// directory (`.build/debug/`), found from this process's own executable.
-private func cliPath() -> String? {
+func cliPath() -> String? {
     var candidates: [String] = []
     if let exe = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") {
         var dir = URL(fileURLWithPath: exe).deletingLastPathComponent()
@@ -158,7 +158,7 @@ private func run(_ cli: String, _ arguments: [String]) throws -> (status: Int32,
     #expect(throws: ExitCode(Decompress.partialOutputStatus)) { try salvage.run() }
     #expect(Decompress.partialOutputStatus == 3)
     let damaged = try ModelCodec.salvage(Container.read(path: "\(dir)/damaged.wjpg", salvage: true), path: "\(dir)/damaged.wjpg").damaged
-    let listing = Decompress.damageListing(damaged)
+    let listing = Decompress.damageListing(damaged.map { .init(name: $0.tensor ?? "?", reason: "\($0)") })
     #expect(listing.count == 2 && listing[0] == "1 damaged tensor not written:" && listing[1].hasPrefix("  \(second.name): "), "\(listing)")
     let partial = try SafetensorsFile.read(path: "\(dir)/partial.safetensors")
     let full = try ModelCodec.decompress(container, path: "x")

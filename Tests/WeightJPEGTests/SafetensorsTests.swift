@@ -132,7 +132,10 @@ private let entry = #"{"dtype":"F32","shape":[2],"data_offsets":[0,8]}"#
 
     @Test func fileShorterThanEightBytes() {
         #expect(kind(Data([1, 2, 3])) == .fileTooShort(size: 3))
-        #expect(message(Data()) == "m.safetensors: file is 0 bytes, too short for the 8-byte safetensors header length")
+        #expect(message(Data([1, 2, 3])) == "m.safetensors: file is 3 bytes, too short for the 8-byte safetensors header length")
+        // A file of another kind is named for what it is (FileKind), the fault kept in `kind`.
+        #expect(kind(Data()) == .fileTooShort(size: 0))
+        #expect(message(Data()) == "m.safetensors: is an empty file, not a safetensors file")
     }
 
     @Test func headerLengthOverCap() {

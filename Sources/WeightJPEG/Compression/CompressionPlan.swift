@@ -40,15 +40,33 @@ public struct CompressionPlan: Sendable {
     /// Whether the model must be held in memory (a step needs the whole model).
     public var needsMemory: Bool { rateControl != nil || finetuneEpochs != nil }
 
+    /// Every file `run` may read: the model and, when a data-dependent step may run, the data folder's files.
+    public var inputs: [String] {
+        [input] + (removeDeadUnits || needsMemory ? OutputTarget.files(in: dataDirectory) : [])
+    }
+
     /// Runs the plan and writes `output`. `events` sees each step's outcome as it finishes.
     ///
-    /// - Throws: `CompressionPlanError` when a requested step does not fit the model or the data;
-    ///   `ModelFileError` (naming `input`) when a tensor cannot be coded; reading, data-loading and
-    ///   writing errors as they come.
+    /// Before anything is read, `output` is resolved against every input (`OutputTarget`): the same
+    /// file as the model or a data file, through any link, is refused. `input` `-` reads standard
+    /// input, `output` `-` writes standard output.
+    ///
+    /// - Throws: `OutputError` for a refused output; `CompressionPlanError` when a requested step
+    ///   does not fit the model or the data (or a pattern matches no tensor); `ModelFileError`
+    ///   (naming `input`) when a tensor cannot be coded; reading, data-loading and writing errors as
+    ///   they come.
     public func run(events: (CompressionEvent) -> Void = { _ in }) throws -> CompressionReport {
+        let target = try OutputTarget.resolve(output, inputs: inputs)
+        let source = try InputFile(input)
+        return try source.naming { try run(reading: source.path, into: target, events: events) }
+    }
+
+    /// `run(events:)` with the model read from `path` (`input` itself, or standard input's stand-in).
+    private func run(reading path: String, into target: OutputTarget, events: (CompressionEvent) -> Void) throws -> CompressionReport {
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
         if !needsMemory {
-            let view = try SafetensorsReader(path: input).asFile()
+            let view = try SafetensorsReader(path: path).asFile()
+            try checkPatterns(view)
             var pruned = view
             if removeDeadUnits {
                 let outcome: DeadUnitsOutcome
@@ -57,16 +75,17 @@ public struct CompressionPlan: Sendable {
                 events(.deadUnits(outcome))
             }
             if pruned.tensors.map(\.shape) == view.tensors.map(\.shape) {
-                let summary = try ModelPipeline.compress(input: input, output: output, policy: policy, options: pipeline)
+                let summary = try ModelPipeline.compress(input: path, output: output, policy: policy, options: pipeline)
                 report.streamed = true
                 report.inputBytes = summary.inputBytes
                 report.outputBytes = summary.outputBytes
                 return report
             }
-            try write(coded { try ModelCodec.compress(pruned, policy: policy) }, into: &report)
+            try write(coded { try ModelCodec.compress(pruned, policy: policy) }, to: target, inputBytes: FileInput.size(of: path), into: &report)
             return report
         }
-        var source = try SafetensorsFile.read(path: input)
+        var source = try SafetensorsFile.read(path: path)
+        try checkPatterns(source)
         var train: Dataset? = nil
         if finetuneEpochs != nil {
             do { train = try Dataset.load(directory: dataDirectory, split: .train) } catch {
@@ -102,8 +121,16 @@ public struct CompressionPlan: Sendable {
             (container, finetuned) = try finetune(container, epochs: epochs, train: train, events: events)
             report.finetune = finetuned
         }
-        try write(container, into: &report)
+        try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
         return report
+    }
+
+    /// Throws `CompressionPlanError.unmatchedPattern` when a name pattern of the policy matches no
+    /// tensor of `file`.
+    private func checkPatterns(_ file: SafetensorsFile) throws {
+        if let unmatched = policy.firstUnmatchedPattern(in: file.tensors.map(\.name)) {
+            throw CompressionPlanError.unmatchedPattern(unmatched)
+        }
     }
 
     /// `make()`, with a coding failure reported as a `ModelFileError` naming the input.
@@ -114,11 +141,11 @@ public struct CompressionPlan: Sendable {
     }
 
     /// Writes an in-memory container and records both sizes.
-    private func write(_ container: Container, into report: inout CompressionReport) throws {
+    private func write(_ container: Container, to target: OutputTarget, inputBytes: Int?, into report: inout CompressionReport) throws {
         let bytes = container.serialized()
-        try AtomicFile.write(Data(bytes), to: output)
+        try target.write(Data(bytes))
         report.outputBytes = bytes.count
-        report.inputBytes = (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0
+        report.inputBytes = inputBytes ?? 0
     }
 
     /// `file` without the hidden units that never activate on the training set (`loaded`, or the

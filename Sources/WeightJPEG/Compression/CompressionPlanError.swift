@@ -21,6 +21,8 @@ public enum CompressionPlanError: Error, Sendable {
     case dropUnreachable(maxDrop: Double)
     /// The container cannot be fine-tuned (its first layer is not a rows mosaic JPEG tensor).
     case finetune(FinetuneError)
+    /// A name pattern of the policy matches no tensor of the model.
+    case unmatchedPattern(UnmatchedPattern)
 
     /// The data-dependent step that failed.
     public enum Step: Sendable { case rateControl, finetune }

@@ -28,32 +28,51 @@ public struct FinetunePlan: Sendable {
         case epoch(FinetuneEpoch)
     }
 
-    /// Runs the fine-tuning and writes `output` (atomically).
+    /// Every file `run` reads: the model and the data folder's files.
+    public var inputs: [String] { [input] + OutputTarget.files(in: dataDirectory) }
+
+    /// Runs the fine-tuning and writes `output` (atomically for a file, streamed for `-` or a FIFO).
+    /// Before anything is read, `output` is resolved against every input (`OutputTarget`: the same
+    /// file as the model or a data file is refused); `input` `-` reads standard input. The written
+    /// file is checked from the bytes in memory, never read back (a FIFO would block).
     ///
-    /// - Throws: `ModelFileError` when `input` is not a fine-tunable `.wjpg` MLP; reading,
-    ///   data-loading and writing errors as they come. A written file whose coefficients differ from
-    ///   the trained ones is not an error here: `FinetuneSummary.coefficientsMatch` says so.
+    /// - Throws: `OutputError` for a refused output; `ModelFileError` when `input` is not a
+    ///   fine-tunable `.wjpg` MLP; reading, data-loading and writing errors as they come. A written
+    ///   file whose coefficients differ from the trained ones is not an error here:
+    ///   `FinetuneSummary.coefficientsMatch` says so.
     public func run(events: (Event) -> Void = { _ in }) throws -> FinetuneSummary {
-        guard ModelFile.isContainer(input) else { throw ModelFileError(path: input, reason: "not a .wjpg file") }
+        let target = try OutputTarget.resolve(output, inputs: inputs)
+        let source = try InputFile(input)
+        return try source.naming { try run(reading: source.path, into: target, events: events) }
+    }
+
+    /// `run(events:)` with the model read from `path` (`input` itself, or standard input's stand-in).
+    private func run(reading path: String, into target: OutputTarget, events: (Event) -> Void) throws -> FinetuneSummary {
+        let inputBytes = try FileInput.read(path)
+        let kind = FileKind.sniff(inputBytes.prefix(FileKind.sniffLength))
+        guard kind == .wjpg else {
+            throw ModelFileError(path: input, reason: "not a .wjpg file (it is \(kind.description))")
+        }
         let started = Date()
-        let container = try Container.read(path: input)
+        let container = try Container(bytes: [UInt8](inputBytes), path: path)
         let train = try Dataset.load(directory: dataDirectory, split: .train)
         let test = try Dataset.load(directory: dataDirectory, split: .test)
         let trainInputs = train.normalized()
         events(.started(DataSplit(count: train.count)))
         let run: FinetuneRun
         do {
-            run = try FinetuneRun(container: container, path: input, configuration: configuration,
+            run = try FinetuneRun(container: container, path: path, configuration: configuration,
                                   trainInputs: trainInputs, labels: train.labels) { events(.epoch($0)) }
         } catch let e as FinetuneError {
             throw ModelFileError(path: input, reason: e.description)
         }
         let bytes = run.container.serialized()
-        try AtomicFile.write(Data(bytes), to: output)
+        try target.write(bytes)
 
-        // Checks on the written file, through the ordinary decode path.
+        // Checks on the written bytes (kept in memory: the output may be a stream), through the
+        // ordinary decode path.
         let tuner = run.tuner, split = run.split
-        let written = try Container.read(path: output)
+        let written = try Container(bytes: bytes, path: output)
         let reread = try SpectralTensor(entry: written["0.weight"]!, path: output)
         let before = tuner.originalCoefficients
         let after = tuner.quantizedCoefficients(tuner.shadow)
@@ -62,7 +81,7 @@ public struct FinetunePlan: Sendable {
         for j in 0..<reread.rows {
             for e in Int(reread.rowStart[j])..<Int(reread.rowStart[j + 1]) { inFile[j * full + Int(reread.positions[e])] = reread.values[e] }
         }
-        let model = try ModelFile.load(output)
+        let model = try ModelFile.load(written, path: output)
         let validation = train.subset(split..<train.count)
         let validationInputs = Array(trainInputs[(split * tuner.inputSize)...])
         let validationFile = try model.evaluate(inputs: validationInputs, labels: validation.labels)
@@ -86,7 +105,7 @@ public struct FinetunePlan: Sendable {
             learningRate: configuration.learningRate,
             coefficientLearningRate: configuration.coefficientLearningRate ?? configuration.learningRate,
             chosenEpoch: run.chosenEpoch, training: 0..<split, validation: split..<train.count,
-            bytesBefore: (try? FileManager.default.attributesOfItem(atPath: input)[.size] as? Int) ?? 0,
+            bytesBefore: inputBytes.count,
             bytesAfter: bytes.count,
             layer0BytesBefore: container["0.weight"]!.storedBytes, layer0BytesAfter: written["0.weight"]!.storedBytes,
             nonzerosBefore: before.reduce(0) { $0 + ($1 != 0 ? 1 : 0) },

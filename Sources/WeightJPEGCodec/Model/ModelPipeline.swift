@@ -137,7 +137,8 @@ public enum ModelPipeline {
         }
         progress?.finish()
         try writer.finish()
-        let outputBytes = (try? FileManager.default.attributesOfItem(atPath: output)[.size] as? Int) ?? 0
+        // From the declarations, not the file system: the output may be a stream.
+        let outputBytes = SafetensorsFile.header(tensors: declarations, metadata: reader.metadata).count + sizes.reduce(0, +)
         return Summary(tensors: reader.count, inputBytes: reader.fileSize, outputBytes: outputBytes,
                        seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
     }

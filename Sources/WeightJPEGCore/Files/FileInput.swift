@@ -24,6 +24,13 @@ public enum FileInput {
             throw ReadError(path: path, reason: "cannot read: \(error.localizedDescription)")
         }
     }
+
+    /// Size in bytes of the file `path` names, links followed (`stat`, so a `/dev/fd/N` stand-in of
+    /// `InputFile` gives its file's size, not the link's); nil when it cannot be inspected.
+    public static func size(of path: String) -> Int? {
+        var st = stat()
+        return stat(path, &st) == 0 ? Int(st.st_size) : nil
+    }
 }
 
 /// An input named on the command line, made readable by path for the memory-mapping readers

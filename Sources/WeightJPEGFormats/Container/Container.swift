@@ -182,8 +182,12 @@ public struct Container: Equatable, Sendable {
         func fail(_ f: ContainerError.Fault, _ tensor: String? = nil) -> ContainerError {
             ContainerError(path: path, tensor: tensor, fault: f)
         }
-        guard bytes.count >= Self.preambleSize else { throw fail(.tooShort(size: bytes.count)) }
-        guard Array(bytes[0..<4]) == Self.magic else { throw fail(.badMagic(found: Array(bytes[0..<4]))) }
+        guard bytes.count >= Self.preambleSize else {
+            throw ContainerError(path: path, fault: .tooShort(size: bytes.count), found: FileKind.sniff(bytes))
+        }
+        guard Array(bytes[0..<4]) == Self.magic else {
+            throw ContainerError(path: path, fault: .badMagic(found: Array(bytes[0..<4])), found: FileKind.sniff(bytes))
+        }
         var pre = ByteReader(Array(bytes[0..<Self.preambleSize]), offset: 4)
         do {
             let version = try pre.u16()

@@ -37,14 +37,20 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case corruptPayload(String)
     }
 
+    /// What the file is instead, when its first bytes name another kind (safetensors, a JPEG,
+    /// text, an empty file); set by the reader when the preamble is too short or its magic wrong.
+    public var found: FileKind?
+
     /// An error about `path` (and `tensor`, when known).
-    public init(path: String, tensor: String? = nil, fault: Fault) {
+    public init(path: String, tensor: String? = nil, fault: Fault, found: FileKind? = nil) {
         self.path = path
         self.tensor = tensor
         self.fault = fault
+        self.found = found
     }
 
     public var description: String {
+        if let text = found?.mismatch(path: path, expected: .wjpg) { return text }
         let where_ = tensor.map { "\(path): tensor '\($0)'" } ?? path
         switch fault {
         case .tooShort(let size): return "\(where_): file is \(size) bytes, too short for a .wjpg header (truncated?)"

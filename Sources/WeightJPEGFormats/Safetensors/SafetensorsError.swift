@@ -59,15 +59,21 @@ public struct SafetensorsError: Error, Equatable, Sendable, CustomStringConverti
     public let path: String
     /// The fault.
     public let kind: Kind
+    /// What the file is instead, when its first bytes name another kind (a `.wjpg` file, a JPEG,
+    /// text, an empty file); set by the reader for faults in the header's framing.
+    public var found: FileKind?
 
     /// An error about `path`.
-    public init(path: String, kind: Kind) {
+    public init(path: String, kind: Kind, found: FileKind? = nil) {
         self.path = path
         self.kind = kind
+        self.found = found
     }
 
+    /// One line naming the file; for a file of another kind, what it is instead of the header fault.
     public var description: String {
-        path.isEmpty ? message : "\(path): \(message)"
+        if let text = found?.mismatch(path: path, expected: .safetensors) { return text }
+        return path.isEmpty ? message : "\(path): \(message)"
     }
 
     /// The explanation without the file name.

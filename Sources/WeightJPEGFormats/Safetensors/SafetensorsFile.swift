@@ -84,7 +84,16 @@ public struct SafetensorsFile: Equatable, Sendable {
     /// Validates the header of the file whose bytes are `bytes` (all of them: the offsets are
     /// checked against the file size) and returns where each tensor lies. Reads only the header.
     public static func layout(of bytes: UnsafeRawBufferPointer, path: String) throws(SafetensorsError) -> Layout {
-        func fail(_ kind: SafetensorsError.Kind) -> SafetensorsError { SafetensorsError(path: path, kind: kind) }
+        func fail(_ kind: SafetensorsError.Kind) -> SafetensorsError {
+            // A fault in the framing (length prefix, UTF-8, JSON) of a file that is something else:
+            // say what it is.
+            switch kind {
+            case .fileTooShort, .headerTooLarge, .headerBeyondFile, .headerNotUTF8, .headerNotJSON, .headerNotObject:
+                return SafetensorsError(path: path, kind: kind, found: FileKind.sniff(bytes))
+            default:
+                return SafetensorsError(path: path, kind: kind)
+            }
+        }
 
         let fileSize = bytes.count
         guard fileSize >= 8 else { throw fail(.fileTooShort(size: fileSize)) }

@@ -1,0 +1,155 @@
+import ArgumentParser
+import WeightJPEG
+
+/// `compress`'s options for the default policy: how image-like tensors become JPEG and which
+/// tensors stay exact.
+struct JPEGCodingOptions: ParsableArguments {
+    @Option(parsing: .unconditional, help: "JPEG quality, 1-100 (IJG scaling).")
+    var quality: Int = 20
+    @Option(help: ArgumentHelp("auto, rows:HxW (each row an HxW image) or matrix[:HxW] (tiles of at most HxW).", valueName: "layout"))
+    var layout: String = "auto"
+    @Option(help: "Float-to-pixel min/max per tensor or per tile: tensor or tile.")
+    var scale: ScaleMode = .tensor
+    @Option(help: "Tiles in one mosaic image, or abbreviated streams with shared tables: mosaic or tables.")
+    var pack: PackMode = .mosaic
+    @Option(help: "Huffman tables: optimized or standard.")
+    var huffman: HuffmanChoice = .optimized
+    @Flag(help: "Arithmetic coding instead of Huffman.")
+    var arithmetic = false
+    @Flag(help: "Progressive JPEG.")
+    var progressive = false
+    @Option(name: .customLong("exact"), help: ArgumentHelp("Keep tensors whose name matches this glob bit for bit (repeatable; must match a tensor).", valueName: "glob"))
+    var exact: [String] = []
+    @Option(name: .customLong("quality-for"), help: ArgumentHelp("Per-tensor quality, GLOB=Q (repeatable; must match a tensor).", valueName: "glob=q"))
+    var qualityFor: [String] = []
+
+    enum HuffmanChoice: String, ExpressibleByArgument { case optimized, standard }
+
+    func validate() throws {
+        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
+        guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW], got '\(layout)'") }
+        _ = try parsedOverrides()
+    }
+
+    func parsedOverrides() throws -> [(pattern: String, quality: Int)] {
+        try qualityFor.map { spec in
+            guard let eq = spec.lastIndex(of: "="), let q = Int(spec[spec.index(after: eq)...]), (1...100).contains(q) else {
+                throw ValidationError("--quality-for expects GLOB=Q with Q in 1-100, got '\(spec)'")
+            }
+            return (String(spec[..<eq]), q)
+        }
+    }
+
+    func apply(to policy: inout CompressionPolicy) throws {
+        policy.quality = quality
+        policy.layout = layout == "auto" ? nil : TileLayout(layout)
+        policy.scale = scale
+        policy.pack = pack
+        policy.optimizeHuffman = huffman == .optimized
+        policy.arithmetic = arithmetic
+        policy.progressive = progressive
+        policy.exactPatterns = exact
+        policy.qualityOverrides = try parsedOverrides()
+    }
+}
+
+/// `compress`'s error-targeted mode: every float tensor gets the cheapest coding within a
+/// relative-error bound.
+struct ErrorTargetOptions: ParsableArguments {
+    @Option(name: .customLong("max-rel-error"), parsing: .unconditional, help: ArgumentHelp("Per float tensor, the cheapest coding whose relative RMS error ‖ΔW‖/‖W‖, measured by decoding, is at most E (E/10 for 1-D tensors); e.g. 0.01.", valueName: "e"))
+    var maxRelError: Double?
+    @Option(name: .customLong("max-rel-error-for"), help: ArgumentHelp("Per-tensor bound, GLOB=E (repeatable; the first match wins; must match a tensor).", valueName: "glob=e"))
+    var maxRelErrorFor: [String] = []
+    @Option(name: .customLong("jpeg-min-gain"), parsing: .unconditional, help: ArgumentHelp("Try JPEG only on tensors whose 8x8 DCT coding gain is at least G (0: everywhere).", valueName: "g"))
+    var jpegMinGain: Double = 1.05
+    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("Without --max-rel-error: code a noise-like tensor (AC coding gain below 1.25) the rules would JPEG-code within this relative error instead, or 'off' (default: 0.01).", valueName: "e|off"))
+    var noiseLikeError: String?
+
+    func validate() throws {
+        if let e = maxRelError, !(e > 0 && e < 1) { throw ValidationError("--max-rel-error must be between 0 and 1 (exclusive), e.g. 0.03, got \(e)") }
+        if let n = noiseLikeError, n != "off", !(Double(n).map { $0 > 0 && $0 < 1 } ?? false) {
+            throw ValidationError("--noise-like-error must be between 0 and 1 (exclusive) or 'off', got '\(n)'")
+        }
+        guard jpegMinGain >= 0 && jpegMinGain.isFinite else { throw ValidationError("--jpeg-min-gain must be 0 or more, got \(jpegMinGain)") }
+        _ = try parsedErrorOverrides()
+    }
+
+    var isRequested: Bool { maxRelError != nil || !maxRelErrorFor.isEmpty }
+
+    func parsedErrorOverrides() throws -> [(pattern: String, bound: Double)] {
+        try maxRelErrorFor.map { spec in
+            guard let eq = spec.lastIndex(of: "="), let e = Double(spec[spec.index(after: eq)...]), e > 0, e < 1 else {
+                throw ValidationError("--max-rel-error-for expects GLOB=E with E between 0 and 1 (exclusive), got '\(spec)'")
+            }
+            return (String(spec[..<eq]), e)
+        }
+    }
+
+    func apply(to policy: inout CompressionPolicy) throws {
+        policy.maxRelativeError = maxRelError
+        policy.jpegMinimumCodingGain = jpegMinGain
+        if let n = noiseLikeError { policy.noiseLikeRelativeError = n == "off" ? nil : Double(n) }
+        policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
+    }
+}
+
+/// `compress`'s rate control: the first layer's JPEG tables chosen on the validation split.
+struct RateControlOptions: ParsableArguments {
+    @Option(name: .customLong("target-bytes"), parsing: .unconditional, help: ArgumentHelp("The finest setting whose whole file is at most N bytes (MLP models with --data).", valueName: "n"))
+    var targetBytes: Int?
+    @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("The smallest file whose validation accuracy is at most P percentage points below the float model's (MLP models with --data).", valueName: "p"))
+    var maxDrop: Double?
+    @Option(help: ArgumentHelp("Table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
+    var tables: String = "ijg,flat,spectrum"
+    @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
+    var cheapOutput = true
+    @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
+    var validationCount: Int = DataSplit.heldOut
+    @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (reporting only, never used for choosing).")
+    var reportTest = false
+    @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate-accuracy curves at these levels of every kind in --tables (e.g. 1,5,10,20,40,60,80,100), then write as usual.", valueName: "levels"))
+    var sweepTables: String?
+
+    func validate() throws {
+        guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
+        if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive, got \(t)") }
+        if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0-100 percentage points, got \(p)") }
+        guard (1...DataSplit.heldOut).contains(validationCount) else { throw ValidationError("--validation-count must be 1-10000, got \(validationCount)") }
+        _ = try parsedKinds()
+        _ = try parsedSweepLevels()
+    }
+
+    var isRequested: Bool { targetBytes != nil || maxDrop != nil || sweepTables != nil }
+
+    func parsedKinds() throws -> [TableKind] {
+        try tables.split(separator: ",").map { spec in
+            guard let k = TableKind(String(spec)) else {
+                throw ValidationError("--tables expects ijg, flat or spectrum[:E] (E in 0-4), got '\(spec)'")
+            }
+            return k
+        }
+    }
+
+    func parsedSweepLevels() throws -> [Int]? {
+        guard let sweepTables else { return nil }
+        return try sweepTables.split(separator: ",").map { spec in
+            guard let l = Int(spec), (1...100).contains(l) else { throw ValidationError("--sweep-tables expects levels 1-100, got '\(spec)'") }
+            return l
+        }
+    }
+
+    /// The request these options describe, or nil when no rate control was asked for.
+    func request() throws -> RateControlRequest? {
+        guard isRequested else { return nil }
+        var request = RateControlRequest(goal: targetBytes.map { .targetBytes($0) } ?? maxDrop.map { .maxDrop($0) } ?? .none)
+        request.kinds = try parsedKinds()
+        request.cheapOutput = cheapOutput
+        request.validationCount = validationCount
+        request.reportTest = reportTest
+        request.sweepLevels = try parsedSweepLevels()
+        return request
+    }
+}
+
+extension ScaleMode: ExpressibleByArgument {}
+extension PackMode: ExpressibleByArgument {}
