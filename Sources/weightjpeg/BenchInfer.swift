@@ -121,7 +121,7 @@ struct BenchInfer: ParsableCommand {
         // Whole-model accuracy and agreement with dense.
         let zDense = try dense.logits(x, count: count)
         let zs = try models.map { try $0.logits(x, count: count) }
-        func argmax(_ z: [Float], _ r: Int) -> Int { (0..<10).max { z[r * 10 + $0] < z[r * 10 + $1] }! }
+        func argmax(_ z: [Float], _ r: Int) -> Int { z.withUnsafeBufferPointer { Softmax.argmax($0.baseAddress! + r * 10, 10) } }
         var agree = [Int](repeating: 0, count: zs.count), correct = [Int](repeating: 0, count: zs.count + 1)
         var maxDelta: Float = 0, kernelDelta = [Float](repeating: 0, count: zs.count)
         for r in 0..<count {

@@ -33,7 +33,7 @@ struct Eval: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel ?? .compact)
+        let loaded = try loadClassifier(path: model, engine: engine, kernel: kernel ?? .compact)
         let test = try dataOptions.load(.test)
         guard test.rows * test.columns == loaded.inputSize else {
             throw ModelFileError(path: model, reason: "the model takes \(loaded.inputSize) inputs, \(dataOptions.data) has \(test.rows)×\(test.columns) images")

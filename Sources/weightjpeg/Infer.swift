@@ -12,46 +12,16 @@ enum Engine: String, ExpressibleByArgument, CaseIterable {
 
 extension DCTLinear.Kernel: ExpressibleByArgument {}
 
-/// A model loaded for one engine.
-enum LoadedModel {
-    case dense(MLP)
-    case dct(DCTModel)
-
-    /// Loads `path` (safetensors or `.wjpg`) for `engine`; `dct` needs a `.wjpg` file.
-    init(path: String, engine: Engine, kernel: DCTLinear.Kernel) throws {
-        switch engine {
-        case .dense:
-            self = .dense(try ModelFile.load(path))
-        case .dct:
-            guard ModelFile.isContainer(path) else {
-                throw ModelFileError(path: path, reason: "--engine dct needs a .wjpg model (this is not one); use --engine dense")
-            }
-            self = .dct(try DCTModel(path: path, kernel: kernel))
+/// Loads `path` (safetensors or `.wjpg`) for `engine` as a `Classifier`; `dct` needs a `.wjpg` file.
+func loadClassifier(path: String, engine: Engine, kernel: DCTLinear.Kernel) throws -> any Classifier {
+    switch engine {
+    case .dense:
+        return try ModelFile.load(path)
+    case .dct:
+        guard ModelFile.isContainer(path) else {
+            throw ModelFileError(path: path, reason: "--engine dct needs a .wjpg model (this is not one); use --engine dense")
         }
-    }
-
-    var inputSize: Int {
-        switch self { case .dense(let m): m.inputSize; case .dct(let m): m.inputSize }
-    }
-
-    var outputSize: Int {
-        switch self { case .dense(let m): m.outputSize; case .dct(let m): m.outputSize }
-    }
-
-    /// Bytes of the weights held in memory (dense: 4 bytes per parameter).
-    var residentWeightBytes: Int {
-        switch self { case .dense(let m): 4 * m.parameterCount; case .dct(let m): m.residentWeightBytes }
-    }
-
-    func logits(_ x: [Float], count: Int) throws -> [Float] {
-        switch self { case .dense(let m): try m.logits(x, count: count); case .dct(let m): try m.logits(x, count: count) }
-    }
-
-    func evaluate(inputs: [Float], labels: [UInt8]) throws -> Evaluation {
-        switch self {
-        case .dense(let m): try m.evaluate(inputs: inputs, labels: labels)
-        case .dct(let m): try m.evaluate(inputs: inputs, labels: labels)
-        }
+        return try DCTModel(path: path, kernel: kernel)
     }
 }
 
@@ -100,7 +70,7 @@ struct Infer: ParsableCommand {
 
     func run() throws {
         threadOptions.apply()
-        let loaded = try LoadedModel(path: model, engine: engine, kernel: kernel ?? .compact)
+        let loaded = try loadClassifier(path: model, engine: engine, kernel: kernel ?? .compact)
         let side = Int(Double(loaded.inputSize).squareRoot())
         guard side * side == loaded.inputSize else {
             throw InputError(description: "\(model): the model takes \(loaded.inputSize) inputs, not a square image")
@@ -120,10 +90,7 @@ struct Infer: ParsableCommand {
         var results: [Classification] = []
         for (r, image) in images.enumerated() {
             let row = z[(r * classes)..<((r + 1) * classes)]
-            let m = row.max() ?? 0
-            let e = row.map { Double(exp($0 - m)) }
-            let total = e.reduce(0, +)
-            let p = e.map { $0 / total }
+            let p = Softmax.probabilities(row)
             let best = p.indices.max { p[$0] < p[$1] } ?? 0
             if json {
                 results.append(Classification(input: image.name, index: image.index, class: best, probabilities: p.map { ($0 * 1e6).rounded() / 1e6 }))
