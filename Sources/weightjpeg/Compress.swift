@@ -27,7 +27,7 @@ struct Compress: ParsableCommand {
         set, are compressed without this step (one note on stderr).
 
         Rate control (MLP models with the training set in --data): --target-bytes N or --max-drop P \
-        chooses the first layer's quantization table (--tables: ijg quality, flat step, or a table \
+        chooses the first layer's quantization table (--table-kinds: ijg quality, flat step, or a table \
         from the weights' own DCT spectrum) by binary search over levels 1…100, measuring accuracy on \
         the validation split (training images 50,000…59,999, never the test set), and prints the \
         candidates tried. With --max-drop the int8 output layer may become a flat-table JPEG \
@@ -72,8 +72,11 @@ struct Compress: ParsableCommand {
     var targetBytes: Int?
     @Option(name: .customLong("max-drop"), help: ArgumentHelp("Rate control: the smallest file whose validation accuracy (the last 10,000 training images, never the test set) is at most P percentage points below the float model's. MLP models with --data only.", valueName: "p"))
     var maxDrop: Double?
-    @Option(help: ArgumentHelp("Table kinds the rate control tries: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
-    var tables: String = "ijg,flat,spectrum"
+    @Option(name: .customLong("table-kinds"), help: ArgumentHelp("Table kinds the rate control tries: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
+    var tableKinds: String = "ijg,flat,spectrum"
+    /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
+    @Option(name: .customLong("tables"), help: .hidden)
+    var tableKindsAlias: String?
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG when the budget allows.")
     var cheapOutput = true
     @Option(name: .customLong("validation-count"), help: ArgumentHelp("Validation images used by the rate control (the first N of training images 50,000…59,999).", valueName: "n"))
@@ -108,9 +111,9 @@ struct Compress: ParsableCommand {
     }
 
     func parsedKinds() throws -> [TableKind] {
-        try tables.split(separator: ",").map { spec in
+        try (tableKindsAlias ?? tableKinds).split(separator: ",").map { spec in
             guard let k = TableKind(String(spec)) else {
-                throw ValidationError("--tables expects ijg, flat or spectrum[:E] (E in 0…4), got '\(spec)'")
+                throw ValidationError("--table-kinds expects ijg, flat or spectrum[:E] (E in 0…4), got '\(spec)'")
             }
             return k
         }

@@ -116,7 +116,7 @@ private func bytes(_ count: Int, seed: UInt64) -> [UInt8] {
 /// A small container with metadata, three tensors (one with two payloads, one empty, one zero-size).
 private func smallContainer() -> Container {
     Container(metadata: ["format": "pt", "note": "ünïcödé"], entries: [
-        ContainerEntry(name: "0.weight", dtype: "F32", shape: [2, 3], coding: .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 2, tileWidth: 3), scale: .tensor, pack: .tables, quality: 50)),
+        ContainerEntry(name: "0.weight", dtype: "F32", shape: [2, 3], coding: .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 2, tileWidth: 3), scale: .tensor, pack: .sharedTables, quality: 50)),
                        payloads: [bytes(6, seed: 1), bytes(11, seed: 2)]),
         ContainerEntry(name: "0.bias", dtype: "F16", shape: [3], coding: .float16, payloads: [bytes(6, seed: 3)]),
         ContainerEntry(name: "empty", dtype: "I64", shape: [0, 4], coding: .exact, payloads: [[]]),

@@ -74,7 +74,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
             err2 += Double((a - b) * (a - b)); ref2 += Double(a * a); maxAbs = max(maxAbs, abs(a - b))
         }
         let relativeRMS = (err2 / ref2).squareRoot()
-        // The first layer's rows are mostly high-frequency noise left from initialisation, which
+        // The first layer's rows are mostly high-frequency noise left from initialization, which
         // quality 20 smooths away: measured 0.557 (per-tensor scale). The other codings are near exact.
         #expect(relativeRMS < (t.name == "0.weight" ? 0.65 : 0.01), "\(t.name): relative RMS error \(relativeRMS)")
         #expect(maxAbs <= range, "\(t.name): max error \(maxAbs), range \(range)")
@@ -142,7 +142,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     var policy = CompressionPolicy()
     policy.quality = 50
     policy.scale = .tile
-    policy.pack = .tables
+    policy.pack = .sharedTables
     policy.qualityOverrides = [(pattern: "0.*", quality: 35)]
     policy.jpegMinimumElements = 1024
     policy.layout = .matrix(tileHeight: 64, tileWidth: 64)
@@ -151,7 +151,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
         Issue.record("weights not JPEG-coded"); return
     }
     #expect(p0.quality == 35 && p2.quality == 50)
-    #expect(p0.scale == .tile && p0.pack == .tables && p0.layout == .matrix(tileHeight: 64, tileWidth: 64))
+    #expect(p0.scale == .tile && p0.pack == .sharedTables && p0.layout == .matrix(tileHeight: 64, tileWidth: 64))
     #expect(back.tensors.map(\.shape) == file.tensors.map(\.shape))
 }
 
@@ -276,7 +276,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     mutations.append(("coding that does not match the payloads", e))
     e = container["0.weight"]!
     guard case .jpeg(var p) = e.coding else { Issue.record("0.weight is not JPEG"); return }
-    p.pack = .tables
+    p.pack = .sharedTables
     e.coding = .jpeg(p)
     mutations.append(("parameters that do not match the payloads", e))
     e = container["0.weight"]!

@@ -4,7 +4,7 @@ import Testing
 @testable import WeightJPEGFormats
 @testable import WeightJPEGCodec
 
-// Issue 12, item 1: nothing is ever lost. An output that is an input is refused before anything is
+// Nothing is ever lost. An output that is an input is refused before anything is
 // read or written; a symbolic link stays a link; FIFOs, character devices and `-` are streamed;
 // an existing file's mode and owner are kept; directories and devices are never replaced;
 // `-` as input is standard input, spooled so that it can be memory-mapped.

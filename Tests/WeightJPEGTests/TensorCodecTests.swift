@@ -157,7 +157,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
                 #expect(stats.maxSteps <= 10, "\(rows)×\(columns) \(layout) \(pack) \(scale): \(stats.maxSteps) steps")
                 let range = Double(values.max()! - values.min()!)
                 #expect(stats.rms <= 0.015 * range, "\(rows)×\(columns) \(layout) \(pack) \(scale): rms \(stats.rms), range \(range)")
-                if pack == .tables {
+                if pack == .sharedTables {
                     #expect(payloads.count == 3)
                 }
             }
@@ -212,7 +212,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
                 let m = try roundTrip(codec, values, rows: rows, columns: columns,
                                       JPEGTensorParameters(layout: layout, scale: scale, pack: .mosaic, quality: q))
                 let t = try roundTrip(codec, values, rows: rows, columns: columns,
-                                      JPEGTensorParameters(layout: layout, scale: scale, pack: .tables, quality: q))
+                                      JPEGTensorParameters(layout: layout, scale: scale, pack: .sharedTables, quality: q))
                 let sm = try errorStats(values, m.decoded, payloads: m.payloads, rows: rows, columns: columns, parameters: m.parameters)
                 let st = try errorStats(values, t.decoded, payloads: t.payloads, rows: rows, columns: columns, parameters: t.parameters)
                 let label = "\(layout) \(scale) q\(q)"
@@ -258,7 +258,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
             var nan = payA[0]
             if nan[0] == 2 { nan[1] = 0x00; nan[2] = 0x7E } else { nan.replaceSubrange(1..<5, with: [0, 0, 0xC0, 0x7F]) }
             bad.append(("NaN scale", [nan] + payA.dropFirst()))
-            if pack == .tables {
+            if pack == .sharedTables {
                 // (Another tensor's tables stream of the same quality is byte-identical, so it is not a fault.)
                 bad.append(("tables and streams swapped", [payA[0], payA[2], payA[1]]))
                 bad.append(("tile streams cut at a varint", [payA[0], payA[1], [0x80]]))
@@ -500,7 +500,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
     let codings: [TensorCoding] = [
         .exact, .float16, .int8PerRow, .entropyUniform(step: 0.002), .fixedRows(bits: 9),
         .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tile, pack: .mosaic, quality: 90)),
-        .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tensor, pack: .tables, quality: 90)),
+        .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tensor, pack: .sharedTables, quality: 90)),
     ]
     for coding in codings {
         let coded = try #require(try coding.encode(values, shape: shape, dtype: .F32, jpeg: jpeg), "\(coding)")
@@ -523,7 +523,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
         let payloads = try JPEGTensorPayloads(coded.payloads, rows: rows, columns: columns, parameters: coded.parameters)
         #expect(payloads.tileCount == rows)
         #expect(payloads.images.flatMap { Array($0.tiles) } == Array(0..<rows), "\(pack): every tile once, in order")
-        #expect((payloads.tables != nil) == (pack == .tables))
+        #expect((payloads.tables != nil) == (pack == .sharedTables))
         // Every image as a standalone stream decodes, on a fresh decoder, to the size the header implies.
         for (image, stream) in zip(payloads.images, try payloads.standaloneStreams()) {
             let decoded = try JPEGDecoder().decode(stream, maxPixels: image.width * image.height)
@@ -541,7 +541,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
         }
     }
     // Structure errors are found when parsing, before any stream is decoded.
-    let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: .tables, quality: 50)
+    let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: .sharedTables, quality: 50)
     let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p)
     var truncated = coded.payloads
     truncated[2].removeLast()

@@ -54,7 +54,7 @@ public struct FinetunePlan: Sendable {
         // Checks on the written file, through the ordinary decode path.
         let tuner = run.tuner, split = run.split
         let written = try Container.read(path: output)
-        let reread = try SpectralTensor(entry: written["0.weight"]!, path: output)
+        let reread = try CoefficientTensor(entry: written["0.weight"]!, path: output)
         let before = tuner.originalCoefficients
         let after = tuner.quantizedCoefficients(tuner.shadow)
         let full = reread.positionCount

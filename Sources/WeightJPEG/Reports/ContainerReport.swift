@@ -19,21 +19,21 @@ public struct ContainerReport: Codable, Sendable {
         /// float32 size / `bytes`.
         public let ratioToFloat32: Double
         /// The error against the original model, when `compare(with:)` was called (float tensors).
-        public var error: WeightError?
+        public var error: WeightDistortion?
     }
 
     public let path: String
     public private(set) var tensors: [Tensor]
-    /// Every byte of the file.
+    /// Size of the whole `.wjpg` file in bytes (header, payloads and checksums).
     public let fileBytes: Int
     /// Preamble, metadata and the parts of the header not attributed to a tensor.
     public let headerBytes: Int
-    /// Total elements of all tensors.
+    /// Total elements of all tensors (the model's parameter count).
     public let parameters: Int
     public let bitsPerWeight: Double
     public let ratioToFloat32: Double
 
-    /// Reads and summarises `path`.
+    /// Reads and summarizes `path`.
     public init(path: String) throws {
         let container = try Container.read(path: path)
         self.init(container, path: path)
@@ -62,15 +62,15 @@ public struct ContainerReport: Codable, Sendable {
             }
             guard source.dtype.convertsToFloat else {
                 let decoded = try ModelCodec.decode(entry, codec: codec, path: path)
-                tensors[i].error = decoded.data == source.data ? WeightError(squaredError: 0, squaredNorm: 1, count: 1) : nil
+                tensors[i].error = decoded.data == source.data ? WeightDistortion(squaredError: 0, squaredNorm: 1, count: 1) : nil
                 continue
             }
             let decoded = try ModelCodec.decode(entry, codec: codec, path: path).floats()
-            tensors[i].error = WeightError(original: try source.floats(), decoded: decoded)
+            tensors[i].error = WeightDistortion(original: try source.floats(), decoded: decoded)
         }
     }
 
-    /// Summarises a container.
+    /// Summarizes `container` (read from `path`): sizes and codings per tensor, without decoding payloads.
     public init(_ container: Container, path: String) {
         self.path = path
         fileBytes = container.serialized().count

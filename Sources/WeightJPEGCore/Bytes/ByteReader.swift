@@ -7,7 +7,6 @@ package struct ByteReader {
     package struct OutOfData: Error {
         /// Offset of the read that failed.
         package let offset: Int
-        /// Bytes it wanted.
         let wanted: Int
     }
 
