@@ -19,6 +19,7 @@ public struct RateControlRequest: Sendable {
         case none
     }
 
+    /// What the search optimizes: a byte budget, an accuracy budget, or nothing.
     public var goal: Goal
     /// Table kinds tried, each with its own level search over 1…100.
     public var kinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
@@ -31,6 +32,7 @@ public struct RateControlRequest: Sendable {
     /// Levels at which to measure every kind's rate–accuracy curve (validation and test) first.
     public var sweepLevels: [Int]?
 
+    /// A request for `goal` with every table kind and the default validation split.
     public init(goal: Goal) { self.goal = goal }
 
     /// Runs the search on `source` and returns the chosen container with its report (nil report

@@ -5,8 +5,11 @@ import WeightJPEGCodec
 public struct ContainerReport: Codable, Sendable {
     /// One tensor's line.
     public struct Tensor: Codable, Sendable {
+        /// Tensor name as stored in the container.
         public let name: String
+        /// Shape of the decoded tensor.
         public let shape: [Int]
+        /// Safetensors dtype the tensor decodes to (e.g. `F32`, `BF16`).
         public let dtype: String
         /// The coding with its parameters, e.g. `jpeg rows:28x28 q20 scale:tensor pack:mosaic`.
         public let coding: String
@@ -22,7 +25,9 @@ public struct ContainerReport: Codable, Sendable {
         public var error: WeightDistortion?
     }
 
+    /// The `.wjpg` file as given.
     public let path: String
+    /// One line per tensor, in file order.
     public private(set) var tensors: [Tensor]
     /// Size of the whole `.wjpg` file in bytes (header, payloads and checksums).
     public let fileBytes: Int
@@ -30,7 +35,9 @@ public struct ContainerReport: Codable, Sendable {
     public let headerBytes: Int
     /// Total elements of all tensors (the model's parameter count).
     public let parameters: Int
+    /// `fileBytes × 8 / parameters`: every byte of the file counted.
     public let bitsPerWeight: Double
+    /// float32 size of all tensors / `fileBytes`.
     public let ratioToFloat32: Double
 
     /// Reads and summarizes `path`.
