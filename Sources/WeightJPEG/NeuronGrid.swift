@@ -23,7 +23,7 @@ public enum NeuronGrid {
     ///   - count: neurons shown (at most `rows`).
     ///   - columns: neurons per grid row.
     ///   - separator: separator width in pixels (0 allowed).
-    ///   - scale: nearest-neighbour upscaling of every cell (≥ 1).
+    ///   - scale: nearest-neighbor upscaling of every cell (≥ 1).
     ///   - separatorValue: the separators' gray level.
     public static func render(_ values: [Float], rows: Int, height: Int, width: Int, below: [Float]? = nil,
                               count: Int = 64, columns: Int = 8, separator: Int = 1, scale: Int = 1,

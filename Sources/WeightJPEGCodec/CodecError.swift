@@ -1,8 +1,8 @@
 /// A tensor could not be coded or decoded: names the tensor and the reason.
 public struct CodecError: Error, CustomStringConvertible, Equatable {
-    /// The tensor.
+    /// Name of the tensor being coded or decoded.
     public let tensor: String
-    /// What went wrong.
+    /// What went wrong, in words.
     public let reason: String
 
     /// An error about `tensor`.

@@ -1,8 +1,8 @@
 /// A model file could not be used as a model: names the file and the reason.
 public struct ModelFileError: Error, CustomStringConvertible {
-    /// The file.
+    /// The model file's path as given.
     public let path: String
-    /// What is wrong with it.
+    /// The fault in words, e.g. a missing tensor or a shape that does not chain.
     public let reason: String
 
     /// An error about `path`.

@@ -14,16 +14,16 @@ public enum DCTLinear: Sendable {
     case reducedDense(ReducedKernel)
     case compact(CompactKernel)
 
-    /// The layer over `spectral` with `bias` (`spectral.rows` entries), stored for `kernel`.
-    public init(spectral: SpectralTensor, bias: [Float], kernel: Kernel) {
+    /// The layer over `coefficients` with `bias` (`coefficients.rows` entries), stored for `kernel`.
+    public init(coefficients: CoefficientTensor, bias: [Float], kernel: Kernel) {
         switch kernel {
-        case .sparse: self = .sparse(SparseKernel(spectral: spectral, bias: bias))
-        case .reducedDense: self = .reducedDense(ReducedKernel(spectral: spectral, bias: bias))
-        case .compact: self = .compact(CompactKernel(spectral: spectral, bias: bias))
+        case .sparse: self = .sparse(SparseKernel(coefficients: coefficients, bias: bias))
+        case .reducedDense: self = .reducedDense(ReducedKernel(coefficients: coefficients, bias: bias))
+        case .compact: self = .compact(CompactKernel(coefficients: coefficients, bias: bias))
         }
     }
 
-    /// The kernel this layer runs.
+    /// Which kernel stores and multiplies this layer (sparse, reduced dense or compact).
     public var kernel: Kernel {
         switch self {
         case .sparse: .sparse
@@ -45,7 +45,7 @@ public enum DCTLinear: Sendable {
     public var inputs: Int { implementation.inputs }
     /// Number of outputs (neurons).
     public var outputs: Int { implementation.outputs }
-    /// The input transform.
+    /// The block DCT applied to the input image before the layer's coefficients are used.
     public var dct: BlockDCT { implementation.dct }
     /// See `DCTLayerKernel.storedCoefficients`.
     public var storedCoefficients: Int { implementation.storedCoefficients }

@@ -30,14 +30,14 @@ public struct DCTModel: Classifier {
         let names0 = MLP.parameterNames(layer: 0)
         guard let w0 = container[names0.weight] else { throw missing(names0.weight) }
         guard let b0 = container[names0.bias] else { throw missing(names0.bias) }
-        let spectral = try SpectralTensor(entry: w0, path: path)
+        let coefficients = try CoefficientTensor(entry: w0, path: path)
         let codec = try JPEGTensorCodec()
         let bias0 = try ModelCodec.floats(of: b0, codec: codec, path: path)
-        guard b0.shape == [spectral.rows] else {
-            throw ModelFileError(path: path, reason: "'\(names0.bias)' has shape \(b0.shape), expected [\(spectral.rows)]")
+        guard b0.shape == [coefficients.rows] else {
+            throw ModelFileError(path: path, reason: "'\(names0.bias)' has shape \(b0.shape), expected [\(coefficients.rows)]")
         }
         var layers: [DenseLayer] = []
-        var previous = spectral.rows
+        var previous = coefficients.rows
         var index = 1
         while let w = container[MLP.parameterNames(layer: index).weight] {
             let names = MLP.parameterNames(layer: index)
@@ -59,7 +59,7 @@ public struct DCTModel: Classifier {
             previous = w.shape[0]
             index += 1
         }
-        self.init(first: DCTLinear(spectral: spectral, bias: bias0, kernel: kernel), rest: layers)
+        self.init(first: DCTLinear(coefficients: coefficients, bias: bias0, kernel: kernel), rest: layers)
     }
 
     /// Reads a `.wjpg` file and loads it (see `init(container:path:kernel:)`).

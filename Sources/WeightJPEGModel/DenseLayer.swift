@@ -19,7 +19,7 @@ public struct DenseLayer: Equatable, Sendable {
         self.bias = bias
     }
 
-    /// PyTorch's default `nn.Linear` initialisation: weights kaiming-uniform with a = √5, which is
+    /// PyTorch's default `nn.Linear` initialization: weights kaiming-uniform with a = √5, which is
     /// uniform in ±1/√inputs, and biases uniform in ±1/√inputs.
     public init(inputs: Int, outputs: Int, rng: inout RandomSource) {
         let bound = 1 / Float(inputs).squareRoot()

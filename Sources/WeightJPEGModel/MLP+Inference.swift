@@ -40,7 +40,7 @@ extension DenseLayer {
     }
 }
 
-/// Element-wise activations.
+/// The element-wise functions between layers (ReLU after every hidden layer).
 package enum Activation {
     /// In place: `x = max(x, 0)`.
     @inline(__always)

@@ -14,8 +14,8 @@ public struct MLP: Equatable, Sendable {
         self.layers = layers
     }
 
-    /// A freshly initialised model with layer sizes `sizes` (e.g. `[784, 512, 10]`), PyTorch's
-    /// default initialisation, drawn from `seed`.
+    /// A freshly initialized model with layer sizes `sizes` (e.g. `[784, 512, 10]`), PyTorch's
+    /// default initialization, drawn from `seed`.
     public init(sizes: [Int], seed: UInt64) {
         precondition(sizes.count >= 2 && sizes.allSatisfy { $0 > 0 }, "an MLP needs at least two positive sizes")
         var rng = RandomSource(seed: seed)

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The optimisers, with PyTorch's update rules so that the same hyper-parameters mean the same thing.
+/// The optimizers, with PyTorch's update rules so that the same hyper-parameters mean the same thing.
 public enum OptimizerKind: Equatable, Sendable {
     /// `torch.optim.Adam` (β₁ 0.9, β₂ 0.999, ε 1e-8, no weight decay).
     case adam(beta1: Float = 0.9, beta2: Float = 0.999, epsilon: Float = 1e-8)
@@ -8,7 +8,7 @@ public enum OptimizerKind: Equatable, Sendable {
     case sgd(momentum: Float = 0.9)
 }
 
-/// Optimiser state for every parameter tensor of a model, updated in place.
+/// Optimizer state for every parameter tensor of a model, updated in place.
 package struct Optimizer {
     let kind: OptimizerKind
     private var first: [[Float]]
@@ -35,8 +35,8 @@ package struct Optimizer {
         }
     }
 
-    /// PyTorch's Adam step on raw buffers, 16 lanes at a time (the optimiser is a large share of an
-    /// epoch: keep it vectorised), then the tail one by one with the same arithmetic.
+    /// PyTorch's Adam step on raw buffers, 16 lanes at a time (the optimizer is a large share of an
+    /// epoch: keep it vectorized), then the tail one by one with the same arithmetic.
     private static func adam(p: UnsafeMutablePointer<Float>, g: UnsafePointer<Float>, m: UnsafeMutablePointer<Float>,
                              v: UnsafeMutablePointer<Float>, count n: Int, beta1: Float, beta2: Float, epsilon: Float,
                              stepSize: Float, invRootCorrection2: Float) {

@@ -11,7 +11,7 @@ public struct SequentialParameterName: Hashable, Sendable, CustomStringConvertib
 
     /// The linear layer's index among the linear layers (module position / 2).
     public let layer: Int
-    /// Weight or bias.
+    /// Whether the name ends in `.weight` or `.bias`.
     public let kind: Kind
 
     /// The parameter `kind` of linear layer `layer` (≥ 0).

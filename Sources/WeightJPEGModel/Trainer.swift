@@ -6,17 +6,17 @@ import WeightJPEGCore
 public struct TrainingConfiguration: Equatable, Sendable {
     /// Hidden layer sizes; `[512]` is the founding `784 → 512 → 10` model.
     public var hiddenSizes: [Int] = [512]
-    /// Passes over the training set.
+    /// Passes over the whole training set.
     public var epochs: Int = 10
     /// Samples per mini-batch (the last batch of an epoch may be smaller).
     public var batchSize: Int = 64
-    /// Base learning rate.
+    /// Learning rate of the first epoch; `schedule` scales it per epoch.
     public var learningRate: Float = 1e-3
-    /// Update rule.
+    /// Update rule (Adam or SGD, with PyTorch's formulas).
     public var optimizer: OptimizerKind = .adam()
-    /// Learning rate over the epochs.
+    /// How `learningRate` changes over the epochs (default: × 0.1 for the last 3).
     public var schedule: LearningRateSchedule = .default
-    /// Seeds the initialisation and the shuffling.
+    /// Seeds the initialization and the shuffling.
     public var seed: UInt64 = 0
 
     /// The default recipe: 784-512-10, 10 epochs, batch 64, Adam 1e-3, × 0.1 for the last 3 epochs.

@@ -7,14 +7,14 @@ import WeightJPEGModel
 /// How the small 2-D tensors (the output layer) are coded.
 public enum OutputCoding: Hashable, Sendable, CustomStringConvertible {
     /// The policy's `int8PerRow` (8 bits per weight plus a float32 scale per row).
-    case int8
+    case int8PerRow
     /// One JPEG image of the whole tensor (per-tensor min/max), flat table with this step: an
     /// entropy-coded uniform quantizer in the (orthonormal) DCT domain.
     case jpegFlat(step: Int)
 
     public var description: String {
         switch self {
-        case .int8: return "int8-row"
+        case .int8PerRow: return "int8-row"
         case .jpegFlat(let s): return "jpeg flat \(s)"
         }
     }
@@ -22,16 +22,19 @@ public enum OutputCoding: Hashable, Sendable, CustomStringConvertible {
 
 /// One candidate tried by the rate control.
 public struct RateCandidate: Sendable {
+    /// Table kind and level of the first layer's JPEG.
     public var setting: RateSetting
+    /// How the output layer was coded for this candidate.
     public var output: OutputCoding
     /// Whole `.wjpg` file size.
     public var bytes: Int
     /// Validation accuracy (nil when not evaluated).
     public var accuracy: Double?
-    /// The container.
+    /// The coded model this candidate measured.
     public var container: Container
 }
 
+/// Why the rate control cannot run: the model or the validation data do not fit it.
 public struct RateControlError: Error, CustomStringConvertible {
     public var description: String
     public init(_ description: String) { self.description = description }
@@ -45,7 +48,9 @@ public struct RateControlError: Error, CustomStringConvertible {
 /// optionally, the `int8PerRow` entries (`OutputCoding`). Accuracy is measured on the given
 /// validation inputs, never on a test set.
 public final class RateControl {
+    /// The float model every candidate is coded from.
     public let file: SafetensorsFile
+    /// The model coded once with the base policy; candidates re-code only its JPEG (and int8) entries.
     public let base: Container
     let policy: CompressionPolicy
     let codec: JPEGTensorCodec
@@ -82,7 +87,7 @@ public final class RateControl {
     }
 
     /// The container for `setting` and `output`.
-    public func container(_ setting: RateSetting, output: OutputCoding = .int8) throws -> Container {
+    public func container(_ setting: RateSetting, output: OutputCoding = .int8PerRow) throws -> Container {
         var entries = base.entries
         for (i, entry) in entries.enumerated() {
             guard let tensor = file.tensors.first(where: { $0.name == entry.name }) else { continue }
@@ -128,7 +133,7 @@ public final class RateControl {
 
     /// Codes (and, with data, evaluates) one candidate; cached.
     @discardableResult
-    public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8, measure: Bool = true) throws -> RateCandidate {
+    public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8PerRow, measure: Bool = true) throws -> RateCandidate {
         let key = "\(setting.kind)|\(setting.level)|\(output)"
         if let c = cache[key], c.accuracy != nil || !measure { return c }
         let container = try container(setting, output: output)
@@ -153,7 +158,7 @@ public final class RateControl {
     /// levels 1…100, assuming bytes grow with the level; only candidates actually coded at ≤ target
     /// are returned). Among kinds, the best validation accuracy wins (ties: fewer bytes); without
     /// validation data, the first kind that fits.
-    public func largest(targetBytes: Int, kinds: [TableKind], output: OutputCoding = .int8) throws -> RateCandidate? {
+    public func largest(targetBytes: Int, kinds: [TableKind], output: OutputCoding = .int8PerRow) throws -> RateCandidate? {
         var best: RateCandidate? = nil
         for kind in kinds {
             let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
@@ -177,11 +182,11 @@ public final class RateControl {
     /// The coarsest level of `kind` whose validation drop is at most `maxDrop` percentage points
     /// (binary search over 1…100, assuming accuracy grows with the level), or nil when even level
     /// 100 drops more.
-    public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8) throws -> RateCandidate? {
+    public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
         let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
         guard let d = drop(top), d <= maxDrop else { return nil }
-        // Midpoints rounded up: the levels this search has always probed (`tried` lists them).
+        // Midpoints rounded up: the probe order is part of the result (`tried` lists the levels probed).
         return try Bisection.lowestPassing(in: 1..<100, midpoint: .up) { level in
             let c = try evaluate(RateSetting(kind: kind, level: level), output: output)
             return drop(c)! <= maxDrop ? c : nil
@@ -195,7 +200,7 @@ public final class RateControl {
     /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
     /// whose drop alone (first layer kept at IJG quality 100) stays within a third of the budget.
     public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool) throws -> RateCandidate? {
-        var outputs: [OutputCoding] = [.int8]
+        var outputs: [OutputCoding] = [.int8PerRow]
         if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
             for s in Self.outputSteps {
                 let c = try evaluate(RateSetting(kind: .ijg, level: 100), output: .jpegFlat(step: s))

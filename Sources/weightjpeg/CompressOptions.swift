@@ -99,15 +99,18 @@ struct RateControlOptions: ParsableArguments {
     var targetBytes: Int?
     @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("The smallest file whose validation accuracy is at most P percentage points below the float model's (MLP models with --data).", valueName: "p"))
     var maxDrop: Double?
-    @Option(help: ArgumentHelp("Table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
-    var tables: String = "ijg,flat,spectrum"
+    @Option(name: .customLong("table-kinds"), help: ArgumentHelp("Quantization-table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
+    var tableKinds: String = "ijg,flat,spectrum"
+    /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
+    @Option(name: .customLong("tables"), help: .hidden)
+    var tableKindsAlias: String?
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
     var cheapOutput = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut
     @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (reporting only, never used for choosing).")
     var reportTest = false
-    @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate-accuracy curves at these levels of every kind in --tables (e.g. 1,5,10,20,40,60,80,100), then write as usual.", valueName: "levels"))
+    @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate-accuracy curves at these levels of every kind in --table-kinds (e.g. 1,5,10,20,40,60,80,100), then write as usual.", valueName: "levels"))
     var sweepTables: String?
 
     func validate() throws {
@@ -122,9 +125,9 @@ struct RateControlOptions: ParsableArguments {
     var isRequested: Bool { targetBytes != nil || maxDrop != nil || sweepTables != nil }
 
     func parsedKinds() throws -> [TableKind] {
-        try tables.split(separator: ",").map { spec in
+        try (tableKindsAlias ?? tableKinds).split(separator: ",").map { spec in
             guard let k = TableKind(String(spec)) else {
-                throw ValidationError("--tables expects ijg, flat or spectrum[:E] (E in 0-4), got '\(spec)'")
+                throw ValidationError("--table-kinds expects ijg, flat or spectrum[:E] (E in 0-4), got '\(spec)'")
             }
             return k
         }

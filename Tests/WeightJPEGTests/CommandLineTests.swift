@@ -10,11 +10,11 @@ import Testing
     @Test func compressOptionsBecomeAPlan() throws {
         let command = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--quality", "30", "--pack", "tables",
                                           "--exact", "2.*", "--quality-for", "0.weight=40", "--keep-dead-units",
-                                          "--max-drop", "0.5", "--tables", "ijg,spectrum:1", "--no-cheap-output",
+                                          "--max-drop", "0.5", "--table-kinds", "ijg,spectrum:1", "--no-cheap-output",
                                           "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2"])
         let plan = try command.plan()
         #expect(plan.input == TestPaths.referenceMLP && plan.output == "out.wjpg")
-        #expect(plan.policy.quality == 30 && plan.policy.pack == .tables && plan.policy.exactPatterns == ["2.*"])
+        #expect(plan.policy.quality == 30 && plan.policy.pack == .sharedTables && plan.policy.exactPatterns == ["2.*"])
         #expect(plan.policy.qualityOverrides.map(\.pattern) == ["0.weight"] && plan.policy.qualityOverrides.map(\.quality) == [40])
         #expect(!plan.removeDeadUnits && plan.dataDirectory == "/nowhere" && plan.finetuneEpochs == 2 && plan.needsMemory)
         let rate = try #require(plan.rateControl)
@@ -23,6 +23,8 @@ import Testing
         let plain = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg"]).plan()
         #expect(plain.removeDeadUnits && plain.rateControl == nil && plain.finetuneEpochs == nil && !plain.needsMemory)
         #expect(plain.policy.quality == CompressionPolicy().quality)
+        #expect(try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--tables", "flat"]).rate.parsedKinds() == [.flat],
+                "--tables is the hidden second spelling of --table-kinds")
     }
 
     @Test func invalidOptionsAreRejectedWhenParsed() {
@@ -30,6 +32,7 @@ import Testing
                           ["compress", "m", "-o", "x", "--max-rel-error", "0.03", "--max-drop", "1"],
                           ["compress", "m", "-o", "x", "--target-bytes", "10", "--max-drop", "1"],
                           ["compress", "m", "-o", "x", "--tables", "jpeg"],
+                          ["compress", "m", "-o", "x", "--table-kinds", "jpeg"],
                           ["compress", "m", "-o", "x", "--validation-count", "10001"],
                           ["finetune", "m.wjpg", "-o", "x", "--batch", "0"],
                           ["eval", "m", "--engine", "sparse"]] {

@@ -75,7 +75,7 @@ enum CompareTestSupport {
     let model = MLP(layers: [DenseLayer(weight: w0, bias: [0.125, -2]), DenseLayer(weight: w1, bias: [4])])
     let f16 = try BaselineCodec.decode(BaselineCodec.encode(model, method: .float16))
     #expect(f16 == model)
-    let i8 = try BaselineCodec.decode(BaselineCodec.encode(model, method: .int8Row))
+    let i8 = try BaselineCodec.decode(BaselineCodec.encode(model, method: .int8PerRow))
     #expect(i8.layers[1].weight.storage == [127, -1])
     #expect(i8.layers[0].weight.storage[3...] == [127, -64, 3])
     // Row 0: scale 1/127 in float16; values within half a step.
@@ -137,7 +137,7 @@ enum CompareTestSupport {
 
 @Test func baselineBytesCoverTheWholeModel() throws {
     let model = CompareTestSupport.model([64, 32, 10], seed: 14)
-    let methods: [BaselineMethod] = [.float16, .int8Row, .uniformRow(bits: 4), .uniformRow(bits: 3), .uniformStep(step: 0.5),
+    let methods: [BaselineMethod] = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .uniformStep(step: 0.5),
                                      .pruning(sparsity: 0.7, bits: 5), .lowRank(rank: 8), .kmeans(k: 8)]
     for method in methods {
         let bytes = try BaselineCodec.encode(model, method: method)
@@ -206,10 +206,10 @@ enum CompareTestSupport {
     // The written file decodes through the ordinary path, and its first layer holds the snapped
     // trained coefficients.
     let reread = try Container(bytes: run.container.serialized(), path: "tuned")
-    let spectral = try SpectralTensor(entry: reread["0.weight"]!, path: "tuned")
-    var inFile = [Int16](repeating: 0, count: spectral.rows * spectral.positionCount)
-    for j in 0..<spectral.rows {
-        for e in Int(spectral.rowStart[j])..<Int(spectral.rowStart[j + 1]) { inFile[j * spectral.positionCount + Int(spectral.positions[e])] = spectral.values[e] }
+    let coefficients = try CoefficientTensor(entry: reread["0.weight"]!, path: "tuned")
+    var inFile = [Int16](repeating: 0, count: coefficients.rows * coefficients.positionCount)
+    for j in 0..<coefficients.rows {
+        for e in Int(coefficients.rowStart[j])..<Int(coefficients.rowStart[j + 1]) { inFile[j * coefficients.positionCount + Int(coefficients.positions[e])] = coefficients.values[e] }
     }
     #expect(inFile == run.tuner.quantizedCoefficients(run.tuner.shadow))
     _ = try MLP(tensors: ModelCodec.floatTensors(reread, path: "tuned"))

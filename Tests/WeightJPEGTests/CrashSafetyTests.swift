@@ -8,7 +8,7 @@ import Testing
 import ArgumentParser
 @testable import weightjpeg
 
-// Issue 7: a writer killed at any moment leaves the old output or the new one, never a torn file,
+// A writer killed at any moment leaves the old output or the new one, never a torn file,
 // and the temporary files of killed writers are removed by the next write (the kill loop needs a real
 // process: it runs the built `weightjpeg`). Also `decompress --salvage`'s exit status and listing, in process.
 

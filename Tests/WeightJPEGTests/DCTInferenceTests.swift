@@ -148,7 +148,7 @@ private func checkAgainstDense(_ container: Container, inputs x: [Float], count 
     let sparse = try DCTModel(container: container, path: label, kernel: .sparse)
     let reduced = try DCTModel(container: container, path: label, kernel: .reducedDense)
     let compact = try DCTModel(container: container, path: label, kernel: .compact)
-    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: label)
+    let coefficients = try CoefficientTensor(entry: container["0.weight"]!, path: label)
     let zDense = try dense.logits(x, count: n)
     let zSparse = try sparse.logits(x, count: n)
     let zReduced = try reduced.logits(x, count: n)
@@ -156,11 +156,11 @@ private func checkAgainstDense(_ container: Container, inputs x: [Float], count 
 
     // D_j · step_j per neuron (measured pixel deviation of the decoder from the exact IDCT).
     let w0 = dense.layers[0].weight
-    var slope = [Double](repeating: 0, count: spectral.rows)
-    for j in 0..<spectral.rows {
-        let m = spectral.mapping(j)
+    var slope = [Double](repeating: 0, count: coefficients.rows)
+    for j in 0..<coefficients.rows {
+        let m = coefficients.mapping(j)
         if m.isConstant { continue }
-        let exact = spectral.exactPixels(neuron: j)
+        let exact = coefficients.exactPixels(neuron: j)
         var d = 0.0
         for i in 0..<784 {
             let decodedPixel = (Double(w0[j, i]) - Double(m.lo)) / Double(m.step)
@@ -215,7 +215,7 @@ func dctLogitsMatchDecodeThenDense(quality: Int) throws {
     #expect(result.agreement >= (quality <= 5 ? 0.99 : 0.999))
 }
 
-@Test(arguments: [(PackMode.tables, ScaleMode.tile), (.mosaic, .tile), (.tables, .tensor)])
+@Test(arguments: [(PackMode.sharedTables, ScaleMode.tile), (.mosaic, .tile), (.sharedTables, .tensor)])
 func dctEngineLoadsEveryPackAndScale(pack: PackMode, scale: ScaleMode) throws {
     let (file, name) = try DCTTestSupport.model()
     let (x, n) = try DCTTestSupport.inputs()
@@ -223,8 +223,8 @@ func dctEngineLoadsEveryPackAndScale(pack: PackMode, scale: ScaleMode) throws {
     policy.pack = pack
     policy.scale = scale
     let container = try ModelCodec.compress(file, policy: policy)
-    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: "test")
-    #expect(spectral.rows == 512 && spectral.mappings.count == (scale == .tile ? 512 : 1))
+    let coefficients = try CoefficientTensor(entry: container["0.weight"]!, path: "test")
+    #expect(coefficients.rows == 512 && coefficients.mappings.count == (scale == .tile ? 512 : 1))
     let count = min(n, 200)
     let result = try checkAgainstDense(container, inputs: Array(x[0..<(count * 784)]), count: count,
                                        label: "\(name) \(pack.rawValue)/\(scale.rawValue)")
@@ -237,16 +237,16 @@ func dctEngineLoadsEveryPackAndScale(pack: PackMode, scale: ScaleMode) throws {
     for i in 0..<784 { values[i] = 0.25 }
     for j in 1..<4 { for i in 0..<784 { values[j * 784 + i] = Float(sin(Double(i + j))) * 0.1 } }
     let codec = try JPEGTensorCodec()
-    let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tile, pack: .tables, quality: 50)
+    let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tile, pack: .sharedTables, quality: 50)
     let coded = try codec.encode(values, rows: 4, columns: 784, parameters: p)
-    let spectral = try SpectralTensor(payloads: coded.payloads, rows: 4, columns: 784, parameters: coded.parameters,
+    let coefficients = try CoefficientTensor(payloads: coded.payloads, rows: 4, columns: 784, parameters: coded.parameters,
                                       decoder: JPEGDecoder())
-    #expect(spectral.mapping(0).isConstant)
+    #expect(coefficients.mapping(0).isConstant)
     var rng = RandomSource(seed: 4)
     let x = (0..<784).map { _ in rng.uniform(1) }
     let expected = 1 + 0.25 * x.reduce(0.0) { $0 + Double($1) }
     for kernel in DCTLinear.Kernel.allCases {
-        let layer = DCTLinear(spectral: spectral, bias: [1, 0, 0, 0], kernel: kernel)
+        let layer = DCTLinear(coefficients: coefficients, bias: [1, 0, 0, 0], kernel: kernel)
         let y = layer.forward(x, batch: 1)
         #expect(abs(Double(y[0]) - expected) < 1e-3, "\(kernel)")
     }
@@ -270,11 +270,11 @@ func compactKernelAgreesWithSparseAndReduced(quality: Int) throws {
     var policy = CompressionPolicy()
     policy.quality = quality
     let container = try ModelCodec.compress(file, policy: policy)
-    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: "test")
-    let bias = (0..<spectral.rows).map { Float($0 % 7) * 0.01 - 0.03 }
-    let sparse = DCTLinear(spectral: spectral, bias: bias, kernel: .sparse)
-    let reduced = DCTLinear(spectral: spectral, bias: bias, kernel: .reducedDense)
-    let compact = DCTLinear(spectral: spectral, bias: bias, kernel: .compact)
+    let coefficients = try CoefficientTensor(entry: container["0.weight"]!, path: "test")
+    let bias = (0..<coefficients.rows).map { Float($0 % 7) * 0.01 - 0.03 }
+    let sparse = DCTLinear(coefficients: coefficients, bias: bias, kernel: .sparse)
+    let reduced = DCTLinear(coefficients: coefficients, bias: bias, kernel: .reducedDense)
+    let compact = DCTLinear(coefficients: coefficients, bias: bias, kernel: .compact)
     #expect(compact.reducedWidth == reduced.reducedWidth)
     let (x, n) = try DCTTestSupport.inputs()
     let count = min(n, 40)
@@ -303,10 +303,10 @@ func compactBatchOneAgreesAtEveryKernelLevel(quality: Int) throws {
     var policy = CompressionPolicy()
     policy.quality = quality
     let container = try ModelCodec.compress(file, policy: policy)
-    let spectral = try SpectralTensor(entry: container["0.weight"]!, path: "test")
-    let bias = (0..<spectral.rows).map { Float($0 % 5) * 0.02 - 0.04 }
-    let sparse = DCTLinear(spectral: spectral, bias: bias, kernel: .sparse)
-    let compact = DCTLinear(spectral: spectral, bias: bias, kernel: .compact)
+    let coefficients = try CoefficientTensor(entry: container["0.weight"]!, path: "test")
+    let bias = (0..<coefficients.rows).map { Float($0 % 5) * 0.02 - 0.04 }
+    let sparse = DCTLinear(coefficients: coefficients, bias: bias, kernel: .sparse)
+    let compact = DCTLinear(coefficients: coefficients, bias: bias, kernel: .compact)
     let (x, n) = try DCTTestSupport.inputs()
     let count = min(n, 20)
     let xs = Array(x[0..<(count * 784)])

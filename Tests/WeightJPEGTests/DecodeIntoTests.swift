@@ -5,7 +5,8 @@ import Testing
 @testable import WeightJPEGCodec
 
 // The fast paths of the pipeline (decoding straight into the output buffer, vectorized pixel→float
-// placement, reused pixel buffers, the finiteness scan) must give exactly the old bytes.
+// placement, reused pixel buffers, the finiteness scan) must give exactly the bytes of the plain path
+// (decode to floats, then convert to the dtype).
 
 /// A deterministic noise-plus-wave matrix (fixed-seed LCG).
 private func matrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
@@ -17,8 +18,8 @@ private func matrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
     }
 }
 
-/// The bytes the decompressor wrote before the `decode(…into:)` seam: floats, then converted.
-private func oldBytes(_ entry: ContainerEntry, codec: JPEGTensorCodec) throws -> Data {
+/// The plain path's bytes: the entry decoded to floats, then converted to its dtype.
+private func floatPathBytes(_ entry: ContainerEntry, codec: JPEGTensorCodec) throws -> Data {
     let dtype = SafetensorsDType(rawValue: entry.dtype)!
     if entry.coding == .exact { return Data(entry.payloads[0]) }
     return SafetensorsTensor(name: entry.name, shape: entry.shape,
@@ -26,10 +27,10 @@ private func oldBytes(_ entry: ContainerEntry, codec: JPEGTensorCodec) throws ->
 }
 
 @Test(arguments: [SafetensorsDType.F32, .F16, .BF16])
-func decodeIntoGivesTheOldBytes(dtype: SafetensorsDType) throws {
+func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
     let codec = try JPEGTensorCodec()
     var policies: [CompressionPolicy] = []
-    for pack in [PackMode.mosaic, .tables] {
+    for pack in [PackMode.mosaic, .sharedTables] {
         for scale in [ScaleMode.tensor, .tile] {
             var p = CompressionPolicy()
             p.pack = pack
@@ -56,7 +57,7 @@ func decodeIntoGivesTheOldBytes(dtype: SafetensorsDType) throws {
         for tensor in tensors {
             let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
             if case .jpeg = entry.coding, policy.maxRelativeError == nil { jpegCount += 1 }
-            let expected = try oldBytes(entry, codec: codec)
+            let expected = try floatPathBytes(entry, codec: codec)
             var out = [UInt8](repeating: 0xAB, count: expected.count)
             try out.withUnsafeMutableBytes { try ModelCodec.decode(entry, codec: codec, path: "test", into: $0) }
             #expect(Data(out) == expected, "\(tensor.name) \(dtype.rawValue) \(policy.pack) \(policy.scale)")
@@ -81,7 +82,7 @@ func decodeIntoGivesTheOldBytes(dtype: SafetensorsDType) throws {
     #expect(error?.description.contains("damaged.wjpg") == true && error?.description.contains("'w'") == true)
     // The codec stays usable.
     try out.withUnsafeMutableBytes { try ModelCodec.decode(entry, codec: codec, path: "test", into: $0) }
-    #expect(Data(out) == (try oldBytes(entry, codec: codec)))
+    #expect(Data(out) == (try floatPathBytes(entry, codec: codec)))
 }
 
 @Test func pixelPlacementEqualsTheLookupTable() {

@@ -64,7 +64,7 @@ private func floats(_ t: SafetensorsTensor) -> [Float] { try! t.floats() }
     #expect(RANS.Table(counting: [0, Int32(RANS.maxAlphabet)]) == nil)
 }
 
-// MARK: - Scalar quantisers
+// MARK: - Scalar quantizers
 
 @Test func fixedRowCodesRoundTripWithinHalfAStep() throws {
     let rows = 7, columns = 33
@@ -150,7 +150,7 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
             #expect(a.data == b.data, "\(a.name) must round-trip bit for bit")
             continue
         }
-        let e = WeightError(original: floats(a), decoded: floats(b))
+        let e = WeightDistortion(original: floats(a), decoded: floats(b))
         let own = a.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound
         #expect(e.within(own), "\(a.name): relative error \(String(describing: e.relative)) > \(own)")
     }
@@ -162,7 +162,7 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
         let own = t.shape.count < 2 ? bound * policy.oneDimensionalBoundFactor : bound
         let floor = (2...16).first { bits in
             let back = try! UniformCodecs.decodeFixedRows(UniformCodecs.encodeFixedRows(v, rows: rows, bits: bits), rows: rows, count: v.count, bits: bits)
-            return WeightError(original: v, decoded: WeightError.rounded(back, to: t.dtype)).within(own)
+            return WeightDistortion(original: v, decoded: WeightDistortion.rounded(back, to: t.dtype)).within(own)
         }.map { 4 * rows + (v.count * $0 + 7) / 8 + 1 } ?? Int.max
         let bytes = entry.payloads.reduce(0) { $0 + $1.count } + entry.coding.parameterBytes.count
         #expect(bytes <= floor, "\(t.name): \(bytes) bytes > fixed-length floor \(floor)")
@@ -234,7 +234,7 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
     let back = try ModelCodec.decode(entry, codec: codec, path: "m")
     #expect(back.shape == [48, 40, 3, 3])
-    #expect(WeightError(original: values, decoded: try back.floats()).within(0.03))
+    #expect(WeightDistortion(original: values, decoded: try back.floats()).within(0.03))
 }
 
 @Test func perTensorErrorBoundsOverrideTheGlobalOne() throws {
@@ -248,7 +248,7 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let tensor = SafetensorsTensor(name: "embed.weight", shape: [600, 48], floats: gaussian(600 * 48, sigma: 0.02, seed: 1))
     let codec = try JPEGTensorCodec()
     let loose = try ModelCodec.encode(tensor, policy: policy, codec: codec)
-    let e = WeightError(original: try tensor.floats(), decoded: try ModelCodec.decode(loose, codec: codec, path: "m").floats())
+    let e = WeightDistortion(original: try tensor.floats(), decoded: try ModelCodec.decode(loose, codec: codec, path: "m").floats())
     #expect(e.within(0.1) && !e.within(0.03))
     policy.maxRelativeErrorOverrides = []
     let tight = try ModelCodec.encode(tensor, policy: policy, codec: codec)
@@ -285,11 +285,11 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     guard case .jpeg(let p)? = coding("0.weight"), p.quality == 20 else { Issue.record("first layer coded \(String(describing: coding("0.weight")))"); return }
     if case .jpeg? = coding("attn.q.weight") { Issue.record("noise-like tensor was JPEG-coded by default") }
     let back = try ModelCodec.decompress(container, path: "m")
-    let error = WeightError(original: floats(noise), decoded: floats(back.tensors[1]))
+    let error = WeightDistortion(original: floats(noise), decoded: floats(back.tensors[1]))
     #expect(error.within(0.01))
     // With the bound off, the rules JPEG-code it, and quality 20 destroys it.
     var off = CompressionPolicy()
     off.noiseLikeRelativeError = nil
     let jpeg = try ModelCodec.decompress(ModelCodec.compress(SafetensorsFile(tensors: [noise], metadata: nil), policy: off), path: "m")
-    #expect(!WeightError(original: floats(noise), decoded: floats(jpeg.tensors[0])).within(0.3))
+    #expect(!WeightDistortion(original: floats(noise), decoded: floats(jpeg.tensors[0])).within(0.3))
 }

@@ -8,7 +8,7 @@ import Testing
 @testable import WeightJPEGTuning
 @testable import WeightJPEGTools
 
-/// Fine-tuning the first layer as its JPEG DCT coefficients (`SpectralFinetuner`).
+/// Fine-tuning the first layer as its JPEG DCT coefficients (`CoefficientFinetuner`).
 enum FinetuneTestSupport {
     /// The founding model (fixture or synthetic) coded at `quality`.
     /// The first `hidden` units of the founding model (fixture or synthetic), to keep debug runs fast.
@@ -42,7 +42,7 @@ enum FinetuneTestSupport {
         return (x, labels)
     }
 
-    static func meanLoss(_ tuner: SpectralFinetuner, features: [Float], labels: [UInt8]) -> Double {
+    static func meanLoss(_ tuner: CoefficientFinetuner, features: [Float], labels: [UInt8]) -> Double {
         features.withUnsafeBufferPointer { f in
             FinetuneScore(tuner.snapped(tuner.shadow), features: f, labels: labels[...]).loss
         }
@@ -57,7 +57,7 @@ enum FinetuneTestSupport {
     for mode in ZeroPattern.allCases {
         var config = FinetuneConfiguration()
         config.zeroPattern = mode
-        let tuner = try SpectralFinetuner(container: container, path: "test", configuration: config)
+        let tuner = try CoefficientFinetuner(container: container, path: "test", configuration: config)
         // Snapping the untouched coefficients gives them back exactly.
         #expect(tuner.quantizedCoefficients(tuner.shadow) == tuner.originalCoefficients)
         let features = tuner.features(xs, count: count)
@@ -93,7 +93,7 @@ func finetuneLowersTrainingLossAndWritesTheSnappedCoefficients(mode: ZeroPattern
     // s·Q ≈ 0.1…0.6 in weight units at quality 10).
     config.learningRate = 2e-2
     config.selectBest = false
-    let tuner = try SpectralFinetuner(container: container, path: "test", configuration: config)
+    let tuner = try CoefficientFinetuner(container: container, path: "test", configuration: config)
     let features = tuner.features(x, count: labels.count)
     let before = FinetuneTestSupport.meanLoss(tuner, features: features, labels: labels)
     let history = tuner.train(features: features, labels: labels, train: 0..<labels.count, validation: nil)
@@ -118,7 +118,7 @@ func finetuneLowersTrainingLossAndWritesTheSnappedCoefficients(mode: ZeroPattern
     let tuned = try tuner.tunedContainer(container, path: "test")
     let bytes = tuned.serialized()
     let back = try Container(bytes: bytes, path: "tuned.wjpg")
-    let reread = try SpectralTensor(entry: back["0.weight"]!, path: "tuned.wjpg")
+    let reread = try CoefficientTensor(entry: back["0.weight"]!, path: "tuned.wjpg")
     var inFile = [Int16](repeating: 0, count: q.count)
     for j in 0..<reread.rows {
         for e in Int(reread.rowStart[j])..<Int(reread.rowStart[j + 1]) { inFile[j * reread.positionCount + Int(reread.positions[e])] = reread.values[e] }
@@ -171,7 +171,7 @@ func finetuneLowersTrainingLossAndWritesTheSnappedCoefficients(mode: ZeroPattern
     config.batchSize = 32
     config.learningRate = 1e-2
     config.selectBest = false
-    let tuner = try SpectralFinetuner(container: container, path: "test", configuration: config)
+    let tuner = try CoefficientFinetuner(container: container, path: "test", configuration: config)
     #expect(tuner.original.table == firstTable)
     let (x, labels) = try FinetuneTestSupport.samples(128, container: container)
     tuner.train(features: tuner.features(x, count: labels.count), labels: labels, train: 0..<labels.count, validation: nil)
@@ -179,7 +179,7 @@ func finetuneLowersTrainingLossAndWritesTheSnappedCoefficients(mode: ZeroPattern
     let decoder = try JPEGDecoder()
     #expect(try decoder.readCoefficients(back["0.weight"]!.payloads[1], maxPixels: 1 << 24).quantizationTable == firstTable)
     #expect(try decoder.readCoefficients(back["2.weight"]!.payloads[1], maxPixels: 1 << 24).quantizationTable == outputTable)
-    #expect(try SpectralTensor(entry: back["0.weight"]!, path: "tuned.wjpg").table == firstTable)
+    #expect(try CoefficientTensor(entry: back["0.weight"]!, path: "tuned.wjpg").table == firstTable)
     let dense = try MLP(tensors: ModelCodec.floatTensors(back, path: "tuned.wjpg"))
     #expect(dense.layers[1].weight.rows == 10)
 }

@@ -3,7 +3,7 @@ import Testing
 @testable import WeightJPEGFormats
 @testable import WeightJPEGCodec
 
-// Issue 7: every single-byte flip and every truncation of a small, real `.wjpg` (every coding) gives
+// Every single-byte flip and every truncation of a small, real `.wjpg` (every coding) gives
 // a clear error naming the damaged tensor, or a salvage whose intact tensors are exactly the
 // original ones. Nothing is silently accepted with wrong weights.
 
@@ -20,7 +20,7 @@ private func realContainer() throws -> Container {
     jpeg.layout = .matrix(tileHeight: 8, tileWidth: 16)
     jpeg.quality = 50
     var tables = jpeg
-    tables.pack = .tables
+    tables.pack = .sharedTables
     let scalar = CompressionPolicy()
     let entries = [
         try ModelCodec.encode(SafetensorsTensor(name: "mosaic.weight", shape: [32, 40], floats: wave(1280, phase: 0)), policy: jpeg, codec: codec),

@@ -10,12 +10,9 @@ import Testing
 
 private func reference() throws -> SafetensorsFile { try SafetensorsFile.read(path: TestPaths.referenceMLP) }
 
-/// A fresh empty directory, removed by the caller.
-private func temporaryDirectory(_ label: String) throws -> URL {
-    let url = FileManager.default.temporaryDirectory
-        .appendingPathComponent("wjpg-\(label)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
-    try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
-    return url
+/// A fresh empty directory (`TestPaths.temporaryDirectory`) as a file URL, removed by the caller.
+func temporaryDirectoryURL(_ label: String) throws -> URL {
+    URL(fileURLWithPath: try TestPaths.temporaryDirectory(label), isDirectory: true)
 }
 
 private func coding(_ entry: ContainerEntry?) -> TensorCoding? {
@@ -74,7 +71,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
             err2 += Double((a - b) * (a - b)); ref2 += Double(a * a); maxAbs = max(maxAbs, abs(a - b))
         }
         let relativeRMS = (err2 / ref2).squareRoot()
-        // The first layer's rows are mostly high-frequency noise left from initialisation, which
+        // The first layer's rows are mostly high-frequency noise left from initialization, which
         // quality 20 smooths away: measured 0.557 (per-tensor scale). The other codings are near exact.
         #expect(relativeRMS < (t.name == "0.weight" ? 0.65 : 0.01), "\(t.name): relative RMS error \(relativeRMS)")
         #expect(maxAbs <= range, "\(t.name): max error \(maxAbs), range \(range)")
@@ -142,7 +139,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     var policy = CompressionPolicy()
     policy.quality = 50
     policy.scale = .tile
-    policy.pack = .tables
+    policy.pack = .sharedTables
     policy.qualityOverrides = [(pattern: "0.*", quality: 35)]
     policy.jpegMinimumElements = 1024
     policy.layout = .matrix(tileHeight: 64, tileWidth: 64)
@@ -151,7 +148,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
         Issue.record("weights not JPEG-coded"); return
     }
     #expect(p0.quality == 35 && p2.quality == 50)
-    #expect(p0.scale == .tile && p0.pack == .tables && p0.layout == .matrix(tileHeight: 64, tileWidth: 64))
+    #expect(p0.scale == .tile && p0.pack == .sharedTables && p0.layout == .matrix(tileHeight: 64, tileWidth: 64))
     #expect(back.tensors.map(\.shape) == file.tensors.map(\.shape))
 }
 
@@ -276,7 +273,7 @@ private func throughFile(_ file: SafetensorsFile, _ policy: CompressionPolicy) t
     mutations.append(("coding that does not match the payloads", e))
     e = container["0.weight"]!
     guard case .jpeg(var p) = e.coding else { Issue.record("0.weight is not JPEG"); return }
-    p.pack = .tables
+    p.pack = .sharedTables
     e.coding = .jpeg(p)
     mutations.append(("parameters that do not match the payloads", e))
     e = container["0.weight"]!
@@ -321,7 +318,7 @@ func decodedReferenceModelKeepsItsAccuracy() throws {
     let originalAccuracy = try original.evaluate(inputs: inputs, labels: test.labels).accuracy
     #expect(abs(originalAccuracy - 0.9796) < 0.00005, "reference model: \(originalAccuracy)")
 
-    let dir = try temporaryDirectory("eval")
+    let dir = try temporaryDirectoryURL("eval")
     defer { try? FileManager.default.removeItem(at: dir) }
     let path = dir.appendingPathComponent("mlp_seed0.wjpg").path
     try ModelCodec.compress(try reference(), policy: CompressionPolicy()).write(to: path)
@@ -329,74 +326,4 @@ func decodedReferenceModelKeepsItsAccuracy() throws {
     let decoded = try ModelFile.load(path)
     let accuracy = try decoded.evaluate(inputs: inputs, labels: test.labels).accuracy
     #expect(abs(accuracy - 0.9796) <= 0.003, "decoded model at quality 20: \(accuracy * 100)%")
-}
-
-// MARK: - Atomic writes
-
-private func leftovers(in directory: URL, except keep: Set<String>) throws -> [String] {
-    try FileManager.default.contentsOfDirectory(atPath: directory.path).filter { !keep.contains($0) }
-}
-
-@Test func atomicWriteReplacesAnExistingFile() throws {
-    let dir = try temporaryDirectory("atomic")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let path = dir.appendingPathComponent("model.wjpg").path
-    try AtomicFile.write(Data(repeating: 1, count: 1000), to: path)
-    #expect(FileManager.default.contents(atPath: path) == Data(repeating: 1, count: 1000))
-    try AtomicFile.write(Data([9, 8, 7]), to: path)
-    #expect(FileManager.default.contents(atPath: path) == Data([9, 8, 7]))
-    try AtomicFile.write(Data(), to: path)
-    #expect(FileManager.default.contents(atPath: path) == Data())
-    #expect(try leftovers(in: dir, except: ["model.wjpg"]).isEmpty)
-}
-
-@Test func failedAtomicWritesLeaveNothingBehind() throws {
-    let dir = try temporaryDirectory("atomic-fail")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let old = dir.appendingPathComponent("old.wjpg").path
-    try AtomicFile.write(Data("old contents".utf8), to: old)
-
-    // Into a directory that does not exist.
-    let missing = dir.appendingPathComponent("no/such/dir/model.wjpg").path
-    do {
-        try AtomicFile.write(Data([1, 2, 3]), to: missing)
-        Issue.record("write into a missing directory succeeded")
-    } catch {
-        #expect(error.path == missing)
-        #expect(!error.reason.isEmpty)
-        #expect(error.description.contains(missing))
-    }
-    #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("no").path))
-
-    // Over a directory: the temporary file is written, the rename fails, and it must be removed.
-    let occupied = dir.appendingPathComponent("occupied")
-    try FileManager.default.createDirectory(at: occupied, withIntermediateDirectories: false)
-    try Data("inside".utf8).write(to: occupied.appendingPathComponent("keep"))
-    #expect(throws: AtomicFile.WriteError.self) { try AtomicFile.write(Data([4, 5, 6]), to: occupied.path) }
-    #expect(FileManager.default.contents(atPath: occupied.appendingPathComponent("keep").path) == Data("inside".utf8))
-    #expect(try leftovers(in: dir, except: ["old.wjpg", "occupied"]).isEmpty)
-
-    // A failed container write leaves the old file intact.
-    let container = Container(metadata: nil, entries: [])
-    #expect(throws: AtomicFile.WriteError.self) { try container.write(to: occupied.path) }
-    #expect(throws: AtomicFile.WriteError.self) { try container.write(to: old + "/child.wjpg") }  // parent is a file
-    #expect(FileManager.default.contents(atPath: old) == Data("old contents".utf8))
-    #expect(try leftovers(in: dir, except: ["old.wjpg", "occupied"]).isEmpty)
-}
-
-@Test func aFailedWriteOverAnExistingFileKeepsIt() throws {
-    // A name close to the 255-byte limit: the temporary name (".<name>.<pid>.<random>.tmp") cannot be
-    // created. Whether or not the writer copes, the target must hold either the old or the new bytes.
-    let dir = try temporaryDirectory("atomic-long")
-    defer { try? FileManager.default.removeItem(at: dir) }
-    let name = String(repeating: "m", count: 250) + ".wjpg"
-    let path = dir.appendingPathComponent(name).path
-    guard FileManager.default.createFile(atPath: path, contents: Data("old".utf8)) else { return }
-    do {
-        try AtomicFile.write(Data("new".utf8), to: path)
-        #expect(FileManager.default.contents(atPath: path) == Data("new".utf8))
-    } catch {
-        #expect(FileManager.default.contents(atPath: path) == Data("old".utf8))
-    }
-    #expect(try leftovers(in: dir, except: [name]).isEmpty)
 }

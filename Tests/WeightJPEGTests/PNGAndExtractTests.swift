@@ -116,7 +116,7 @@ struct PNGAndExtractTests {
         // Separators: the border and the lines between cells.
         #expect((0..<g.width).allSatisfy { g.pixels[$0] == 255 })
         #expect((0..<g.height).allSatisfy { g.pixels[$0 * g.width] == 255 && g.pixels[$0 * g.width + 5] == 255 })
-        // Slots past the last neuron (10, 11) stay separator-coloured.
+        // Slots past the last neuron (10, 11) stay separator-colored.
         let ox = 1 + 2 * 5, oy = 1 + 2 * 7
         #expect(g.pixels[oy * g.width + ox] == 255)
 

@@ -264,7 +264,7 @@ func streamedCompressEqualsTheInMemoryContainer(jobs: Int) throws {
         return (try t.floats(), t.shape)
     }
     func rms(_ v: ArraySlice<Float>) -> Double { (v.reduce(0) { $0 + Double($1) * Double($1) } / Double(v.count)).squareRoot() }
-    func correlationOfNeighbours(_ v: [Float], width: Int) -> Double {
+    func correlationOfNeighbors(_ v: [Float], width: Int) -> Double {
         var sxy = 0.0, sxx = 0.0
         let mean = v.reduce(0) { $0 + Double($1) } / Double(v.count)
         for i in 0..<(v.count - 1) where (i + 1) % width != 0 {
@@ -281,12 +281,12 @@ func streamedCompressEqualsTheInMemoryContainer(jobs: Int) throws {
     let rowRMS = (0..<q.shape[0]).map { rms(q.values[($0 * 128)..<(($0 + 1) * 128)]) }.sorted()
     let spread = rowRMS[rowRMS.count * 9 / 10] / rowRMS[rowRMS.count / 10]
     #expect(spread > 1.6 && spread < 3.2, "row-scale spread \(spread)")  // e^(0.3·2.56) ≈ 2.16
-    #expect(abs(correlationOfNeighbours(q.values, width: 128)) < 0.1)
+    #expect(abs(correlationOfNeighbors(q.values, width: 128)) < 0.1)
 
-    // Smooth first layer: neighbouring pixels strongly correlated.
+    // Smooth first layer: neighboring pixels strongly correlated.
     let stem = try tensor("stem.weight")
     #expect(stem.shape == [128, 3, 16, 16])
-    #expect(correlationOfNeighbours(stem.values, width: 16) > 0.8)
+    #expect(correlationOfNeighbors(stem.values, width: 16) > 0.8)
 
     // Embeddings: log row norm falls with slope −0.25 in log row index.
     let e = try tensor("tok_embeddings.weight")

@@ -239,7 +239,7 @@ func RowCoderMeasure() throws {
                 let c4 = ErrorTargetedSearch.entropyUniform(values, norm: norm, bound: e) { coding, _ in
                     guard case .entropyUniform(let step) = coding, let payloads = UniformCodecs.encodeEntropy(values, step: step),
                           let dec = try? UniformCodecs.decodeEntropy(payloads, count: values.count, step: step) else { return nil }
-                    return ErrorTargetedSearch.Choice(coding: coding, payloads: payloads, error: WeightError(original: values, decoded: dec))
+                    return ErrorTargetedSearch.Choice(coding: coding, payloads: payloads, error: WeightDistortion(original: values, decoded: dec))
                 }
                 let c4Time = cpu() - c0
                 let c4Bytes = c4.map { Double($0.bytes) } ?? .nan

@@ -8,7 +8,7 @@ import Testing
 // MARK: - Test tensors
 
 /// `rows × 784`: each row a smooth random 28×28 image (low-frequency waves and a tilt), values ~±0.1.
-private func smoothRowsTensor(rows: Int, seed: UInt64) -> [Float] {
+func smoothRowsTensor(rows: Int, seed: UInt64) -> [Float] {
     var rng = RandomSource(seed: seed)
     var v = [Float](repeating: 0, count: rows * 784)
     for r in 0..<rows {
@@ -27,7 +27,7 @@ private func smoothRowsTensor(rows: Int, seed: UInt64) -> [Float] {
 }
 
 /// `rows × columns` smooth 2-D field with a little noise.
-private func smoothMatrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
+func smoothMatrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
     var rng = RandomSource(seed: seed)
     let p1 = Double(rng.uniform(3)), p2 = Double(rng.uniform(3))
     return (0..<(rows * columns)).map { i in
@@ -73,7 +73,7 @@ private func roundTrip(_ codec: JPEGTensorCodec, _ values: [Float], rows: Int, c
     return (decoded, payloads, p)
 }
 
-private let rows28 = TileLayout.rows(height: 28, width: 28)
+let rows28 = TileLayout.rows(height: 28, width: 28)
 
 // MARK: - JPEG tensor codec
 
@@ -157,7 +157,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
                 #expect(stats.maxSteps <= 10, "\(rows)×\(columns) \(layout) \(pack) \(scale): \(stats.maxSteps) steps")
                 let range = Double(values.max()! - values.min()!)
                 #expect(stats.rms <= 0.015 * range, "\(rows)×\(columns) \(layout) \(pack) \(scale): rms \(stats.rms), range \(range)")
-                if pack == .tables {
+                if pack == .sharedTables {
                     #expect(payloads.count == 3)
                 }
             }
@@ -212,7 +212,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
                 let m = try roundTrip(codec, values, rows: rows, columns: columns,
                                       JPEGTensorParameters(layout: layout, scale: scale, pack: .mosaic, quality: q))
                 let t = try roundTrip(codec, values, rows: rows, columns: columns,
-                                      JPEGTensorParameters(layout: layout, scale: scale, pack: .tables, quality: q))
+                                      JPEGTensorParameters(layout: layout, scale: scale, pack: .sharedTables, quality: q))
                 let sm = try errorStats(values, m.decoded, payloads: m.payloads, rows: rows, columns: columns, parameters: m.parameters)
                 let st = try errorStats(values, t.decoded, payloads: t.payloads, rows: rows, columns: columns, parameters: t.parameters)
                 let label = "\(layout) \(scale) q\(q)"
@@ -258,7 +258,7 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
             var nan = payA[0]
             if nan[0] == 2 { nan[1] = 0x00; nan[2] = 0x7E } else { nan.replaceSubrange(1..<5, with: [0, 0, 0xC0, 0x7F]) }
             bad.append(("NaN scale", [nan] + payA.dropFirst()))
-            if pack == .tables {
+            if pack == .sharedTables {
                 // (Another tensor's tables stream of the same quality is byte-identical, so it is not a fault.)
                 bad.append(("tables and streams swapped", [payA[0], payA[2], payA[1]]))
                 bad.append(("tile streams cut at a varint", [payA[0], payA[1], [0x80]]))
@@ -313,240 +313,4 @@ private let rows28 = TileLayout.rows(height: 28, width: 28)
     #expect((try? TensorCoding(code: 1, parameters: [1])) == nil)
     #expect((try? TensorCoding(code: 4, parameters: [])) == nil)
     #expect((try? TensorCoding(code: 3, parameters: [])) == nil)
-}
-
-// MARK: - Pixel mapping
-
-@Test func pixelMappingRoundTripsWithinHalfAStep() {
-    var rng = RandomSource(seed: 21)
-    for _ in 0..<50 {
-        let a = rng.uniform(10), b = rng.uniform(10)
-        let m = PixelMapping(lo: min(a, b), hi: max(a, b))
-        guard !m.isConstant else { continue }
-        for _ in 0..<200 {
-            let w = m.lo + (m.hi - m.lo) * (rng.uniform(0.5) + 0.5)
-            let back = m.value(m.pixel(w))
-            #expect(abs(back - w) <= m.step / 2 * 1.0001 + 1e-6, "\(w) → \(m.pixel(w)) → \(back), step \(m.step)")
-        }
-        #expect(m.pixel(m.lo) == 0 && m.pixel(m.hi) == 255)
-        #expect(m.value(0) == m.lo)
-        #expect(abs(m.value(255) - m.hi) <= 1e-5 * max(abs(m.hi), 1))
-        // Out-of-range values clamp.
-        #expect(m.pixel(m.lo - 100) == 0 && m.pixel(m.hi + 100) == 255)
-    }
-    for p in 0...255 {
-        let m = PixelMapping(lo: -1, hi: 1)
-        #expect(m.pixel(m.value(UInt8(p))) == UInt8(p))
-    }
-}
-
-@Test func constantPixelMappingIsExact() {
-    for c: Float in [0.1, -7.25, 0, 1e-20, 3e38] {
-        let m = PixelMapping(lo: c, hi: c)
-        #expect(m.isConstant)
-        #expect(m.pixel(c) == 128)
-        for p: UInt8 in [0, 1, 128, 200, 255] { #expect(m.value(p) == c) }
-        let covering = PixelMapping.covering([c, c, c], halfPrecision: true)
-        #expect(covering.lo == c && covering.hi == c)
-    }
-    #expect(PixelMapping.covering([Float](), halfPrecision: true) == PixelMapping(lo: 0, hi: 0))
-}
-
-@Test func halfPrecisionCoveringRoundsOutward() {
-    var rng = RandomSource(seed: 22)
-    for trial in 0..<500 {
-        let scale: Float = [1e-4, 0.01, 1, 100, 30_000][trial % 5]
-        let values = (0..<(1 + trial % 9)).map { _ in rng.uniform(scale) }
-        let m = PixelMapping.covering(values, halfPrecision: true)
-        let lo = values.min()!, hi = values.max()!
-        #expect(m.lo <= lo && m.hi >= hi, "\(values): [\(m.lo), \(m.hi)]")
-        if lo != hi {
-            #expect(HalfPrecision.isExact(m.lo) && HalfPrecision.isExact(m.hi))
-            // Outward by at most one float16 step (relative 2⁻¹⁰, or the subnormal spacing).
-            #expect(lo - m.lo <= max(abs(lo) / 1024, 6e-8) * 1.001)
-            #expect(m.hi - hi <= max(abs(hi) / 1024, 6e-8) * 1.001)
-        }
-        let plain = PixelMapping.covering(values, halfPrecision: false)
-        #expect(plain.lo == lo && plain.hi == hi)
-    }
-    // Edge cases around zero, the subnormals and the top of the float16 range.
-    for (lo, hi) in [(Float(-1e-9), Float(1e-9)), (0, 5.9e-8), (-65504, 65504), (-60_000, 59_999.9), (1, 1.0001)] {
-        let m = PixelMapping.covering([lo, hi], halfPrecision: true)
-        #expect(m.lo <= lo && m.hi >= hi && m.lo.isFinite && m.hi.isFinite, "[\(lo), \(hi)] → [\(m.lo), \(m.hi)]")
-    }
-}
-
-@Test func scaleTableFallsBackToFloat32() throws {
-    // In float16 range: 2 bytes per end point; a constant 0.1 tile forces float32 (4 bytes).
-    let layout = TileLayout.rows(height: 2, width: 2)
-    let half = ScaleTable.fit(values: [0, 1, 2, 3, 4, 5, 6, 7], layout: layout, rows: 2, columns: 4, mode: .tile)
-    #expect(half.serialized().count == 1 + 2 * 4)
-    #expect(try ScaleTable(bytes: half.serialized(), count: 2) == half)
-    let mixed = ScaleTable.fit(values: [0, 1, 2, 3, 0.1, 0.1, 0.1, 0.1], layout: layout, rows: 2, columns: 4, mode: .tile)
-    #expect(mixed.serialized().count == 1 + 2 * 8)
-    #expect(try ScaleTable(bytes: mixed.serialized(), count: 2) == mixed)
-    #expect(mixed.mappings[1] == PixelMapping(lo: 0.1, hi: 0.1))
-    // Out of float16 range: float32 end points, exact.
-    let wide = ScaleTable.fit(values: [-1e6, 1e6, 0, 1], layout: layout, rows: 1, columns: 4, mode: .tensor)
-    #expect(wide.mappings == [PixelMapping(lo: -1e6, hi: 1e6)])
-    #expect(throws: CodecError.self) { _ = try ScaleTable(bytes: half.serialized(), count: 3) }
-    #expect(throws: CodecError.self) { _ = try ScaleTable(bytes: [2, 0x00, 0x3C, 0x00, 0x38], count: 1) }  // lo 1 > hi 0.5
-    #expect(throws: CodecError.self) { _ = try ScaleTable(bytes: [2, 0x00, 0x7C, 0x00, 0x7C], count: 1) }  // +inf
-}
-
-// MARK: - Tile layout
-
-@Test func tileLayoutParsing() {
-    #expect(TileLayout("rows:28x28") == .rows(height: 28, width: 28))
-    #expect(TileLayout("rows:28X14") == .rows(height: 28, width: 14))
-    #expect(TileLayout("matrix") == .defaultMatrix)
-    #expect(TileLayout("matrix") == .matrix(tileHeight: 64, tileWidth: 64))
-    #expect(TileLayout("matrix:64x32") == .matrix(tileHeight: 64, tileWidth: 32))
-    #expect(TileLayout("matrix:1x4096") == .matrix(tileHeight: 1, tileWidth: 4096))
-    for bad in ["", "rows", "rows:", "rows:28", "rows:28x", "rows:x28", "rows:0x28", "rows:28x0", "rows:-1x28",
-                "rows:28x28x28", "rows:4097x1", "matrix:64", "matrix:64x", "matrix:0x64", "matrix:64x5000",
-                "Rows:28x28", "cols:28x28", "matrix:abcxdef", "rows:28x28:1", " rows:28x28", "matrix:99999999999999999999x1"] {
-        #expect(TileLayout(bad) == nil, "'\(bad)' parsed")
-    }
-    for layout in [TileLayout.rows(height: 28, width: 28), .matrix(tileHeight: 64, tileWidth: 32), .defaultMatrix] {
-        #expect(TileLayout(layout.description) == layout)
-    }
-}
-
-@Test func tileLayoutParsingRejectsEmptyFields() {
-    // `split` drops empty pieces by default, so an empty size after "matrix:" and doubled or
-    // leading "x" separators are silently accepted; `compactMap` drops non-numeric pieces too.
-    for bad in ["matrix:", "rows:28xx28", "matrix:x64x64", "matrix:64x64x", "rows:28xjunkx28"] {
-        #expect(TileLayout(bad) == nil, "'\(bad)' parsed as \(String(describing: TileLayout(bad)))")
-    }
-}
-
-@Test func tileLayoutFitsAndGrid() {
-    #expect(rows28.fits(rows: 512, columns: 784))
-    #expect(!rows28.fits(rows: 512, columns: 783))
-    #expect(!rows28.fits(rows: 0, columns: 784))
-    #expect(TileLayout.defaultMatrix.fits(rows: 1, columns: 1))
-    #expect(!TileLayout.defaultMatrix.fits(rows: 0, columns: 5))
-    #expect(!TileLayout.defaultMatrix.fits(rows: 5, columns: 0))
-    #expect(rows28.tileCount(rows: 512, columns: 784) == 512)
-    #expect(TileLayout.defaultMatrix.grid(rows: 300, columns: 200) == (5, 4))
-    #expect(TileLayout.defaultMatrix.tileCount(rows: 128, columns: 64) == 2)
-    #expect(TileLayout.defaultMatrix.size(ofTile: 19, rows: 300, columns: 200) == (44, 8))
-    #expect(TileLayout.defaultMatrix.size(ofTile: 3, rows: 300, columns: 200) == (64, 8))
-    #expect(TileLayout.defaultMatrix.size(ofTile: 16, rows: 300, columns: 200) == (44, 64))
-}
-
-@Test func everyElementBelongsToExactlyOneTile() {
-    let cases: [(TileLayout, Int, Int)] = [
-        (.matrix(tileHeight: 64, tileWidth: 64), 100, 37),
-        (.matrix(tileHeight: 64, tileWidth: 64), 300, 200),
-        (.matrix(tileHeight: 64, tileWidth: 64), 128, 128),
-        (.matrix(tileHeight: 3, tileWidth: 5), 7, 11),
-        (.matrix(tileHeight: 1, tileWidth: 1), 4, 3),
-        (.matrix(tileHeight: 64, tileWidth: 64), 1, 1),
-        (.matrix(tileHeight: 8, tileWidth: 64), 65, 10),
-        (.rows(height: 28, width: 28), 5, 784),
-        (.rows(height: 3, width: 4), 6, 12),
-    ]
-    for (layout, rows, columns) in cases {
-        var seen = [Int](repeating: 0, count: rows * columns)
-        let tiles = layout.tileCount(rows: rows, columns: columns)
-        let across = layout.grid(rows: rows, columns: columns).across
-        var elements = 0
-        for t in 0..<tiles {
-            let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
-            #expect(h >= 1 && w >= 1 && h <= layout.tileSize.height && w <= layout.tileSize.width)
-            var visited = 0
-            layout.forEachElement(ofTile: t, rows: rows, columns: columns) { y, x, i in
-                #expect(i == layout.elementIndex(tile: t, y: y, x: x, columns: columns, across: across))
-                #expect(y < h && x < w)
-                if i >= 0 && i < seen.count { seen[i] += 1 } else { Issue.record("\(layout) tile \(t): index \(i) out of range") }
-                visited += 1
-            }
-            #expect(visited == h * w)
-            elements += h * w
-        }
-        #expect(elements == rows * columns, "\(layout) \(rows)×\(columns)")
-        #expect(seen.allSatisfy { $0 == 1 }, "\(layout) \(rows)×\(columns): some element covered \(seen.max()!) or 0 times")
-    }
-}
-
-@Test func mosaicGeometryCoversEveryTile() {
-    for (count, slotH, slotW) in [(512, 32, 32), (1, 8, 8), (20, 64, 64), (5000, 32, 32), (3, 64, 40)] {
-        let m = Mosaic.choose(tileCount: count, slotHeight: slotH, slotWidth: slotW)
-        #expect(m.columns >= 1 && m.tilesPerImage >= m.columns)
-        var covered = 0
-        for k in 0..<m.imageCount {
-            let (width, height) = m.size(ofImage: k)
-            #expect(width <= JPEG.maxDimension && height <= JPEG.maxDimension)
-            var slots = Set<[Int]>()
-            for t in m.tiles(inImage: k) {
-                let (x, y) = m.origin(ofTile: t)
-                #expect(x + slotW <= width && y + slotH <= height)
-                #expect(slots.insert([x, y]).inserted)
-                covered += 1
-            }
-        }
-        #expect(covered == count)
-    }
-}
-
-// MARK: - One codec per coding; the JPEG payload layout parsed once
-
-@Test func everyCodingRoundTripsThroughItsTensorCodec() throws {
-    let jpeg = try JPEGTensorCodec()
-    let values = smoothMatrix(rows: 40, columns: 70, seed: 11)
-    let shape = [40, 70]
-    let codings: [TensorCoding] = [
-        .exact, .float16, .int8PerRow, .entropyUniform(step: 0.002), .fixedRows(bits: 9),
-        .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tile, pack: .mosaic, quality: 90)),
-        .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tensor, pack: .tables, quality: 90)),
-    ]
-    for coding in codings {
-        let coded = try #require(try coding.encode(values, shape: shape, dtype: .F32, jpeg: jpeg), "\(coding)")
-        #expect(coded.coding.code == coding.code)
-        let back = try coded.coding.codec().decode(coded.payloads, shape: shape, dtype: .F32, jpeg: jpeg)
-        let worst = zip(values, back).map { abs($0 - $1) }.max() ?? 0
-        // The field spans about ±0.4: every lossy coding here keeps each weight within 4% of that.
-        #expect(back.count == values.count && worst < 0.03, "\(coding): max error \(worst)")
-        if coding == .exact { #expect(back == values) }
-    }
-}
-
-@Test func jpegPayloadsAreParsedWithTheirGeometry() throws {
-    let codec = try JPEGTensorCodec()
-    let rows = 30, columns = 784
-    let values = smoothRowsTensor(rows: rows, seed: 12)
-    for pack in PackMode.allCases {
-        let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tile, pack: pack, quality: 50)
-        let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p)
-        let payloads = try JPEGTensorPayloads(coded.payloads, rows: rows, columns: columns, parameters: coded.parameters)
-        #expect(payloads.tileCount == rows)
-        #expect(payloads.images.flatMap { Array($0.tiles) } == Array(0..<rows), "\(pack): every tile once, in order")
-        #expect((payloads.tables != nil) == (pack == .tables))
-        // Every image as a standalone stream decodes, on a fresh decoder, to the size the header implies.
-        for (image, stream) in zip(payloads.images, try payloads.standaloneStreams()) {
-            let decoded = try JPEGDecoder().decode(stream, maxPixels: image.width * image.height)
-            #expect(decoded.width == image.width && decoded.height == image.height, "\(pack)")
-        }
-        // Pixel decoding of the parsed payloads equals decoding the raw ones.
-        #expect(try codec.decode(payloads) == codec.decode(coded.payloads, rows: rows, columns: columns, parameters: coded.parameters))
-        // The mosaic images the encoder fed to libjpeg, rebuilt, re-encode to the very streams.
-        if pack == .mosaic {
-            let images = JPEGTensorCodec.mosaicImages(of: values, payloads: payloads)
-            #expect(images.count == payloads.images.count)
-            for (k, image) in images.enumerated() {
-                #expect(try JPEGEncoder().encode(image, options: coded.parameters.jpegOptions()) == coded.payloads[1 + k])
-            }
-        }
-    }
-    // Structure errors are found when parsing, before any stream is decoded.
-    let p = JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: .tables, quality: 50)
-    let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p)
-    var truncated = coded.payloads
-    truncated[2].removeLast()
-    #expect(throws: CodecError.self) { try JPEGTensorPayloads(truncated, rows: rows, columns: columns, parameters: coded.parameters) }
-    var extra = coded.payloads
-    extra[2].append(0)
-    #expect(throws: CodecError.self) { try JPEGTensorPayloads(extra, rows: rows, columns: columns, parameters: coded.parameters) }
 }

@@ -58,7 +58,7 @@ private func referenceLoss(_ model: MLP, x: [Float], labels: [UInt8]) -> Double 
     #expect(worst < 1e-4, "largest gradient error \(worst)")
 }
 
-@Test func pytorchDefaultInitialisationBounds() {
+@Test func pytorchDefaultInitializationBounds() {
     let model = MLP(sizes: [784, 512, 10], seed: 0)
     let bound1 = 1 / Float(784).squareRoot(), bound2 = 1 / Float(512).squareRoot()
     #expect(model.layers[0].weight.storage.allSatisfy { abs($0) <= bound1 })

@@ -56,9 +56,9 @@ public enum FuzzSeeds {
         let variants: [(String, (inout CompressionPolicy) -> Void)] = [
             ("mosaic", { _ in }),
             ("tile-scale", { $0.scale = .tile }),
-            ("tables", { $0.pack = .tables }),
+            ("tables", { $0.pack = .sharedTables }),
             ("progressive", { $0.progressive = true }),
-            ("arithmetic", { $0.arithmetic = true; $0.pack = .tables }),
+            ("arithmetic", { $0.arithmetic = true; $0.pack = .sharedTables }),
             ("plain-huffman", { $0.optimizeHuffman = false }),
             // Error-targeted mode: rANS-coded uniform (coding 4) and fixed-length per-row (coding 5).
             ("error-targeted", { $0.maxRelativeError = 0.03 }),

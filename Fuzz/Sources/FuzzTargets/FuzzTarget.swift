@@ -17,7 +17,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     /// `ImageFile(bytes:path:)`: PNG, PGM or IDX images (what `infer` reads).
     case image
 
-    /// Runs the harness on one input.
+    /// Runs this target's harness on one input (a trap is a finding; thrown errors are expected).
     public func run(_ bytes: [UInt8]) {
         switch self {
         case .container: FuzzHarness.container(bytes)
@@ -29,7 +29,7 @@ public enum FuzzTarget: String, CaseIterable, Sendable {
     }
 }
 
-/// The harness bodies.
+/// The harness bodies, one static function per `FuzzTarget` case, and the limits they apply.
 public enum FuzzHarness {
     /// Pixel budget of the JPEG harness: images above it are rejected from the header.
     public static let jpegMaxPixels = 1 << 20

@@ -13,11 +13,11 @@ import WeightJPEGTuning
 /// (`ModelPipeline`), unless dead-unit removal changes the model's shapes: then in memory. Rate
 /// control and fine-tuning always run in memory (small MLPs).
 public struct CompressionPlan: Sendable {
-    /// The safetensors model.
+    /// Path of the safetensors model to compress.
     public var input: String
     /// Where the `.wjpg` file is written (atomically).
     public var output: String
-    /// How each tensor is coded.
+    /// Coding rules per tensor (quality, packing, exact patterns, error bound).
     public var policy = CompressionPolicy()
     /// Jobs and progress of the streamed pipeline.
     public var pipeline = ModelPipeline.Options()

@@ -50,7 +50,7 @@ public struct RateControlReport: Codable, Sendable {
         public var setting: String
         /// The output layer's coding, e.g. `int8-row`.
         public var output: String
-        /// Whole-file size.
+        /// Whole `.wjpg` file size in bytes.
         public var bytes: Int
         /// Validation accuracy as a fraction (nil when not measured).
         public var validationAccuracy: Double?

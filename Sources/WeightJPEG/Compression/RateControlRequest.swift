@@ -19,8 +19,9 @@ public struct RateControlRequest: Sendable {
         case none
     }
 
+    /// What the search optimizes: a byte budget, an accuracy budget, or nothing.
     public var goal: Goal
-    /// Table kinds tried.
+    /// Table kinds tried, each with its own level search over 1…100.
     public var kinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
     /// With `maxDrop`: also try the int8 output layer as a flat-table JPEG.
     public var cheapOutput = true
@@ -31,6 +32,7 @@ public struct RateControlRequest: Sendable {
     /// Levels at which to measure every kind's rate–accuracy curve (validation and test) first.
     public var sweepLevels: [Int]?
 
+    /// A request for `goal` with every table kind and the default validation split.
     public init(goal: Goal) { self.goal = goal }
 
     /// Runs the search on `source` and returns the chosen container with its report (nil report
@@ -51,7 +53,7 @@ public struct RateControlRequest: Sendable {
         if let sweepLevels, let test {
             let floatTest = try floatTestAccuracy(test)
             events(.sweepStarted(floatValidation: floatAccuracy, floatTest: floatTest))
-            var outputs: [OutputCoding] = [.int8]
+            var outputs: [OutputCoding] = [.int8PerRow]
             if cheapOutput { outputs += [.jpegFlat(step: 4), .jpegFlat(step: 8)] }
             for output in outputs {
                 for kind in kinds {
@@ -70,7 +72,7 @@ public struct RateControlRequest: Sendable {
         let reason: String
         switch goal {
         case .targetBytes(let targetBytes):
-            guard let c = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8) else {
+            guard let c = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8PerRow) else {
                 throw CompressionPlanError.noSettingFits(targetBytes: targetBytes, smallestTried: rc.tried.map(\.bytes).min() ?? 0)
             }
             chosen = c

@@ -11,12 +11,16 @@ import WeightJPEGTuning
 /// write `output`, then check the written file through the ordinary decode path and evaluate it
 /// once on the test set. `run()` returns the `FinetuneSummary`.
 public struct FinetunePlan: Sendable {
+    /// The JPEG-coded `.wjpg` MLP to fine-tune.
     public var input: String
+    /// Where the fine-tuned `.wjpg` is written (atomically).
     public var output: String
+    /// Epochs, batch, learning rates and the other training settings.
     public var configuration = FinetuneConfiguration()
     /// Folder of the training and test IDX files.
     public var dataDirectory = "data/mnist"
 
+    /// A plan with the default configuration and `data/mnist`.
     public init(input: String, output: String) {
         self.input = input
         self.output = output
@@ -73,7 +77,7 @@ public struct FinetunePlan: Sendable {
         // ordinary decode path.
         let tuner = run.tuner, split = run.split
         let written = try Container(bytes: bytes, path: output)
-        let reread = try SpectralTensor(entry: written["0.weight"]!, path: output)
+        let reread = try CoefficientTensor(entry: written["0.weight"]!, path: output)
         let before = tuner.originalCoefficients
         let after = tuner.quantizedCoefficients(tuner.shadow)
         let full = reread.positionCount

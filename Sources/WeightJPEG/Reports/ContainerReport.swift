@@ -5,8 +5,11 @@ import WeightJPEGCodec
 public struct ContainerReport: Codable, Sendable {
     /// One tensor's line.
     public struct Tensor: Codable, Sendable {
+        /// Tensor name as stored in the container.
         public let name: String
+        /// Shape of the decoded tensor.
         public let shape: [Int]
+        /// Safetensors dtype the tensor decodes to (e.g. `F32`, `BF16`).
         public let dtype: String
         /// The coding with its parameters, e.g. `jpeg rows:28x28 q20 scale:tensor pack:mosaic`.
         public let coding: String
@@ -19,21 +22,25 @@ public struct ContainerReport: Codable, Sendable {
         /// float32 size / `bytes`.
         public let ratioToFloat32: Double
         /// The error against the original model, when `compare(with:)` was called (float tensors).
-        public var error: WeightError?
+        public var error: WeightDistortion?
     }
 
+    /// The `.wjpg` file as given.
     public let path: String
+    /// One line per tensor, in file order.
     public private(set) var tensors: [Tensor]
-    /// Every byte of the file.
+    /// Size of the whole `.wjpg` file in bytes (header, payloads and checksums).
     public let fileBytes: Int
     /// Preamble, metadata and the parts of the header not attributed to a tensor.
     public let headerBytes: Int
-    /// Total elements of all tensors.
+    /// Total elements of all tensors (the model's parameter count).
     public let parameters: Int
+    /// `fileBytes × 8 / parameters`: every byte of the file counted.
     public let bitsPerWeight: Double
+    /// float32 size of all tensors / `fileBytes`.
     public let ratioToFloat32: Double
 
-    /// Reads and summarises `path`.
+    /// Reads and summarizes `path`.
     public init(path: String) throws {
         let container = try Container.read(path: path)
         self.init(container, path: path)
@@ -62,15 +69,15 @@ public struct ContainerReport: Codable, Sendable {
             }
             guard source.dtype.convertsToFloat else {
                 let decoded = try ModelCodec.decode(entry, codec: codec, path: path)
-                tensors[i].error = decoded.data == source.data ? WeightError(squaredError: 0, squaredNorm: 1, count: 1) : nil
+                tensors[i].error = decoded.data == source.data ? WeightDistortion(squaredError: 0, squaredNorm: 1, count: 1) : nil
                 continue
             }
             let decoded = try ModelCodec.decode(entry, codec: codec, path: path).floats()
-            tensors[i].error = WeightError(original: try source.floats(), decoded: decoded)
+            tensors[i].error = WeightDistortion(original: try source.floats(), decoded: decoded)
         }
     }
 
-    /// Summarises a container.
+    /// Summarizes `container` (read from `path`): sizes and codings per tensor, without decoding payloads.
     public init(_ container: Container, path: String) {
         self.path = path
         fileBytes = container.serialized().count

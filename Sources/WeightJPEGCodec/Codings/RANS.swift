@@ -2,24 +2,24 @@ import WeightJPEGCore
 /// A static range-asymmetric-numeral-system (rANS) coder over a small integer alphabet.
 ///
 /// Byte-wise rANS after Duda and Giesen: a 32-bit state kept in `[L, 256·L)` with `L = 2²³`,
-/// frequencies normalised to sum to `M = 2¹⁶`. The encoder codes symbols in reverse and emits bytes
+/// frequencies normalized to sum to `M = 2¹⁶`. The encoder codes symbols in reverse and emits bytes
 /// that the decoder reads forwards. Stream layout (what `encode` returns): the final encoder state as
-/// 4 bytes, most significant first, then the renormalisation bytes in the order the decoder consumes
+/// 4 bytes, most significant first, then the renormalization bytes in the order the decoder consumes
 /// them. A decoder that ends in any state other than `L`, or runs out of bytes, or has bytes left,
 /// reports a corrupt stream.
 public enum RANS {
     /// Probability precision: frequencies sum to `1 << scaleBits`.
     public static let scaleBits = 16
-    /// The total of a normalised frequency table.
+    /// The total of a normalized frequency table.
     public static let total = 1 << scaleBits
-    /// Lower bound of the normalised state.
+    /// Lower bound of the normalized state.
     static let lowerBound: UInt32 = 1 << 23
     /// The largest alphabet a table may span (checked before anything is allocated).
     public static let maxAlphabet = 1 << 14
 
-    /// A normalised frequency table over the symbols `minimum ..< minimum + frequencies.count`.
+    /// A normalized frequency table over the symbols `minimum ..< minimum + frequencies.count`.
     public struct Table: Equatable, Sendable {
-        /// The smallest symbol.
+        /// The smallest symbol with a frequency; symbol `s` has frequency `frequencies[s − minimum]`.
         public let minimum: Int
         /// Frequency of each symbol (0 for absent ones); they sum to `RANS.total`.
         public let frequencies: [UInt32]
@@ -42,11 +42,11 @@ public enum RANS {
             guard let lo = symbols.min(), let hi = symbols.max(), Int(hi) - Int(lo) < RANS.maxAlphabet else { return nil }
             var counts = [Int](repeating: 0, count: Int(hi) - Int(lo) + 1)
             for s in symbols { counts[Int(s) - Int(lo)] += 1 }
-            self.init(minimum: Int(lo), frequencies: Self.normalise(counts))
+            self.init(minimum: Int(lo), frequencies: Self.normalize(counts))
         }
 
         /// Scales counts to sum exactly to `RANS.total` keeping every non-zero count ≥ 1.
-        static func normalise(_ counts: [Int]) -> [UInt32] {
+        static func normalize(_ counts: [Int]) -> [UInt32] {
             let n = counts.reduce(0, +)
             let m = RANS.total
             var f = counts.map { c -> Int in c == 0 ? 0 : max(1, Int((Double(c) * Double(m) / Double(n)).rounded())) }
@@ -63,7 +63,7 @@ public enum RANS {
             return f.map { UInt32($0) }
         }
 
-        /// Serialised: zigzag LEB128 minimum, LEB128 symbol count, then each frequency as LEB128.
+        /// Serialized: zigzag LEB128 minimum, LEB128 symbol count, then each frequency as LEB128.
         public func serialized() -> [UInt8] {
             var out: [UInt8] = []
             LEB128.append(minimum >= 0 ? 2 * minimum : -2 * minimum - 1, to: &out)
@@ -72,7 +72,7 @@ public enum RANS {
             return out
         }
 
-        /// Parses a serialised table; nil when it is malformed, spans more than `maxAlphabet`
+        /// Parses a serialized table; nil when it is malformed, spans more than `maxAlphabet`
         /// symbols, or its frequencies do not sum to `RANS.total`.
         public init?(bytes: [UInt8]) {
             var r = ByteReader(bytes)

@@ -1,20 +1,20 @@
 import Foundation
 import WeightJPEGCore
 
-/// The two plain scalar quantisers the error-targeted mode weighs against JPEG:
+/// The two plain scalar quantizers the error-targeted mode weighs against JPEG:
 ///
 /// - `entropy`: one uniform step `Δ` for the whole tensor, `q = round(w / Δ)`, the integers coded
 ///   with a static rANS coder whose frequency table is stored alongside. For a mean-squared-error
-///   target one step for all rows is the right choice (at high rate a uniform quantiser adds
+///   target one step for all rows is the right choice (at high rate a uniform quantizer adds
 ///   `Δ²/12` of squared error per weight whatever the row's range, and the entropy coder, not the
 ///   step, adapts to each row's spread), so no per-row scale is stored.
-/// - `fixedRows`: symmetric per-row quantisation with fixed-length `b`-bit codes, the floor the
-///   issue measures against (`b = 8` is the old `int8PerRow` up to packing).
+/// - `fixedRows`: symmetric per-row quantization with fixed-length `b`-bit codes, the plain floor a
+///   JPEG coding must beat (`b = 8` is `int8PerRow` up to packing).
 package enum UniformCodecs {
-    // MARK: Entropy-coded uniform quantiser
+    // MARK: Entropy-coded uniform quantizer
 
     /// The integers `round(w / step)`; nil when one does not fit an Int32.
-    static func quantise(_ values: [Float], step: Float) -> [Int32]? {
+    static func quantize(_ values: [Float], step: Float) -> [Int32]? {
         let inv = 1 / Double(step)
         var out = [Int32](repeating: 0, count: values.count)
         for (i, v) in values.enumerated() {
@@ -25,7 +25,7 @@ package enum UniformCodecs {
         return out
     }
 
-    /// Squared error of quantising with `step` (without coding), for the step search.
+    /// Squared error of quantizing with `step` (without coding), for the step search.
     static func squaredError(_ values: [Float], step: Float) -> Double {
         let inv = 1 / step
         var e = 0.0
@@ -45,7 +45,7 @@ package enum UniformCodecs {
 
     /// Payloads `[frequency table, rANS stream]`; nil when the step makes too many symbols.
     package static func encodeEntropy(_ values: [Float], step: Float) -> [[UInt8]]? {
-        guard step.isFinite, step > 0, let q = quantise(values, step: step), let table = RANS.Table(counting: q),
+        guard step.isFinite, step > 0, let q = quantize(values, step: step), let table = RANS.Table(counting: q),
               table.frequencies.filter({ $0 > 0 }).count >= 2 else { return nil }
         return [table.serialized(), RANS.encode(q, table: table)]
     }
@@ -66,7 +66,7 @@ package enum UniformCodecs {
         return q.map { Float($0) * step }
     }
 
-    // MARK: Fixed-length per-row quantiser
+    // MARK: Fixed-length per-row quantizer
 
     /// The largest code magnitude at `bits`: `2^(bits−1) − 1`.
     static func levels(bits: Int) -> Int { (1 << (bits - 1)) - 1 }

@@ -39,7 +39,7 @@ public struct JPEGError: Error, CustomStringConvertible, Sendable, Equatable {
     /// Human-readable detail, usually libjpeg's own message.
     public var message: String
 
-    /// Creates an error.
+    /// An error of `stage` and `kind` with libjpeg's `message`.
     public init(stage: Stage, kind: Kind, message: String) {
         self.stage = stage
         self.kind = kind

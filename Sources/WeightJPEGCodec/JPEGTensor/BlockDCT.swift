@@ -37,7 +37,7 @@ public struct BlockDCT: Sendable {
         }
     }
 
-    /// Number of blocks.
+    /// Number of 8×8 blocks, `⌈H/8⌉ · ⌈W/8⌉`.
     public var blockCount: Int { blocksDown * blocksAcross }
     /// Coefficients per image: `64 · blockCount`.
     public var coefficientCount: Int { 64 * blockCount }

@@ -81,7 +81,7 @@ public final class JPEGTensorCodec {
                                      into: pixels.bindMemory(to: UInt8.self).baseAddress!, width: width, height: height)
                 payloads.append(try encoder.encode(UnsafeRawBufferPointer(pixels), width: width, height: height, stride: width, options: options))
             }
-        case .tables:
+        case .sharedTables:
             payloads.append(try encoder.tablesOnly(options: options))
             var streams: [UInt8] = []
             for t in 0..<tileCount {

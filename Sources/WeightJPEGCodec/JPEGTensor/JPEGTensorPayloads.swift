@@ -6,7 +6,7 @@ import WeightJPEGFormats
 /// tables-only stream and one abbreviated stream per tile (each prefixed by its LEB128 length in
 /// the last payload). Counts, geometry and `DecodeLimits` are checked here, before anything large
 /// is allocated; the streams themselves are decoded by the readers: pixels
-/// (`JPEGTensorCodec.decode`), coefficients (`SpectralTensor`), the fine-tune rewriter, `extract`.
+/// (`JPEGTensorCodec.decode`), coefficients (`CoefficientTensor`), the fine-tune rewriter, `extract`.
 public struct JPEGTensorPayloads {
     /// One JPEG stream and the tiles it holds.
     public struct Image {
@@ -37,7 +37,7 @@ public struct JPEGTensorPayloads {
     /// Where mosaic tiles sit; nil for the tables pack.
     package let mosaic: Mosaic?
 
-    /// Number of tiles.
+    /// Number of tiles of the tensor under its layout (one scale-table entry each with `scale:tile`).
     public var tileCount: Int { parameters.layout.tileCount(rows: rows, columns: columns) }
 
     /// The pixel mapping of tile `t`.
@@ -88,7 +88,7 @@ public struct JPEGTensorPayloads {
             }
             self.mosaic = mosaic
             tables = nil
-        case .tables:
+        case .sharedTables:
             guard payloads.count == 3 else { throw fail("\(payloads.count) payloads, expected 3 (scales, tables, streams)") }
             images.reserveCapacity(tileCount)
             var reader = ByteReader(payloads[2])

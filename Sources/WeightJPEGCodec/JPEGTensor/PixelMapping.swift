@@ -8,7 +8,7 @@ public struct PixelMapping: Equatable, Sendable {
     /// The float that pixel 255 stands for.
     public var hi: Float
 
-    /// A mapping from its end points.
+    /// The mapping of pixel 0 to `lo` and pixel 255 to `hi`.
     public init(lo: Float, hi: Float) {
         self.lo = lo
         self.hi = hi
@@ -98,7 +98,7 @@ extension HalfPrecision {
     /// Whether `x` is exactly a float16 value.
     static func isExact(_ x: Float) -> Bool { float(fromHalfBits: halfBits(from: x)) == x }
 
-    /// The neighbouring float16 bit pattern towards +∞ (`up`) or −∞.
+    /// The neighboring float16 bit pattern towards +∞ (`up`) or −∞.
     private static func nextHalf(_ bits: UInt16, up: Bool) -> UInt16 {
         let negative = bits & 0x8000 != 0
         if bits & 0x7FFF == 0 { return up ? 0x0001 : 0x8001 }

@@ -40,9 +40,12 @@ public enum TableKind: Hashable, Sendable, CustomStringConvertible {
 /// the IJG quality; for `flat` and `spectrum` it maps to a step `255^((100 − level)/99)` (level 100 →
 /// step 1, level 1 → step 255) on a log scale.
 public struct RateSetting: Hashable, Sendable, CustomStringConvertible {
+    /// Which table family: IJG-scaled, flat or spectrum.
     public var kind: TableKind
+    /// 1…100, higher is finer; for `ijg` this is the IJG quality itself.
     public var level: Int
 
+    /// A setting; `level` must be in 1…100.
     public init(kind: TableKind, level: Int) {
         precondition((1...100).contains(level))
         self.kind = kind

@@ -23,17 +23,17 @@ public enum ModelPipeline {
         /// Report progress on stderr.
         public var progress = false
 
-        /// The defaults.
+        /// The defaults: a job per core, the default window and budget, no progress lines.
         public init() {}
     }
 
     /// What a pass did.
     public struct Summary: Sendable {
-        /// Tensors processed.
+        /// Number of tensors coded or decoded.
         public let tensors: Int
-        /// Size of the input file.
+        /// Size of the input file in bytes.
         public let inputBytes: Int
-        /// Size of the output file.
+        /// Size of the output file in bytes.
         public let outputBytes: Int
         /// Wall time in seconds.
         public let seconds: Double

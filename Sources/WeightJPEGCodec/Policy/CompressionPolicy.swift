@@ -22,13 +22,13 @@ public struct CompressionPolicy: Sendable {
     public var layout: TileLayout? = nil
     /// Per-tensor or per-tile min/max.
     public var scale: ScaleMode = .tensor
-    /// Mosaic or shared tables.
+    /// How tiles go into streams: one mosaic image, or abbreviated streams sharing one tables-only stream.
     public var pack: PackMode = .mosaic
-    /// Optimized Huffman tables.
+    /// Whether the entropy coder uses Huffman tables optimized per image (smaller files, slower encode).
     public var optimizeHuffman = true
     /// Arithmetic coding instead of Huffman.
     public var arithmetic = false
-    /// Progressive JPEG.
+    /// Whether the streams are progressive (several scans) rather than baseline sequential.
     public var progressive = false
     /// Smallest 2-D tensor that is JPEG-coded.
     public var jpegMinimumElements = 16_384

@@ -25,21 +25,24 @@ import WeightJPEGFormats
 public enum ErrorTargetedSearch {
     /// A coded tensor and its measured error.
     public struct Choice: Sendable {
+        /// The coding tried, with its parameters.
         public let coding: TensorCoding
+        /// The coded bytes, as the container stores them.
         public let payloads: [[UInt8]]
-        public let error: WeightError
+        /// Distortion of the decoded tensor, measured after rounding to the file's dtype.
+        public let error: WeightDistortion
         /// Payload and parameter bytes (what differs between candidates).
         public var bytes: Int { payloads.reduce(0) { $0 + $1.count } + coding.parameterBytes.count }
     }
 
-    /// The JPEG table families tried.
+    /// The JPEG table kinds tried, each with its own level search; the cheapest passing one wins.
     public static let jpegKinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
 
     /// The cheapest coding of `values` (`shape`, from a `dtype` tensor) within relative error `bound`.
     /// `exactBytes` is the tensor's raw payload (returned as is when nothing lossy passes).
     public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType, exactBytes: [UInt8],
                                 bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(CodecError) -> Choice {
-        var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightError(squaredError: 0, squaredNorm: 1, count: values.count))
+        var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightDistortion(squaredError: 0, squaredNorm: 1, count: values.count))
         var norm = 0.0
         for v in values { norm += Double(v) * Double(v) }
         guard values.count > 0 else { return best }
@@ -52,7 +55,7 @@ public enum ErrorTargetedSearch {
             guard let coded = try coding.encode(values, shape: shape, dtype: dtype, table: table, jpeg: codec),
                   let decoded = try? ModelCodec.decodeValues(coding: coded.coding, payloads: coded.payloads, shape: shape, codec: codec)
             else { return nil }
-            let err = WeightError(original: values, decoded: WeightError.rounded(decoded, to: dtype))
+            let err = WeightDistortion(original: values, decoded: WeightDistortion.rounded(decoded, to: dtype))
             return Choice(coding: coded.coding, payloads: coded.payloads, error: err)
         }
         func consider(_ c: Choice?) {
@@ -80,7 +83,7 @@ public enum ErrorTargetedSearch {
             let columns = count / rows
             var layouts = [policy.layout ?? (columns == 784 ? .rows(height: 28, width: 28) : TileLayout.defaultMatrix)]
             // Convolution kernels (out × in × kh × kw): also each output channel as one image of its
-            // in stacked kh × kw kernels, (in·kh) × kw, so a kernel's rows stay neighbours.
+            // in stacked kh × kw kernels, (in·kh) × kw, so a kernel's rows stay neighbors.
             if policy.layout == nil, shape.count == 4, shape[2] * shape[3] > 1, shape[1] * shape[2] <= 4096, shape[3] <= 4096 {
                 layouts.append(.rows(height: shape[1] * shape[2], width: shape[3]))
             }
@@ -129,7 +132,7 @@ public enum ErrorTargetedSearch {
         return am / gm
     }
 
-    /// The entropy-coded uniform quantiser with the largest step that passes.
+    /// The entropy-coded uniform quantizer with the largest step that passes.
     static func entropyUniform(_ values: [Float], norm: Double, bound: Double,
                                probe: (TensorCoding, [UInt16]?) throws(CodecError) -> Choice?) -> Choice? {
         let target = bound * bound * norm

@@ -18,7 +18,7 @@ public enum AtomicFile {
     public struct WriteError: Error, CustomStringConvertible {
         /// The file that could not be written (`-` is standard output).
         public let path: String
-        /// What went wrong.
+        /// The failure in words, without the path (e.g. the system's reason for a failed rename).
         public let reason: String
         /// Why the output was refused before anything was written (nil for failures while writing).
         public var problem: OutputError.Problem? = nil
@@ -60,7 +60,7 @@ public enum AtomicFile {
 
     /// An anonymous read-write file (created and unlinked at once, so nothing is left behind even if
     /// the process dies) for spilling data that belongs to the output `path`: in the directory of the
-    /// file `path` names when it is a regular file (same file system as the output, as before),
+    /// file `path` names when it is a regular file (same file system as the output),
     /// else (`-`, FIFO, device) in the temporary directory (`TMPDIR`, default `/tmp`).
     /// The caller closes the descriptor.
     public static func openScratchFile(for path: String) throws(WriteError) -> Int32 {

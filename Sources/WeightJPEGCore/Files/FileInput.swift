@@ -6,7 +6,7 @@ public enum FileInput {
     public struct ReadError: Error, CustomStringConvertible {
         /// The file that could not be read.
         public let path: String
-        /// What went wrong.
+        /// The failure in words, without the path (e.g. `no such file`).
         public let reason: String
         public var description: String { "\(path): \(reason)" }
     }
@@ -36,7 +36,7 @@ public enum FileInput {
 /// An input named on the command line, made readable by path for the memory-mapping readers
 /// (`MappedFile`, `SafetensorsReader`, `ContainerReader`, `FileInput.read`):
 /// - a regular file: `path` is the argument itself (nothing is opened or copied here; the readers
-///   report a missing or unreadable file as before);
+///   report a missing or unreadable file themselves);
 /// - `-` (standard input), or a path that is a FIFO or character device (`<(…)`, `/dev/stdin`):
 ///   everything is read, in order, into an anonymous spool file in the temporary directory
 ///   (`TMPDIR`, default `/tmp`; created and unlinked at once, so nothing is left behind even if the
@@ -50,7 +50,7 @@ public enum FileInput {
 public final class InputFile: @unchecked Sendable {
     /// The input as given (`-` for standard input).
     public let argument: String
-    /// The path to open and map.
+    /// The path the readers open and map: the argument itself, or `/dev/fd/N` of the spool.
     public let path: String
     /// Whether the bytes were copied into a spool file.
     public let isSpooled: Bool
@@ -173,6 +173,6 @@ public final class InputFile: @unchecked Sendable {
 
 /// An error about an input read through an `InputFile` stand-in path, reworded to name the input.
 public struct NamedInputError: Error, CustomStringConvertible {
-    /// The reworded message.
+    /// The reader's message with the stand-in path replaced by the input as given.
     public let description: String
 }

@@ -6,9 +6,9 @@ import Synchronization
 /// longer needed, so that the resident memory of a pass over a large file stays bounded by what is in
 /// use, not by the file size. Thread-safe (the mapping itself never changes).
 public final class MappedFile: @unchecked Sendable {
-    /// The file.
+    /// The mapped file's path as given.
     public let path: String
-    /// Its size in bytes.
+    /// File size in bytes at the time it was mapped.
     public let size: Int
     private let base: UnsafeMutableRawPointer?
 

@@ -1,7 +1,7 @@
 import Foundation
 
-/// Where a command's output goes, decided before anything is read or written (issue 12: nothing is
-/// ever lost).
+/// Where a command's output goes, decided before anything is read or written, so that nothing is
+/// ever lost.
 ///
 /// `OutputTarget.resolve(_:inputs:)` looks at the output path once, without creating, opening or
 /// reading anything, and answers one of four kinds:
@@ -44,7 +44,7 @@ public struct OutputTarget: Sendable, Equatable, CustomStringConvertible {
 
     /// The output as given (for messages; `-` for standard output).
     public let path: String
-    /// What it is.
+    /// Regular file, FIFO, character device or standard output, as found when resolved.
     public let kind: Kind
     /// `.regularFile`: the file that is created or replaced, every symbolic link followed (equal to
     /// `path` when `path` is not a link); `.fifo`, `.characterDevice`: the path that is opened;
@@ -242,7 +242,7 @@ public struct OutputError: Error, CustomStringConvertible, Equatable, Sendable {
         /// `stat` failed (reason).
         case cannotInspect(String)
 
-        /// The problem in words.
+        /// The problem in words, for the error message that names the output.
         public var reason: String {
             switch self {
             case .sameFileAsInput(let input):
@@ -265,7 +265,7 @@ public struct OutputError: Error, CustomStringConvertible, Equatable, Sendable {
 
     /// The output as given (`-` for standard output).
     public let path: String
-    /// What is wrong.
+    /// What is wrong with the output (`Problem.reason` says it in words).
     public let problem: Problem
 
     public var description: String { "\(path == "-" ? "standard output" : path): \(problem.reason)" }

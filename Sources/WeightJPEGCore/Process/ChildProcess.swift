@@ -26,7 +26,7 @@ public enum ChildProcess {
 
     /// Failure to start the program.
     public struct SpawnError: Error, CustomStringConvertible {
-        /// The program.
+        /// The executable that could not be started.
         public let program: String
         /// The system's reason.
         public let reason: String

@@ -8,7 +8,7 @@ public struct RandomSource: RandomNumberGenerator, Sendable {
         state = seed &+ 0x9E37_79B9_7F4A_7C15
     }
 
-    /// The next 64 random bits.
+    /// The next 64 random bits; the sequence is fixed by the seed.
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

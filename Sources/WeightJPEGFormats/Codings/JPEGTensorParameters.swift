@@ -13,7 +13,7 @@ public enum PackMode: String, Equatable, Sendable, CaseIterable {
     /// Tiles padded to whole blocks and placed side by side in one image (or a few, for large tensors).
     case mosaic
     /// One tables-only stream shared by abbreviated image streams, one per tile.
-    case tables
+    case sharedTables = "tables"
 }
 
 /// The parameters of a JPEG-coded tensor.
@@ -22,15 +22,15 @@ public struct JPEGTensorParameters: Equatable, Sendable, CustomStringConvertible
     public var layout: TileLayout
     /// Per-tensor or per-tile min/max.
     public var scale: ScaleMode
-    /// Mosaic or shared tables.
+    /// How tiles go into streams: one mosaic image, or abbreviated streams sharing one tables-only stream.
     public var pack: PackMode
     /// IJG quality 1…100, or 0 when the quantization table was given explicitly (it is in the JPEG).
     public var quality: Int
-    /// Optimized Huffman tables.
+    /// Whether the entropy coder uses Huffman tables optimized for this image (smaller, slower to encode).
     public var optimizeHuffman: Bool
-    /// Arithmetic coding.
+    /// Whether arithmetic coding replaces Huffman coding (smaller streams).
     public var arithmetic: Bool
-    /// Progressive scans.
+    /// Whether the streams are progressive (several scans) rather than baseline sequential.
     public var progressive: Bool
     /// Tiles per row of a mosaic image (mosaic only).
     public var mosaicColumns: Int
@@ -91,7 +91,7 @@ public struct JPEGTensorParameters: Equatable, Sendable, CustomStringConvertible
         else { return nil }
         layout = kind == 0 ? .rows(height: Int(h), width: Int(wd)) : .matrix(tileHeight: Int(h), tileWidth: Int(wd))
         self.scale = scale == 0 ? .tensor : .tile
-        self.pack = pack == 0 ? .mosaic : .tables
+        self.pack = pack == 0 ? .mosaic : .sharedTables
         self.quality = Int(quality)
         optimizeHuffman = flags & 1 != 0
         arithmetic = flags & 2 != 0

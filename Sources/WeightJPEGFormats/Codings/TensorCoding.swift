@@ -15,7 +15,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
     /// Symmetric per-row quantization with fixed-length `bits`-bit codes (2…16).
     case fixedRows(bits: Int)
 
-    /// The coding byte.
+    /// The coding byte of a container entry (FORMAT.md §4–5): 0 exact … 5 fixed rows.
     public var code: UInt8 {
         switch self {
         case .exact: return 0
@@ -95,7 +95,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
     public struct InvalidCoding: Error, Equatable, Sendable, CustomStringConvertible {
         /// The coding byte as stored.
         public let code: UInt8
-        /// What is wrong.
+        /// Why the coding byte and its parameters do not form a valid coding.
         public let reason: String
         public var description: String { "coding \(code): \(reason)" }
     }

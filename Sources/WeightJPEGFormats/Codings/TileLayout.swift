@@ -54,7 +54,7 @@ public enum TileLayout: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
-    /// Number of tiles.
+    /// Number of tiles that cover a `rows × columns` tensor (edge tiles may be partial).
     public func tileCount(rows: Int, columns: Int) -> Int {
         let g = grid(rows: rows, columns: columns)
         return g.down * g.across

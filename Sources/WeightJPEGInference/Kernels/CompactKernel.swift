@@ -34,7 +34,7 @@ public struct CompactKernel: DCTLayerKernel {
     /// Neurons converted to float32 per `sgemm` call of the batch path.
     static let block = 128
 
-    public init(spectral s: SpectralTensor, bias: [Float]) {
+    public init(coefficients s: CoefficientTensor, bias: [Float]) {
         dct = s.dct
         outputs = s.rows
         let affine = NeuronAffine(s, bias: bias)

@@ -9,7 +9,7 @@ import WeightJPEGCodec
 /// kernels widen a row with `vpmovsxbd`/`vpmovsxwd` straight into lane order. Rows of frequencies
 /// whose `|q|` fits in 127 are Int8 (`q8`), the others Int16 (`q16`).
 struct CompactPanels: Sendable {
-    /// Neurons per panel.
+    /// Neurons per panel: the kernel computes this many outputs together.
     static let lanes = 16
 
     /// Panel slot `16 p + l` → neuron (`outputs` or more for the padding of the last panel).
@@ -36,7 +36,7 @@ struct CompactPanels: Sendable {
     static func wordSlot(_ l: Int) -> Int { l }
 
     /// The panels of `s` over the frequencies `kept` (positions; the first `int8Rows` fit in Int8).
-    init(_ s: SpectralTensor, kept: [Int], int8Rows k8: Int) {
+    init(_ s: CoefficientTensor, kept: [Int], int8Rows k8: Int) {
         let lanes = Self.lanes
         var column = [Int](repeating: -1, count: s.positionCount)
         for (c, p) in kept.enumerated() { column[p] = c }
@@ -81,7 +81,7 @@ struct CompactPanels: Sendable {
     /// Neurons in panel order: greedily, each panel starts from the remaining neuron with the most
     /// nonzero frequencies and adds the neuron that adds the fewest new frequencies to the panel's
     /// union (bitsets over the K kept frequencies). Padded with `rows, rows + 1, …` to whole panels.
-    static func panelOrder(_ s: SpectralTensor, column: [Int], width: Int) -> [UInt16] {
+    static func panelOrder(_ s: CoefficientTensor, column: [Int], width: Int) -> [UInt16] {
         let words = (width + 63) / 64, lanes = Self.lanes
         var bits = [UInt64](repeating: 0, count: s.rows * max(words, 1))
         for j in 0..<s.rows {

@@ -2,15 +2,15 @@ import WeightJPEGCore
 import WeightJPEGCodec
 
 /// One way of running a fully connected layer `y = W x + b` whose weight rows are JPEG-coded neuron
-/// images, on their quantized DCT coefficients (see `SpectralTensor` for the identity used):
+/// images, on their quantized DCT coefficients (see `CoefficientTensor` for the identity used):
 /// `y_j = b_j + (lo_j + 128 step_j) Σx + step_j Σ_k Q[k] q_j[k] X[k]`, `X = BlockDCT(x)`.
 ///
 /// Each kernel holds the same layer in its own storage (`SparseKernel`: the coefficient lists;
 /// `ReducedKernel`: a float32 matrix over the used frequencies; `CompactKernel`: the quantized
 /// coefficients as Int8/Int16 panels) and computes the same `y` up to float32 rounding.
 public protocol DCTLayerKernel: Sendable {
-    /// Builds the kernel's storage from a layer's coefficients and its `bias` (`spectral.rows` entries).
-    init(spectral: SpectralTensor, bias: [Float])
+    /// Builds the kernel's storage from a layer's coefficients and its `bias` (`coefficients.rows` entries).
+    init(coefficients: CoefficientTensor, bias: [Float])
     /// The input transform (its `height × width` is the layer's input image).
     var dct: BlockDCT { get }
     /// Number of outputs (neurons).
@@ -53,7 +53,7 @@ struct NeuronAffine {
     let bias: PinnedArray<Float>
 
     /// The terms of `s`, with `bias` (`s.rows` entries).
-    init(_ s: SpectralTensor, bias: [Float]) {
+    init(_ s: CoefficientTensor, bias: [Float]) {
         precondition(bias.count == s.rows, "DCTLayerKernel: \(bias.count) biases for \(s.rows) neurons")
         var steps = [Float](repeating: 0, count: s.rows), offsets = steps
         for j in 0..<s.rows {

@@ -19,7 +19,7 @@ public struct ReducedKernel: DCTLayerKernel {
     /// `outputs × (K + 1)`, row-major.
     private let matrix: PinnedArray<Float>
 
-    public init(spectral s: SpectralTensor, bias: [Float]) {
+    public init(coefficients s: CoefficientTensor, bias: [Float]) {
         dct = s.dct
         outputs = s.rows
         let affine = NeuronAffine(s, bias: bias)

@@ -21,7 +21,7 @@ public struct SparseKernel: DCTLayerKernel {
     private let steps: PinnedArray<Float>
     private let offsets: PinnedArray<Float>
 
-    public init(spectral s: SpectralTensor, bias: [Float]) {
+    public init(coefficients s: CoefficientTensor, bias: [Float]) {
         dct = s.dct
         outputs = s.rows
         positions = PinnedArray(s.positions)
@@ -34,7 +34,7 @@ public struct SparseKernel: DCTLayerKernel {
         offsets = PinnedArray(s.mappings.count == 1 ? [affine.offsets[0]] : affine.offsets)
     }
 
-    /// The nonzero coefficients.
+    /// How many nonzero quantized coefficients the layer keeps (the work per input, in multiply-adds).
     public var storedCoefficients: Int { values.count }
 
     public var residentBytes: Int {

@@ -17,7 +17,7 @@ public struct RawJPEGReference {
         public let pixels: [UInt8]
     }
 
-    /// The images.
+    /// The gray images coded by both encoders.
     public let images: [Image]
     /// Input bytes (as stored in the checkpoint) of the tensors the images cover.
     public let coveredBytes: Int
@@ -53,7 +53,7 @@ public struct RawJPEGReference {
 
     /// Wall and CPU seconds (CPU: of this whole process, all threads, over the same interval).
     public struct Timing: Sendable {
-        /// Wall time.
+        /// Wall time in seconds.
         public let seconds: Double
         /// CPU time of the process over the interval.
         public let cpuSeconds: Double

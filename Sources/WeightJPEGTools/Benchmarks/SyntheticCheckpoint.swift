@@ -5,7 +5,7 @@ import WeightJPEG
 /// real weights, for benchmarks of whole-model compression:
 ///
 /// * `stem.weight` `[d, 3, 16, 16]` — a smooth image-like first layer (patch embedding): each
-///   output channel is a sum of three Gaussian bumps of either sign per colour plane, plus faint noise;
+///   output channel is a sum of three Gaussian bumps of either sign per color plane, plus faint noise;
 /// * `tok_embeddings.weight` `[vocabulary, d]` — Gaussian rows whose norms follow a Zipf-like law,
 ///   row `i` scaled by `(i + 1)^(−zipfExponent)` (token ids sorted by frequency);
 /// * per layer `l` (`layers.l.`): `attention.{q,k,v,o}.weight` `[d, d]` and `ffn.up.weight`
@@ -18,13 +18,13 @@ import WeightJPEG
 /// Every tensor has its own generator seeded from (seed, tensor index), so the file is the same on
 /// every run and platform. Written streamed (one tensor in memory at a time).
 public struct SyntheticCheckpoint: Sendable {
-    /// Model width.
+    /// Model width `d`: the size of the hidden vectors.
     public var width: Int
-    /// Transformer layers.
+    /// Number of transformer blocks.
     public var layers: Int
-    /// Embedding rows.
+    /// Rows of the embedding matrix (vocabulary size).
     public var vocabulary: Int
-    /// Seed of everything.
+    /// Seed of every tensor's values: the same seed gives the same file.
     public var seed: UInt64 = 1
     /// Zipf exponent of the embedding row norms.
     public static let zipfExponent: Float = 0.25
@@ -35,7 +35,7 @@ public struct SyntheticCheckpoint: Sendable {
     /// Share of a linear layer's variance in the low-rank term.
     public static let lowRankShare: Float = 0.1
 
-    /// A checkpoint of the given size.
+    /// A checkpoint of `layers` blocks of width `width` and a `vocabulary × width` embedding.
     public init(width: Int, layers: Int, vocabulary: Int, seed: UInt64 = 1) {
         precondition(width >= 8 && layers >= 1 && vocabulary >= 1)
         self.width = width
@@ -64,15 +64,15 @@ public struct SyntheticCheckpoint: Sendable {
 
     /// One tensor of the checkpoint.
     public struct Spec: Sendable {
-        /// Its name.
+        /// Tensor name as written in the safetensors header.
         public let name: String
         /// Its dtype (F32, or I64 for positions).
         public let dtype: SafetensorsDType
-        /// Its shape.
+        /// Tensor shape (row-major).
         public let shape: [Int]
-        /// What it holds.
+        /// What the tensor holds, which decides how its values are generated.
         public let kind: Kind
-        /// Elements.
+        /// Number of elements (product of `shape`).
         public var count: Int { shape.reduce(1, *) }
     }
 

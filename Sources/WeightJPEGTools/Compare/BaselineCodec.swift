@@ -7,7 +7,7 @@ import WeightJPEG
 /// - per layer: the weight matrix in the method's code (scales, codebooks, indices, entropy-coder
 ///   models included), then the biases in float16 (biases are coded alike in every method).
 public enum BaselineCodec {
-    /// The coded model.
+    /// `model` coded with `method` into self-describing bytes (the method's tag byte first).
     public static func encode(_ model: MLP, method: BaselineMethod) throws(CompareError) -> [UInt8] {
         var w = ByteWriter()
         w.u8(method.tag)
@@ -21,7 +21,7 @@ public enum BaselineCodec {
             let m = layer.weight
             switch method {
             case .float16: w.f16s(m.storage)
-            case .int8Row: UniformRowQuantizer.encodeRaw(m, into: &w)
+            case .int8PerRow: UniformRowQuantizer.encodeRaw(m, into: &w)
             case .uniformRow(let b): UniformRowQuantizer.encode(m, bits: b, into: &w)
             case .uniformStep(let f):
                 guard f > 0, f.isFinite else { throw .unsupported("uniform step needs a positive step, got \(f)") }

@@ -5,7 +5,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     /// Every tensor in IEEE float16.
     case float16
     /// Weights as symmetric int8 per row (float16 scale per row), stored raw.
-    case int8Row
+    case int8PerRow
     /// Weights as symmetric uniform `bits`-bit integers per row (levels −L…L, L = 2^(bits−1) − 1,
     /// float16 scale per row chosen among clipped maxima for the least squared error), the integers
     /// of each tensor coded with a static rANS coder (model stored).
@@ -20,7 +20,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     /// Each weight matrix as a rank-`rank` product A·B (truncated SVD from the eigenvectors of
     /// W·Wᵀ), both factors in float16; matrices where the factors are not smaller stay float16.
     case lowRank(rank: Int)
-    /// Per-layer weight sharing: 1-D k-means (linear initialisation, Lloyd iterations) with `k`
+    /// Per-layer weight sharing: 1-D k-means (linear initialization, Lloyd iterations) with `k`
     /// centroids in float16, indices Huffman-coded (code lengths stored).
     case kmeans(k: Int)
 
@@ -28,7 +28,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     public var family: String {
         switch self {
         case .float16: return "float16"
-        case .int8Row: return "int8 per row"
+        case .int8PerRow: return "int8 per row"
         case .uniformRow: return "uniform per row + rANS"
         case .uniformStep: return "uniform step per tensor + rANS"
         case .pruning: return "pruning + rANS"
@@ -40,7 +40,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     /// The setting within the family, e.g. `4 bit` or `90% sparse, 5 bit`.
     public var setting: String {
         switch self {
-        case .float16, .int8Row: return "-"
+        case .float16, .int8PerRow: return "-"
         case .uniformRow(let b): return "\(b) bit"
         case .uniformStep(let f): return "step \(f)×RMS"
         case .pruning(let s, let b): return "\(Int((s * 100).rounded()))% pruned, \(b) bit"
@@ -55,7 +55,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     var tag: UInt8 {
         switch self {
         case .float16: return 1
-        case .int8Row: return 2
+        case .int8PerRow: return 2
         case .uniformRow: return 3
         case .pruning: return 4
         case .lowRank: return 5
@@ -66,7 +66,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
 
     /// The default rate points of `compare`, family by family.
     public static let defaultSweep: [BaselineMethod] =
-        [.float16, .int8Row]
+        [.float16, .int8PerRow]
         + [8, 6, 5, 4, 3, 2].map { .uniformRow(bits: $0) }
         + [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].map { .uniformStep(step: $0) }
         + [(0.5, 8), (0.7, 8), (0.8, 8), (0.9, 8), (0.95, 8), (0.8, 6)].map { .pruning(sparsity: $0.0, bits: $0.1) }

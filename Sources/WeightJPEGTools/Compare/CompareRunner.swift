@@ -7,7 +7,7 @@ public struct ComparePoint: Sendable, Codable, Equatable {
     public var method: String
     /// The setting on that line (e.g. `k 16`).
     public var setting: String
-    /// Every byte of the coded model.
+    /// Size of the coded model in bytes (every tensor, all side information).
     public var bytes: Int
     /// Test accuracy of the model decoded from those bytes.
     public var accuracy: Double
@@ -19,16 +19,21 @@ public struct ComparePoint: Sendable, Codable, Equatable {
 
 /// Everything `compare` measured on one model.
 public struct CompareResult: Sendable, Codable {
+    /// The model's name as given to the runner.
     public var model: String
     /// Parameters of the model as given (before dead-unit removal): the denominator of bits per weight.
     public var parameters: Int
+    /// Layer sizes of the model as given, inputs first.
     public var sizes: [Int]
     /// Test accuracy of the float32 model as given.
     public var floatAccuracy: Double
+    /// Number of test images every point was evaluated on.
     public var testImages: Int
     /// Hidden units removed before coding (the same smaller model for every method).
     public var deadUnitsRemoved: Int
+    /// One point per method and setting.
     public var points: [ComparePoint]
+    /// Wall time of the whole comparison of this model, in seconds.
     public var seconds: Double
 
     /// `8 × bytes / parameters`.
@@ -53,6 +58,7 @@ public struct CompareResult: Sendable, Codable {
 
 /// What `compare` runs.
 public struct CompareOptions: Sendable {
+    /// Classic methods measured alongside (default: every family at its usual rates).
     public var baselines: [BaselineMethod] = BaselineMethod.defaultSweep
     /// WeightJPEG post-training points (default policy, IJG quality).
     public var qualities: [Int] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 25, 30, 40, 50, 75]
@@ -71,19 +77,25 @@ public struct CompareOptions: Sendable {
     }()
     /// Remove hidden units that never activate on the training images first (for every method alike).
     public var removeDeadUnits = true
+    /// The default sweep: every baseline, quality and table setting, fine-tuning on.
     public init() {}
 }
 
 /// Runs every method of `CompareOptions` on one MLP: codes it to bytes, decodes those bytes,
 /// evaluates the decoded model on the test images.
 public struct CompareRunner {
+    /// The model's name in the results.
     public let name: String
+    /// The float model every method codes.
     public let source: SafetensorsFile
+    /// Which methods and settings run.
     public let options: CompareOptions
     /// Training images (dead units, fine-tuning); nil skips both.
     public let train: Dataset?
+    /// Test images: every decoded model is evaluated on them, never chosen on them.
     public let test: Dataset
 
+    /// A runner for `source`; `train` nil skips dead-unit removal and fine-tuning.
     public init(name: String, source: SafetensorsFile, train: Dataset?, test: Dataset, options: CompareOptions) {
         self.name = name
         self.source = source
@@ -92,6 +104,7 @@ public struct CompareRunner {
         self.options = options
     }
 
+    /// Runs every method, calling `progress` after each point, and returns all points.
     public func run(progress: (ComparePoint) -> Void = { _ in }) throws -> CompareResult {
         let started = Date()
         let original = try MLP.sequential(in: source)

@@ -1,5 +1,5 @@
 import WeightJPEG
-/// Weight sharing by 1-D k-means per matrix (Deep Compression's linear initialisation, Lloyd
+/// Weight sharing by 1-D k-means per matrix (Deep Compression's linear initialization, Lloyd
 /// iterations on the sorted values with prefix sums), float16 codebook, Huffman-coded indices.
 /// When the matrix has at most `k` distinct values the codebook is exactly those values.
 ///

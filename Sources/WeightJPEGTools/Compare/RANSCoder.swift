@@ -2,7 +2,7 @@ import WeightJPEG
 /// Self-describing rANS-coded symbol arrays for the baselines: the codec's `RANS` coder with its
 /// frequency table stored next to the data, so the bytes stand alone.
 ///
-/// Layout: `alphabetSize` varint, `count` varint, then when `count > 0`: the serialised
+/// Layout: `alphabetSize` varint, `count` varint, then when `count > 0`: the serialized
 /// `RANS.Table` as a block (varint length + bytes), then the rANS stream up to the end.
 public enum RANSCoder {
     /// Codes `symbols` (each in `0..<alphabetSize`, `alphabetSize` ≤ `RANS.maxAlphabet`).

@@ -4,7 +4,7 @@ import WeightJPEG
 public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     /// `compress --quality q` with the default policy (IJG table, int8 output layer).
     case postTraining(quality: Int)
-    /// A rate-control setting (`--tables`), with the output layer coded as `output`.
+    /// A rate-control setting (`--table-kinds`), with the output layer coded as `output`.
     case tables(RateSetting, output: OutputCoding)
     /// `compress --quality q --finetune epochs` (the chosen epoch on the validation split).
     case finetuned(quality: Int)
@@ -14,16 +14,16 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     public var family: String {
         switch self {
         case .postTraining: return "WeightJPEG post-training (IJG q)"
-        case .tables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o == .int8 ? "int8" : "JPEG") output)"
+        case .tables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o == .int8PerRow ? "int8" : "JPEG") output)"
         case .finetuned: return "WeightJPEG fine-tuned (IJG q)"
-        case .finetunedTables(let s, let o): return "WeightJPEG fine-tuned (\(s.kind.shortName) table, \(o == .int8 ? "int8" : "JPEG") output)"
+        case .finetunedTables(let s, let o): return "WeightJPEG fine-tuned (\(s.kind.shortName) table, \(o == .int8PerRow ? "int8" : "JPEG") output)"
         }
     }
 
     public var setting: String {
         switch self {
         case .postTraining(let q), .finetuned(let q): return "q\(q)"
-        case .tables(let s, let o), .finetunedTables(let s, let o): return "level \(s.level)\(o == .int8 ? "" : ", out \(o)")"
+        case .tables(let s, let o), .finetunedTables(let s, let o): return "level \(s.level)\(o == .int8PerRow ? "" : ", out \(o)")"
         }
     }
 

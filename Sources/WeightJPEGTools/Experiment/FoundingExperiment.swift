@@ -6,7 +6,7 @@ public struct FoundingExperiment: Sendable {
     public struct Outcome: Sendable, Codable {
         /// Short label of the coding settings.
         public let setting: String
-        /// JPEG quality.
+        /// IJG quality of the first layer's JPEG (1…100).
         public let quality: Int
         /// Test accuracy of the decoded model (fraction).
         public let accuracy: Double
@@ -20,14 +20,15 @@ public struct FoundingExperiment: Sendable {
         public let fileBitsPerWeight: Double
     }
 
-    /// The model under test.
+    /// The trained float32 MLP whose first layer is coded.
     public let model: MLP
     /// Its safetensors form (what `compress` takes).
     public let file: SafetensorsFile
     /// Normalized test inputs and labels.
     public let testInputs: [Float]
+    /// Digit labels 0…9 of `testInputs`, one per image.
     public let testLabels: [UInt8]
-    /// Accuracy of the float32 model.
+    /// Test accuracy of the float32 model (fraction), the reference for the drops.
     public let floatAccuracy: Double
 
     /// Sets up the experiment for `model` on a test set.
@@ -60,7 +61,7 @@ public struct FoundingExperiment: Sendable {
         var policy = CompressionPolicy()
         policy.quality = quality
         policy.scale = .tile
-        policy.pack = .tables
+        policy.pack = .sharedTables
         policy.optimizeHuffman = false
         policy.exactPatterns = ["*bias", "[1-9]*.weight"]
         return policy

@@ -3,21 +3,28 @@ import WeightJPEG
 
 /// A small line chart written as SVG: one polyline per series, linear axes with ticks.
 public struct SVGChart: Sendable {
-    /// One line.
+    /// One line of the chart: a label and its points, drawn in order.
     public struct Series: Sendable {
+        /// Legend text.
         public let label: String
+        /// Points joined by the polyline, in this order.
         public let points: [(x: Double, y: Double)]
+        /// A series drawn through `points` in order.
         public init(label: String, points: [(x: Double, y: Double)]) {
             self.label = label
             self.points = points
         }
     }
 
+    /// Heading above the plot area.
     public var title: String
+    /// Caption under the x axis.
     public var xLabel: String
+    /// Caption beside the y axis.
     public var yLabel: String
+    /// The lines, drawn and listed in the legend in this order.
     public var series: [Series]
-    /// Optional fixed y range.
+    /// Fixed y range; nil fits the range to the data.
     public var yRange: ClosedRange<Double>?
     /// Logarithmic x axis (decades, ticks at 1, 2 and 5 × 10^k; x values must be > 0).
     public var logX = false
@@ -26,6 +33,7 @@ public struct SVGChart: Sendable {
     /// Width of the legend at the right.
     public var legendWidth = 170.0
 
+    /// A chart with linear axes, no markers and the default legend width.
     public init(title: String, xLabel: String, yLabel: String, series: [Series], yRange: ClosedRange<Double>? = nil) {
         self.title = title
         self.xLabel = xLabel
@@ -34,7 +42,7 @@ public struct SVGChart: Sendable {
         self.yRange = yRange
     }
 
-    /// The SVG document.
+    /// The chart as a standalone SVG document, `width × height` user units.
     public func render(width: Double = 720, height: Double = 440) -> String {
         let all = series.flatMap(\.points)
         let xs = all.map(\.x), ys = all.map(\.y)
@@ -126,5 +134,3 @@ extension String {
         return (negative ? "-" : "") + digits.dropLast() + "." + digits.suffix(1)
     }
 }
-
-import Foundation

@@ -1,6 +1,6 @@
 import WeightJPEGModel
 
-/// The settings of a fine-tuning run.
+/// The settings of a fine-tuning run of a JPEG-coded MLP (first-layer DCT coefficients and float tensors).
 public struct FinetuneConfiguration: Equatable, Sendable {
     /// Passes over the training samples.
     public var epochs: Int = 3

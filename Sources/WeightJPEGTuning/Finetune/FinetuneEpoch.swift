@@ -1,6 +1,8 @@
 /// What happened in one epoch (epoch 0 = the input, before any update).
 public struct FinetuneEpoch: Sendable {
+    /// 0 for the input before any update, then 1, 2, …
     public var epoch: Int
+    /// Learning rate in this epoch (after the schedule).
     public var learningRate: Float
     /// Mean training loss over the epoch's batches (nil for epoch 0).
     public var trainLoss: Float?
@@ -8,5 +10,6 @@ public struct FinetuneEpoch: Sendable {
     public var validation: FinetuneScore?
     /// Nonzero quantized coefficients of the tensor after the epoch.
     public var nonzeros: Int
+    /// Wall time of the epoch, in seconds.
     public var seconds: Double
 }

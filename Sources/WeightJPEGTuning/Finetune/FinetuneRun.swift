@@ -7,7 +7,7 @@ import WeightJPEGModel
 /// loss, epoch 0 = the input), and the tuned container written with `jpeg_write_coefficients`.
 public struct FinetuneRun {
     /// The tuner after training (its `shadow` holds the last epoch's weights).
-    public let tuner: SpectralFinetuner
+    public let tuner: CoefficientFinetuner
     /// One record per epoch, epoch 0 (the input) first.
     public let history: [FinetuneEpoch]
     /// The epoch whose weights were written.
@@ -28,7 +28,7 @@ public struct FinetuneRun {
     public init(container: Container, path: String, configuration: FinetuneConfiguration,
                 trainInputs: [Float], labels: [UInt8], validationCount: Int = DataSplit.heldOut,
                 progress: (FinetuneEpoch) -> Void = { _ in }) throws {
-        let tuner = try SpectralFinetuner(container: container, path: path, configuration: configuration)
+        let tuner = try CoefficientFinetuner(container: container, path: path, configuration: configuration)
         let count = labels.count
         guard trainInputs.count == count * tuner.inputSize else {
             throw FinetuneError("\(path): the model takes \(tuner.inputSize) inputs; the training data has \(trainInputs.count) values for \(count) images")

@@ -2,10 +2,13 @@ import WeightJPEGModel
 
 /// Accuracy and mean cross-entropy on a labelled set.
 public struct FinetuneScore: Equatable, Sendable {
+    /// Samples whose argmax logit is the label.
     public var correct: Int
+    /// Samples scored.
     public var samples: Int
     /// Mean cross-entropy per sample, in nats (0 for no samples).
     public var loss: Double
+    /// `correct / samples` as a fraction (0 for no samples).
     public var accuracy: Double { samples == 0 ? 0 : Double(correct) / Double(samples) }
 }
 

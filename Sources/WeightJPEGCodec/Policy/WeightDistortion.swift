@@ -3,7 +3,7 @@ import WeightJPEGCore
 import WeightJPEGFormats
 
 /// How far a decoded tensor is from its original: RMSE, relative RMS error `‖ΔW‖ / ‖W‖` and SNR.
-public struct WeightError: Codable, Sendable, Equatable {
+public struct WeightDistortion: Codable, Sendable, Equatable {
     /// Root-mean-square of `decoded − original`.
     public let rmse: Double
     /// `‖ΔW‖ / ‖W‖` (Frobenius norms); 0 when the decoded tensor equals the original, nil when the

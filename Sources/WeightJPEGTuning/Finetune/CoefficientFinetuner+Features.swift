@@ -2,7 +2,7 @@ import WeightJPEGCore
 import WeightJPEGCodec
 import WeightJPEGModel
 
-extension SpectralFinetuner {
+extension CoefficientFinetuner {
     /// The layer's input features for `count` images (`count × H·W` normalized floats):
     /// `count × featureCount`, the used DCT coefficients then Σx.
     public func features(_ inputs: [Float], count: Int) -> [Float] {

@@ -17,11 +17,11 @@ import WeightJPEGModel
 /// is kept), the other tensors (biases, later layers) train as floats.
 ///
 /// This file holds the state and the writing of the tuned container; the features are in
-/// `SpectralFinetuner+Features`, the JPEG grid (snapping, quantized coefficients) in `+Grid`, the
+/// `CoefficientFinetuner+Features`, the JPEG grid (snapping, quantized coefficients) in `+Grid`, the
 /// training loop in `+Training`.
-public final class SpectralFinetuner {
+public final class CoefficientFinetuner {
     /// The first layer's coefficients as read from the input file.
-    public let original: SpectralTensor
+    public let original: CoefficientTensor
     /// The coefficient positions (`64·block + k`) the layer trains; others are zero and stay zero.
     public let positions: [Int]
     /// The run's settings.
@@ -50,25 +50,25 @@ public final class SpectralFinetuner {
         guard case .jpeg(let p) = entry.coding, p.pack == .mosaic, case .rows = p.layout else {
             throw FinetuneError("\(path): '\(entry.name)' is not a JPEG rows:HxW mosaic tensor; fine-tuning needs one")
         }
-        let spectral = try SpectralTensor(entry: entry, path: path)
-        original = spectral
+        let coefficients = try CoefficientTensor(entry: entry, path: path)
+        original = coefficients
         let tensors = try ModelCodec.floatTensors(container, path: path)
         let decoded: MLP
         do { decoded = try MLP(tensors: tensors) } catch { throw FinetuneError("\(path): \(error)") }
         guard configuration.tensorName == MLP.parameterNames(layer: 0).weight,
-              decoded.layers[0].outputs == spectral.rows, decoded.inputSize == spectral.height * spectral.width else {
+              decoded.layers[0].outputs == coefficients.rows, decoded.inputSize == coefficients.height * coefficients.width else {
             throw FinetuneError("\(path): '\(entry.name)' is not the first layer of the MLP")
         }
 
-        let rows = spectral.rows, full = spectral.positionCount
+        let rows = coefficients.rows, full = coefficients.positionCount
         // Positions in use: all (re-decide), or those nonzero in some row (keep).
         var used = [Bool](repeating: configuration.zeroPattern == .redecide, count: full)
         var dense = [Int16](repeating: 0, count: rows * full)
         for j in 0..<rows {
-            for e in Int(spectral.rowStart[j])..<Int(spectral.rowStart[j + 1]) {
-                let pos = Int(spectral.positions[e])
+            for e in Int(coefficients.rowStart[j])..<Int(coefficients.rowStart[j + 1]) {
+                let pos = Int(coefficients.positions[e])
                 used[pos] = true
-                dense[j * full + pos] = spectral.values[e]
+                dense[j * full + pos] = coefficients.values[e]
             }
         }
         positions = (0..<full).filter { used[$0] }
@@ -80,11 +80,11 @@ public final class SpectralFinetuner {
         var grid = [Float](repeating: 0, count: rows * np)
         var mask = [Float](repeating: 0, count: rows * nf)
         for j in 0..<rows {
-            let m = spectral.mapping(j)
+            let m = coefficients.mapping(j)
             let s = m.isConstant ? 0 : m.step
             w0[j, np] = m.isConstant ? m.lo : m.lo + 128 * s
             for (i, pos) in positions.enumerated() {
-                let g = s * Float(spectral.table[pos % 64])
+                let g = s * Float(coefficients.table[pos % 64])
                 grid[j * np + i] = g
                 let q = dense[j * full + pos]
                 w0[j, i] = g * Float(q)
@@ -140,7 +140,7 @@ public final class SpectralFinetuner {
         var table: [UInt16]? = nil
         if case .jpeg(let p) = entry.coding, p.quality == 0 {
             guard p.pack == .mosaic, entry.payloads.count > 1 else {
-                throw FinetuneError("\(path): '\(entry.name)' has an explicit table in a \(p.pack) pack; re-coding it is not supported")
+                throw FinetuneError("\(path): '\(entry.name)' has an explicit table in a \(p.pack.rawValue) pack; re-coding it is not supported")
             }
             table = try JPEGDecoder().readCoefficients(entry.payloads[1], maxPixels: Int(JPEG.maxDimension) * Int(JPEG.maxDimension)).quantizationTable
         }

@@ -3,7 +3,7 @@ import WeightJPEGCore
 import WeightJPEGCodec
 import WeightJPEGModel
 
-extension SpectralFinetuner {
+extension CoefficientFinetuner {
     /// Trains on feature rows `train` and validates on rows `validation` of `features` (see
     /// `features(_:count:)`), updating `shadow`. Returns one record per epoch, epoch 0 first.
     @discardableResult

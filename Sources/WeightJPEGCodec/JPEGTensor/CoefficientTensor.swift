@@ -9,12 +9,12 @@ import WeightJPEGFormats
 /// `w_j = lo_j + step_j · (128 + IDCT(Q ⊙ q_j))` on the neuron's `H × W` pixels, so for an input
 /// image `x`: `⟨w_j, x⟩ = (lo_j + 128 step_j) Σx + step_j Σ_blocks Σ_k Q[k] q_j[k] X[k]`, `X = DCT(x)`.
 /// The dense matrix is never built.
-public struct SpectralTensor: Sendable, Equatable {
+public struct CoefficientTensor: Sendable, Equatable {
     /// Neurons (rows of the tensor).
     public let rows: Int
-    /// Neuron image height.
+    /// Neuron image height in pixels.
     public let height: Int
-    /// Neuron image width.
+    /// Neuron image width in pixels.
     public let width: Int
     /// Quantization table, natural order.
     public let table: [UInt16]
@@ -31,7 +31,7 @@ public struct SpectralTensor: Sendable, Equatable {
     public var dct: BlockDCT { BlockDCT(height: height, width: width) }
     /// `⌈H/8⌉ · ⌈W/8⌉ · 64`: positions per neuron.
     public var positionCount: Int { 64 * ((height + 7) / 8) * ((width + 7) / 8) }
-    /// Stored nonzero coefficients.
+    /// Number of stored (nonzero) quantized coefficients over all neurons.
     public var nonzeroCount: Int { values.count }
 
     /// The mapping of neuron `j`.
@@ -48,7 +48,7 @@ public struct SpectralTensor: Sendable, Equatable {
                 rowStart: [Int32], positions: [UInt16], values: [Int16]) {
         precondition(table.count == 64 && (mappings.count == 1 || mappings.count == rows)
                      && rowStart.count == rows + 1 && positions.count == values.count
-                     && Int(rowStart[rows]) == values.count, "SpectralTensor: inconsistent parts")
+                     && Int(rowStart[rows]) == values.count, "CoefficientTensor: inconsistent parts")
         self.rows = rows
         self.height = height
         self.width = width

@@ -3,7 +3,7 @@ import WeightJPEGCodec
 import WeightJPEGModel
 
 /// The JPEG grid of the trained layer: shadow weights snapped to quantized coefficients.
-extension SpectralFinetuner {
+extension CoefficientFinetuner {
     /// The quantized coefficient of shadow weight `i` of row `j` (`i` indexes `positions`).
     @inline(__always)
     static func quantize(_ w: Float, grid g: Float, low: Float, high: Float) -> Float {
@@ -41,7 +41,7 @@ extension SpectralFinetuner {
     }
 
     /// The quantized coefficients of a shadow model's layer 0, `rows × positionCount` (the full
-    /// `64·blocks` layout of `SpectralTensor`), row-major.
+    /// `64·blocks` layout of `CoefficientTensor`), row-major.
     public func quantizedCoefficients(_ model: MLP) -> [Int16] {
         let rows = original.rows, full = original.positionCount, np = positions.count, nf = np + 1
         var q = [Int16](repeating: 0, count: rows * full)
