@@ -326,23 +326,8 @@ enum RowCoderDQ {
                 let t = (s + 1) >> 1
                 var mag = t
                 if t >= 32 {
-                    let (base, nb) = RowCoderRANS.base(t)
-                    var extra: UInt32 = 0
-                    var left = nb
-                    while left > 0 {
-                        let k = left > 12 ? left - 12 : left
-                        let sh = 12 - k
-                        let slot = x & mask
-                        extra = (extra << k) | (slot >> sh)
-                        x = (x >> 12) << sh &+ (slot & ((1 << sh) - 1))
-                        if x < lower {
-                            guard pos + 2 <= end else { return false }
-                            x = (x << 16) | UInt32(p[pos]) | UInt32(p[pos + 1]) << 8
-                            pos += 2
-                        }
-                        left -= k
-                    }
-                    mag = base | extra
+                    guard let full = RowCoderRANS.magnitude(token: t, x: &x, p: p, pos: &pos, end: end) else { return false }
+                    mag = full
                 }
                 let v = Float(2 * mag - (state >> 1)) * step
                 o[c] = s & 1 == 1 ? v : -v

@@ -35,6 +35,30 @@ enum RowCoderRANS {
         return (32 + (e - 5) * 8 + ((m >> nb) & 7), nb, m & ((1 << nb) - 1))
     }
 
+    /// The magnitude of token `t` (≥ 32): its base plus the raw extra bits read from the rANS state
+    /// `x` in slices of at most 12 bits, renormalizing from `p[pos..<end]`; nil when the stream ends early.
+    @inline(__always)
+    static func magnitude(token t: UInt32, x: inout UInt32, p: UnsafePointer<UInt8>, pos: inout Int, end: Int) -> UInt32? {
+        let mask: UInt32 = total - 1
+        let (base, nb) = Self.base(t)
+        var extra: UInt32 = 0
+        var left = nb
+        while left > 0 {
+            let k = left > 12 ? left - 12 : left
+            let sh = 12 - k
+            let slot = x & mask
+            extra = (extra << k) | (slot >> sh)
+            x = (x >> 12) << sh &+ (slot & ((1 << sh) - 1))
+            if x < lowerBound {
+                guard pos + 2 <= end else { return nil }
+                x = (x << 16) | UInt32(p[pos]) | UInt32(p[pos + 1]) << 8
+                pos += 2
+            }
+            left -= k
+        }
+        return base | extra
+    }
+
     /// The inverse of `token` without the extra bits: (base magnitude, extra-bit count).
     @inline(__always)
     static func base(_ t: UInt32) -> (base: UInt32, bits: UInt32) {
