@@ -99,6 +99,9 @@ import Testing
         #expect(Self.kind { try PGMReader.read(Array("P5 3 x 255\n".utf8), path: "p") } == .malformedPGMHeader)
         #expect(Self.kind { try PGMReader.read(Array("P5 0 2 255\n".utf8), path: "p") } == .sizeOutOfRange(format: "PGM", width: 0, height: 2))
         #expect(ImageFileError(path: "p.pgm", kind: .pgmPixelCount(found: 2, expected: 6)).description == "p.pgm: PGM has 2 pixel bytes, expected 6")
+        // Fuzz finding (image target, 2026-12-02): a pixel above maxval overflowed the rescaling and trapped.
+        let fuzzFinding: [UInt8] = Array("P5 4 2 15 ".utf8) + [0x00, 0x01, 0x02, 0x03, 0x0c, 0x4d, 0x0e, 0x0f]
+        #expect(Self.kind { try PGMReader.read(fuzzFinding, path: "p") } == .pgmPixelAboveMaxval(value: 0x4d, maxval: 15, index: 5))
     }
 
     /// Every prefix of valid files, and every single-byte corruption of a PNG, gives a typed error

@@ -11,6 +11,8 @@ public struct ImageFileError: Error, Equatable, Sendable, CustomStringConvertibl
         case unsupportedPGMMaxval(Int)
         /// The PGM pixel area does not hold exactly `width × height` bytes.
         case pgmPixelCount(found: Int, expected: Int)
+        /// A PGM pixel above the header's `maxval` (the format requires 0…maxval).
+        case pgmPixelAboveMaxval(value: UInt8, maxval: Int, index: Int)
         /// A size of zero or above 2^20 pixels (`format` is "PGM" or "PNG").
         case sizeOutOfRange(format: String, width: Int, height: Int)
         /// A PNG chunk's declared length runs past the end of the file.
@@ -57,6 +59,7 @@ public struct ImageFileError: Error, Equatable, Sendable, CustomStringConvertibl
         case .malformedPGMHeader: "malformed PGM header"
         case .unsupportedPGMMaxval(let maxval): "PGM maxval \(maxval): only 8-bit images are supported"
         case .pgmPixelCount(let found, let expected): "PGM has \(found) pixel bytes, expected \(expected)"
+        case .pgmPixelAboveMaxval(let value, let maxval, let index): "PGM pixel \(index) is \(value), above the maxval \(maxval)"
         case .sizeOutOfRange(let format, let width, let height): "\(format) size \(width)×\(height) out of range"
         case .truncatedPNGChunk: "truncated PNG chunk"
         case .pngChunkCRC(let chunk): "PNG chunk \(chunk) fails its CRC"

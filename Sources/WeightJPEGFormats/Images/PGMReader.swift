@@ -34,6 +34,9 @@ public enum PGMReader {
         guard bytes.count - i == width * height else {
             throw fail(.pgmPixelCount(found: bytes.count - i, expected: width * height))
         }
+        if maxval < 255, let bad = bytes[i...].firstIndex(where: { Int($0) > maxval }) {
+            throw fail(.pgmPixelAboveMaxval(value: bytes[bad], maxval: maxval, index: bad - i))
+        }
         let pixels = bytes[i...].map { maxval == 255 ? $0 : UInt8((Int($0) * 255 + maxval / 2) / maxval) }
         return GrayImage(width: width, height: height, pixels: pixels)
     }
