@@ -105,6 +105,11 @@ import Testing
         #expect(report.maxDrop == 0.002 && report.direction == .higherIsBetter && report.evaluations.count <= 8)
         let chosen = try #require(report.evaluations.first { $0.chosen })
         #expect(chosen.bytes == (try FileManager.default.attributesOfItem(atPath: dir + "/m.wjpg")[.size] as? Int))
+        // A relative model path keeps its meaning although the command runs in a private folder.
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + model.dropFirst()
+        let metric = try CommandEvaluator(command: "python3 '\(Self.scorer)' '\(model)' {}", direction: .higherIsBetter).evaluate(modelAt: relative)
+        #expect(abs(metric - 1) < 1e-9)
         for arguments in [["--eval-cmd", "python3 score.py"], ["--eval-cmd", "x {}"],
                           ["--eval-cmd", "x {}", "--max-drop", "1", "--quality", "20"],
                           ["--eval-cmd", "x {}", "--max-drop", "1", "--eval-budget", "2"],
@@ -113,9 +118,9 @@ import Testing
         }
     }
 
-    /// The private evaluation folders now in the temporary directory (the suite is serialized: only
-    /// its own runs make them).
+    /// The private evaluation folders of this process now in the temporary directory (the suite is
+    /// serialized: only its own runs make them).
     static func evaluationFolders() -> Set<String> {
-        Set(((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("weightjpeg-eval-") })
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("weightjpeg-eval-\(getpid())-") })
     }
 }

@@ -30,7 +30,9 @@ public struct CommandEvaluator: TaskEvaluator, Sendable {
         let folder: String
         do { folder = try PrivateFolder.make() } catch { throw .launch(command: command, reason: "no temporary folder: \(error)") }
         defer { PrivateFolder.remove(folder) }
-        let line = command.replacingOccurrences(of: "{}", with: Self.shellQuoted(path))
+        // The command runs in the private folder: a relative path must not change meaning there.
+        let absolute = path.hasPrefix("/") ? path : FileManager.default.currentDirectoryPath + "/" + path
+        let line = command.replacingOccurrences(of: "{}", with: Self.shellQuoted(absolute))
         let process = Process()
         // Foundation starts the child as the leader of a new process group (pgid = its pid), so
         // `kill(-pid)` reaches every process the command starts.
@@ -91,9 +93,9 @@ private final class Captured: @unchecked Sendable {
 
 /// A temporary folder only this user can enter, for one evaluation or one search.
 package enum PrivateFolder {
-    /// Creates `$TMPDIR/weightjpeg-eval-XXXXXX` with mode 700.
+    /// Creates `$TMPDIR/weightjpeg-eval-PID-XXXXXX` with mode 700.
     package static func make() throws -> String {
-        var template = Array((NSTemporaryDirectory() + "/weightjpeg-eval-XXXXXX").utf8CString)
+        var template = Array((NSTemporaryDirectory() + "/weightjpeg-eval-\(getpid())-XXXXXX").utf8CString)
         guard let made = template.withUnsafeMutableBufferPointer({ mkdtemp($0.baseAddress!) }) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSLocalizedDescriptionKey: String(cString: strerror(errno))])
         }
