@@ -34,18 +34,29 @@ struct CompressionRequest {
             }
             self.metadata = pairs
         }
-        if let o = options?.pointee {
-            guard o.quality == 0 || (1...100).contains(o.quality) else {
-                throw CInterfaceError.argument("quality must be 1-100 (0: default), got \(o.quality)")
-            }
-            if o.quality != 0 { policy.quality = Int(o.quality) }
-            guard o.max_rel_error == 0 || (o.max_rel_error > 0 && o.max_rel_error < 1) else {
-                throw CInterfaceError.argument("max_rel_error must be between 0 and 1 (exclusive; 0: off), got \(o.max_rel_error)")
-            }
-            if o.max_rel_error != 0 { policy.maxRelativeError = o.max_rel_error }
-            guard o.jobs >= 0 else { throw CInterfaceError.argument("jobs must be ≥ 0 (0: one per core), got \(o.jobs)") }
-            if o.jobs > 0 { jobs = Int(o.jobs) }
+        var o = wj_options(quality: 0, max_rel_error: 0, jobs: 0)
+        if let options { o = options.pointee }
+        guard o.quality == 0 || (1...100).contains(o.quality) else {
+            throw CInterfaceError.argument("quality must be 1-100 (0: none), got \(o.quality)")
         }
+        guard o.max_rel_error == 0 || (o.max_rel_error > 0 && o.max_rel_error < 1) else {
+            throw CInterfaceError.argument("max_rel_error must be between 0 and 1 (exclusive; 0: the default), got \(o.max_rel_error)")
+        }
+        guard o.jobs >= 0 else { throw CInterfaceError.argument("jobs must be ≥ 0 (0: one per core), got \(o.jobs)") }
+        policy = Self.policy(quality: Int(o.quality), maxRelativeError: o.max_rel_error)
+        if o.jobs > 0 { jobs = Int(o.jobs) }
+    }
+
+    /// The policy of `weightjpeg compress` with the same options: with a quality, image-like tensors
+    /// are JPEG-coded at it (others error-bounded at 0.002, or at `maxRelativeError` when not 0);
+    /// without one, every float tensor is error-bounded at `maxRelativeError` or
+    /// `CompressionPolicy.defaultMaxRelativeError`.
+    static func policy(quality: Int, maxRelativeError: Double) -> CompressionPolicy {
+        var policy = CompressionPolicy()
+        policy.quality = quality == 0 ? 20 : quality
+        let bound: Double? = maxRelativeError == 0 ? nil : maxRelativeError
+        policy.maxRelativeError = bound ?? (quality == 0 ? CompressionPolicy.defaultMaxRelativeError : nil)
+        return policy
     }
 
     /// The caller's tensor `index`, its bytes copied.

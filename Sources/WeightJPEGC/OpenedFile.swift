@@ -48,11 +48,10 @@ final class OpenedFile: @unchecked Sendable {
         for m in metadata ?? [] { free(m.key); free(m.value) }
     }
 
-    /// The shape of tensor `index` as decoding restores it: the one place the C interface (and so
-    /// the Python package) takes a tensor's shape from. (The container's header is parsed once on
-    /// opening: `ContainerReader` has validated every record, its size limits included.)
+    /// The shape of tensor `index` as decoding restores it (zero slices of removed dead units put
+    /// back): the one place the C interface, and so the Python package, takes a tensor's shape from.
     static func decodedShape(_ reader: ContainerReader, _ index: Int) -> [Int] {
-        reader.declaration(index).shape
+        reader.declaration(index).restoredShape
     }
 
     /// Decodes tensor `index` into `buffer` (exactly its `decodedBytes`) through the library's decode
@@ -60,8 +59,9 @@ final class OpenedFile: @unchecked Sendable {
     func read(_ index: Int, into buffer: UnsafeMutableRawBufferPointer) throws {
         let codec = try takeCodec()
         defer { keep(codec) }
-        defer { reader.release(index) }
-        try ModelCodec.decode(reader.entry(index), codec: codec, path: reader.path, into: buffer)
+        let entry = try reader.entry(index)
+        reader.release(index)  // the entry holds a copy of the payloads: the mapped pages are not needed
+        try ModelCodec.decode(entry, codec: codec, path: reader.path, into: buffer)
     }
 
     private func takeCodec() throws -> JPEGTensorCodec {

@@ -62,7 +62,7 @@ class FilesTest(unittest.TestCase):
         codings = set()
         for options in (["--quality", "20"], ["--max-rel-error", "0.02"]):
             wjpg, restored = self.path("m.wjpg"), self.path("restored.safetensors")
-            cli("compress", self.path("m.safetensors"), "-o", wjpg, "--keep-dead-units", *options)
+            cli("compress", self.path("m.safetensors"), "-o", wjpg, *options)
             cli("decompress", wjpg, "-o", restored)
             expected, metadata = read_safetensors(restored)
             loaded = weightjpeg.load_file(wjpg)
@@ -80,6 +80,23 @@ class FilesTest(unittest.TestCase):
                     self.assertEqual(raw_bits(dtype, loaded[name]), data, f"{name}: load_file")
         self.assertTrue(ALL_CODINGS <= codings, f"codings seen: {sorted(codings)}")
         self.assertTrue(any(c.startswith("fixed-row") for c in codings), f"codings seen: {sorted(codings)}")
+
+    def test_restored_dead_units_read_as_decompress_writes(self) -> None:
+        repo = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..")
+        model, data = os.path.join(repo, "models", "reference", "mlp_seed0.safetensors"), os.path.join(repo, "data", "mnist")
+        if not os.path.exists(os.path.join(data, "train-images-idx3-ubyte.gz")) and not os.path.exists(os.path.join(data, "train-images-idx3-ubyte")):
+            self.skipTest(f"MNIST is not in {data} (scripts/fetch-mnist)")
+        cli("compress", model, "-o", self.path("mlp.wjpg"), "--data", data, "--quality", "20")
+        cli("decompress", self.path("mlp.wjpg"), "-o", self.path("mlp.safetensors"))
+        expected, _ = read_safetensors(self.path("mlp.safetensors"))
+        original, _ = read_safetensors(model)
+        with weightjpeg.safe_open(self.path("mlp.wjpg")) as f:
+            for name, (dtype, shape, data_bytes) in expected.items():
+                self.assertEqual(shape, original[name][1], f"{name}: decompress restores the original shape")
+                self.assertEqual(f.declaration(name).shape, shape, name)
+                self.assertEqual(f.get_tensor(name).tobytes(), data_bytes, name)
+        first = weightjpeg.load_file(self.path("mlp.wjpg"))["0.weight"]
+        self.assertGreater(int(np.sum(~first.any(axis=1))), 0, "some hidden units were removed and come back as zero rows")
 
     def test_saved_from_python_then_cli_and_back(self) -> None:
         rng = np.random.default_rng(3)
@@ -101,7 +118,7 @@ class FilesTest(unittest.TestCase):
             else:
                 np.testing.assert_array_equal(loaded[name], value)
         # CLI back to a .wjpg, Python reads it; bytes in memory give the same tensors.
-        cli("compress", self.path("py.safetensors"), "-o", self.path("again.wjpg"), "--keep-dead-units", "--max-rel-error", "0.01")
+        cli("compress", self.path("py.safetensors"), "-o", self.path("again.wjpg"), "--max-rel-error", "0.01")
         again = weightjpeg.load_file(self.path("again.wjpg"))
         self.assertEqual(list(again), list(tensors))
         from_memory = weightjpeg.load(read_bytes(self.path("py.wjpg")))

@@ -80,11 +80,15 @@ typedef struct wj_metadata_item {
     const char *value;
 } wj_metadata_item;
 
-/* How wj_compress codes the tensors; start from wj_options_init. */
+/* How wj_compress codes the tensors (as `weightjpeg compress` with the same options); start from
+   wj_options_init. The defaults keep every float tensor within relative RMS error 0.002 (1-D ones
+   0.0002), which real networks survive; JPEG needs a quality. */
 typedef struct wj_options {
-    int32_t quality;         /* JPEG quality 1-100; 0: the library's default */
-    double max_rel_error;    /* error-targeted mode: every float tensor's relative RMS error at most
-                                this (0 < e < 1); 0: off */
+    int32_t quality;         /* 1-100: JPEG at this quality for image-like tensors (the others stay
+                                error-bounded); 0: no quality, every float tensor error-bounded */
+    double max_rel_error;    /* 0 < e < 1: the bound on each float tensor's relative RMS error
+                                ||dW||/||W|| (e/10 for 1-D tensors); 0: the default (0.002 without
+                                a quality, none for the JPEG-coded tensors with one) */
     int32_t jobs;            /* worker threads; 0: one per core */
 } wj_options;
 
@@ -93,7 +97,7 @@ const char *wj_version(void);
 /* WJ_API_VERSION of the library. */
 int wj_api_version(void);
 
-/* Fills `options` with the defaults (quality 0 = default, no error bound, one job per core). */
+/* Fills `options` with the defaults (no quality, the default error bound, one job per core). */
 void wj_options_init(wj_options *options);
 
 /* Opens the .wjpg file at `path` (memory-mapped; only the header is read and validated). */
