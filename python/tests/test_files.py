@@ -86,7 +86,7 @@ class FilesTest(unittest.TestCase):
         model, data = os.path.join(repo, "models", "reference", "mlp_seed0.safetensors"), os.path.join(repo, "data", "mnist")
         if not os.path.exists(os.path.join(data, "train-images-idx3-ubyte.gz")) and not os.path.exists(os.path.join(data, "train-images-idx3-ubyte")):
             self.skipTest(f"MNIST is not in {data} (scripts/fetch-mnist)")
-        cli("compress", model, "-o", self.path("mlp.wjpg"), "--data", data, "--quality", "20")
+        cli("compress", model, "-o", self.path("mlp.wjpg"), "--data", data, "--remove-dead-units", "--quality", "20")
         cli("decompress", self.path("mlp.wjpg"), "-o", self.path("mlp.safetensors"))
         expected, _ = read_safetensors(self.path("mlp.safetensors"))
         original, _ = read_safetensors(model)
