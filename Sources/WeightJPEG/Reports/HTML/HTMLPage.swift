@@ -77,7 +77,9 @@ enum HTMLPage {
     details[open] { padding-bottom: 10px; } summary { cursor: pointer; font-size: 0.9em; }
     summary b { font-family: ui-monospace, monospace; }
     .panels { display: flex; flex-wrap: wrap; gap: 14px; align-items: flex-start; margin-top: 8px; }
-    figure { margin: 0; } figcaption { font-size: 0.78em; color: #566; max-width: 420px; }
+    figure { margin: 0; } figcaption { font-size: 0.78em; color: #566; max-width: 300px; }
+    figure.wide figcaption { max-width: 560px; }
+    svg.treemap { width: 100%; height: auto; }
     img.px { image-rendering: pixelated; border: 1px solid #ccd; }
     img.jpeg { border: 1px solid #ccd; max-width: 560px; height: auto; }
     svg text { font-family: system-ui, sans-serif; }

@@ -74,7 +74,7 @@ extension HTMLReport {
         }
         items.append(Treemap.Item(label: "header", tooltip: "header and preamble: \(grouped(report.headerBytes)) B", value: Double(report.headerBytes), color: "#bab0ac", anchor: nil))
         return "<h2 id=\"bytes\">Where the bytes go</h2>\n<p class=\"note\">Area ∝ bytes in the file, color = coding; hover for figures, click to open a tensor.</p>\n"
-            + Treemap.svg(items, width: 1100, height: 340) + "\n"
+            + Treemap.svg(items, width: 1100, height: 260) + "\n"
     }
 
     func tableSection(_ report: ContainerReport) -> String {

@@ -48,16 +48,19 @@ enum SVG {
             if lo == hi { (lo, hi) = (lo - 0.5, hi + 0.5) }
             self.lo = Double(lo)
             self.hi = Double(hi)
-            func count(_ values: [Float]) -> [Int] {
-                var c = [Int](repeating: 0, count: bins)
-                let width = hi - lo
-                for v in values where v.isFinite {
-                    c[min(bins - 1, max(0, Int((v - lo) / width * Float(bins))))] += 1
-                }
-                return c
+            self.original = original.map { Self.counts($0, lo: lo, hi: hi, bins: bins) }
+            self.decoded = Self.counts(decoded, lo: lo, hi: hi, bins: bins)
+        }
+
+        /// How many finite `values` fall in each of `bins` equal bins over `lo…hi` (the last bin closed).
+        static func counts(_ values: [Float], lo: Float, hi: Float, bins: Int) -> [Int] {
+            var c = [Int](repeating: 0, count: bins)
+            let scale = Double(bins) / (Double(hi) - Double(lo))
+            for v in values where v.isFinite {
+                let k = Int(((Double(v) - Double(lo)) * scale).rounded(.down))
+                c[min(bins - 1, max(0, k))] += 1
             }
-            self.original = original.map(count)
-            self.decoded = count(decoded)
+            return c
         }
     }
 

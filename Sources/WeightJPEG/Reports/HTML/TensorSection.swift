@@ -35,8 +35,8 @@ struct TensorSection {
         return "<details id=\"\(Self.anchor(index))\"\(open ? " open=\"open\"" : "")><summary>\(summary)</summary><template>\(body)</template></details>\n"
     }
 
-    private func figure(_ content: String, caption: String) -> String {
-        "<figure>\(content)<figcaption>\(HTMLPage.escape(caption))</figcaption></figure>"
+    private func figure(_ content: String, caption: String, wide: Bool = false) -> String {
+        "<figure\(wide ? " class=\"wide\"" : "")>\(content)<figcaption>\(HTMLPage.escape(caption))</figcaption></figure>"
     }
 
     private func image(_ bytes: [UInt8], type: String, width: Int, height: Int, cssClass: String, alt: String) -> String {
@@ -79,7 +79,7 @@ struct TensorSection {
         }
         if shown < streams.count { caption += " Showing \(shown) of \(streams.count) (\(grouped(bytes)) bytes); weightjpeg extract writes them all." }
         let wrap = p.pack == .mosaic ? html : "<div style=\"display:flex;flex-wrap:wrap;gap:2px;max-width:560px\">\(html)</div>"
-        return figure(wrap, caption: caption)
+        return figure(wrap, caption: caption, wide: true)
     }
 
     /// Original and decoded weights as gray thumbnails on one scale, the error heat map, and the
@@ -92,7 +92,7 @@ struct TensorSection {
         if case .jpeg(let p) = entry.coding, case .rows(let h, let w) = p.layout, options.neurons > 0 {
             let grid = NeuronGrid.render(original ?? decoded, rows: rows, height: h, width: w, below: original == nil ? nil : decoded,
                                          count: options.neurons, columns: 8, separator: 1, scale: 1, normalization: .perNeuron)
-            let zoom = max(1, 440 / grid.width)
+            let zoom = max(2, 440 / grid.width)
             let caption = original == nil
                 ? "First \(min(options.neurons, rows)) neurons, each row of the tensor as a \(h)×\(w) image (decoded weights, each to its own min…max)."
                 : "First \(min(options.neurons, rows)) neurons, each row as a \(h)×\(w) image: original above, decoded below, both on the neuron's joint min…max."
@@ -108,20 +108,21 @@ struct TensorSection {
             (lo, hi) = NeuronGrid.range(means[...])
             originalMeans = means
         }
-        let shape = "\(rows)×\(columns) matrix shown as \(pictures.height)×\(pictures.width) px, \(pictures.pixelNote); gray scale \(SVG.label(Double(lo)))…\(SVG.label(Double(hi)))"
+        let scale = "black \(SVG.label(Double(lo))) … white \(SVG.label(Double(hi)))"
         if let originalMeans {
             html += figure(image(pictures.grayPNG(originalMeans, lo: lo, hi: hi), type: "image/png", width: size.width, height: size.height, cssClass: "px", alt: "original"),
-                           caption: "original: " + shape + " (the original's range)")
+                           caption: "original (\(scale))")
         }
         html += figure(image(pictures.grayPNG(decodedMeans, lo: lo, hi: hi), type: "image/png", width: size.width, height: size.height, cssClass: "px", alt: "decoded"),
-                       caption: "decoded" + (original == nil ? ": " + shape : ", same scale"))
+                       caption: original == nil ? "decoded (\(scale))" : "decoded (same scale)")
         if let original {
             let error = pictures.rmsError(original: original, decoded: decoded)
             let peak = error.max() ?? 0
             let legend = "<div style=\"display:flex;align-items:center;gap:6px;font-size:0.75em\">0<span style=\"display:inline-block;width:140px;height:10px;background:\(HeatPalette.cssGradient)\"></span>\(SVG.label(Double(peak)))</div>"
             html += figure(image(pictures.heatPNG(error, hi: peak), type: "image/png", width: size.width, height: size.height, cssClass: "px", alt: "error heat map") + legend,
-                           caption: "error heat map: RMS of decoded − original per pixel (black 0 … pale yellow \(SVG.label(Double(peak))))")
+                           caption: "error: RMS of decoded − original per pixel")
         }
+        html += "<p class=\"note\" style=\"flex-basis:100%;margin:0\">The \(rows)×\(columns) matrix drawn as \(pictures.height)×\(pictures.width) px, \(pictures.pixelNote).</p>"
         return html
     }
 
