@@ -181,6 +181,13 @@ import Testing
         #expect(max(rects[0].width / rects[0].height, rects[0].height / rects[0].width) < 3)
     }
 
+    @Test func treemapLabelsKeepWhatTellsTensorsApart() {
+        #expect(Treemap.abbreviate("0.weight", to: 20) == "0.weight")
+        #expect(Treemap.abbreviate("encoder.layer.3.attention.self.query.weight", to: 22) == "e.l.3.a.s.query.weight")
+        #expect(Treemap.abbreviate("encoder.layer.3.attention.self.query.weight", to: 30) == "e.l.3.a.self.query.weight")
+        #expect(Treemap.abbreviate("encoder.layer.3.attention.self.query.weight", to: 10) == "…q.weight")
+    }
+
     @Test func escapingCoversMarkupAndControlCharacters() {
         #expect(HTMLPage.escape("a<b>&\"c'\u{1}") == "a&lt;b&gt;&amp;&quot;c&#39;\u{FFFD}")
         #expect(throws: XMLWellFormedness.Failure.self) { try XMLWellFormedness.check("<html><p></html>") }

@@ -63,7 +63,7 @@ enum HTMLPage {
     h1 { font-size: 1.5em; margin: 0.2em 0 0.6em; } h2 { font-size: 1.2em; margin: 1.4em 0 0.5em; border-bottom: 1px solid #dde; }
     .figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(170px, 1fr)); gap: 8px; }
     .figure { background: #f4f6fa; border-radius: 6px; padding: 8px 10px; }
-    .figure .v { font-size: 1.35em; font-weight: 600; } .figure .k { font-size: 0.8em; color: #566; }
+    .figure .v { font-size: 1.35em; font-weight: 600; } .figure .k { font-size: 0.8em; color: #566; overflow-wrap: anywhere; }
     .note { color: #566; font-size: 0.9em; }
     .legend span { display: inline-block; margin-right: 14px; font-size: 0.85em; }
     .swatch { display: inline-block; width: 11px; height: 11px; border-radius: 2px; margin-right: 4px; vertical-align: -1px; }
@@ -71,7 +71,7 @@ enum HTMLPage {
     th, td { padding: 3px 6px; border-bottom: 1px solid #e6e8ee; text-align: right; white-space: nowrap; }
     th { cursor: pointer; background: #f4f6fa; position: sticky; top: 0; user-select: none; }
     th[data-dir="asc"]::after { content: " \\25B2"; } th[data-dir="desc"]::after { content: " \\25BC"; }
-    td.l, th.l { text-align: left; } td.coding { white-space: normal; max-width: 360px; }
+    td.l, th.l { text-align: left; } td.coding { max-width: 300px; overflow: hidden; text-overflow: ellipsis; }
     .tablewrap { max-height: 520px; overflow: auto; border: 1px solid #e6e8ee; }
     details { border: 1px solid #e6e8ee; border-radius: 6px; margin: 6px 0; padding: 4px 10px; }
     details[open] { padding-bottom: 10px; } summary { cursor: pointer; font-size: 0.9em; }

@@ -90,7 +90,7 @@ extension HTMLReport {
             html += "<tr>" + number(Double(i), String(i))
                 + "<td class=\"l\"><a href=\"#\(TensorSection.anchor(i))\">\(e(t.name))</a></td>"
                 + "<td class=\"l\" data-v=\"\(elements)\">\(e(t.shape.map(String.init).joined(separator: "×")))</td>"
-                + "<td class=\"l\">\(e(t.dtype))</td><td class=\"l coding\">\(e(t.coding))</td>"
+                + "<td class=\"l\">\(e(t.dtype))</td><td class=\"l coding\" title=\"\(e(t.coding))\">\(e(t.coding))</td>"
                 + number(Double(t.bytes), grouped(t.bytes))
                 + number(100 * Double(t.bytes) / Double(max(report.fileBytes, 1)), fixed(100 * Double(t.bytes) / Double(max(report.fileBytes, 1)), 2))
                 + number(t.bitsPerWeight, fixed(t.bitsPerWeight, 3)) + number(t.ratioToFloat32, fixed(t.ratioToFloat32, 1) + "×")

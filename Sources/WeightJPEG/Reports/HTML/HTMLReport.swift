@@ -10,7 +10,8 @@ import WeightJPEGCodec
 ///
 /// The page needs no network: styles, script, SVG charts and images (`data:` URIs) are inline, and
 /// it is well-formed XML as well as HTML. Its size is bounded per tensor (thumbnails of at most
-/// `Options.thumbnailSide` pixels a side, JPEG payloads up to `Options.payloadBytesPerTensor`), and
+/// `Options.thumbnailSide` pixels a side for JPEG-coded tensors, `Options.otherThumbnailSide` for the
+/// rest; JPEG payloads up to `Options.payloadBytesPerTensor`), and
 /// a closed section's pictures are not decoded by the browser until it is opened. The same inputs
 /// give the same bytes (no clock, no absolute paths).
 public struct HTMLReport: Sendable {
@@ -18,6 +19,8 @@ public struct HTMLReport: Sendable {
     public struct Options: Sendable {
         /// Longest side, in pixels, of a weight or error thumbnail (each pixel is the mean of a block).
         public var thumbnailSide = 160
+        /// The same for tensors not JPEG-coded (noise-like weights: their pictures compress badly).
+        public var otherThumbnailSide = 96
         /// JPEG payload bytes embedded per tensor at most; images past it are counted, not shown.
         public var payloadBytesPerTensor = 256 * 1024
         /// Tiles shown of a tensor packed with shared tables (one small JPEG each).

@@ -16,6 +16,11 @@ enum SVG {
         return a >= 1e5 || a < 1e-3 ? String(format: "%.2g", x) : String(format: "%.4g", x)
     }
 
+    /// A count in at most five characters: `980`, `17k`, `1.7M`.
+    static func count(_ k: Int) -> String {
+        k < 10_000 ? String(k) : k < 1_000_000 ? "\(k / 1000)k" : String(format: "%.1fM", Double(k) / 1e6)
+    }
+
     /// About `count` round tick values covering `lo…hi` (steps of 1, 2 or 5 × 10^k).
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
         guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
@@ -89,7 +94,7 @@ enum SVG {
         for t in ticks(h.lo, h.hi, count: 4) {
             out += "<text x=\"\(n(x(t)))\" y=\"\(n(top + plotH + 14))\" font-size=\"10\" text-anchor=\"middle\">\(label(t))</text>"
         }
-        out += "<text x=\"\(n(left - 4))\" y=\"\(n(top + 9))\" font-size=\"10\" text-anchor=\"end\">\(Int(peak))</text>"
+        out += "<text x=\"\(n(left - 4))\" y=\"\(n(top + 9))\" font-size=\"10\" text-anchor=\"end\">\(count(Int(peak)))</text>"
         out += "<text x=\"\(n(left - 4))\" y=\"\(n(top + plotH))\" font-size=\"10\" text-anchor=\"end\">0</text>"
         let key = h.original == nil ? "decoded weights (count per bin)" : "original (gray) and decoded (red) weights, count per bin"
         out += "<text x=\"\(n(left))\" y=\"\(height - 4)\" font-size=\"10\" fill=\"#566\">\(key)</text>"

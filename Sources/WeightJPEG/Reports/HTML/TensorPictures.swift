@@ -53,6 +53,15 @@ struct TensorPictures {
         return out
     }
 
+    /// The gray scale of a picture: the 0.5th and 99.5th percentiles of `values` (finite ones), so
+    /// that a few outliers do not turn the rest into one flat gray; (0, 0) without finite values.
+    static func displayRange(_ values: [Float]) -> (lo: Float, hi: Float) {
+        let sorted = values.filter(\.isFinite).sorted()
+        guard let first = sorted.first, let last = sorted.last else { return (0, 0) }
+        let lo = sorted[Int(Double(sorted.count - 1) * 0.005)], hi = sorted[Int((Double(sorted.count - 1) * 0.995).rounded(.up))]
+        return lo < hi ? (lo, hi) : (first, last)
+    }
+
     /// `values` (thumbnail-sized) stretched from `lo…hi` to 0…255 gray levels, as a PNG.
     func grayPNG(_ values: [Float], lo: Float, hi: Float) -> [UInt8] {
         PNGWriter.encode(GrayImage(width: width, height: height, pixels: values.map { NeuronGrid.gray($0, lo: lo, hi: hi) }))

@@ -98,17 +98,14 @@ struct TensorSection {
                 : "First \(min(options.neurons, rows)) neurons, each row as a \(h)×\(w) image: original above, decoded below, both on the neuron's joint min…max."
             html += figure(image(PNGWriter.encode(grid), type: "image/png", width: grid.width * zoom, height: grid.height * zoom, cssClass: "px", alt: "neurons"), caption: caption)
         }
-        let pictures = TensorPictures(rows: rows, columns: columns, maxSide: options.thumbnailSide)
-        let size = pictures.displaySize()
+        let isJPEG: Bool
+        if case .jpeg = entry.coding { isJPEG = true } else { isJPEG = false }
+        let pictures = TensorPictures(rows: rows, columns: columns, maxSide: isJPEG ? options.thumbnailSide : options.otherThumbnailSide)
+        let size = pictures.displaySize(target: isJPEG ? 240 : 192)
         let decodedMeans = pictures.means(decoded)
-        var (lo, hi) = NeuronGrid.range(decodedMeans[...])
-        var originalMeans: [Float]?
-        if let original {
-            let means = pictures.means(original)
-            (lo, hi) = NeuronGrid.range(means[...])
-            originalMeans = means
-        }
-        let scale = "black \(SVG.label(Double(lo))) … white \(SVG.label(Double(hi)))"
+        let originalMeans = original.map { pictures.means($0) }
+        let (lo, hi) = TensorPictures.displayRange(originalMeans ?? decodedMeans)
+        let scale = "black \(SVG.label(Double(lo))) … white \(SVG.label(Double(hi))), the 0.5th…99.5th percentile"
         if let originalMeans {
             html += figure(image(pictures.grayPNG(originalMeans, lo: lo, hi: hi), type: "image/png", width: size.width, height: size.height, cssClass: "px", alt: "original"),
                            caption: "original (\(scale))")

@@ -75,6 +75,21 @@ enum Treemap {
         return max(s2 * hi / sum2, sum2 / (s2 * lo))
     }
 
+    /// `name` in at most `limit` characters, keeping what tells tensors apart: the dotted parts
+    /// from the left are cut to their first letter (numbers kept: `encoder.layer.3.attention.self.query.weight`
+    /// → `e.l.3.a.s.query.weight`) until it fits, and then its end is kept (`…query.weight`).
+    static func abbreviate(_ name: String, to limit: Int) -> String {
+        guard name.count > limit else { return name }
+        var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
+        for i in parts.indices.dropLast() where parts.joined(separator: ".").count > limit {
+            if let first = parts[i].first, !parts[i].allSatisfy(\.isNumber) { parts[i] = String(first) }
+        }
+        let short = parts.joined(separator: ".")
+        guard short.count > limit else { return short }
+        let tail = short.suffix(max(0, limit - 1))
+        return "…" + (tail.first == "." ? tail.dropFirst() : tail)
+    }
+
     /// The treemap of `items` as an `<svg>` element `width × height` pixels.
     static func svg(_ items: [Item], width: Int, height: Int) -> String {
         let rects = layout(items.map(\.value), width: Double(width), height: Double(height))
@@ -85,7 +100,7 @@ enum Treemap {
             // A label only where about 6.5 px per character and one line of text fit.
             let fits = Int((r.width - 6) / 6.5)
             if r.height >= 15 && fits >= 4 {
-                let text = item.label.count <= fits ? item.label : String(item.label.prefix(fits - 1)) + "…"
+                let text = abbreviate(item.label, to: fits)
                 shape += "<text x=\"\(SVG.n(r.x + 3))\" y=\"\(SVG.n(r.y + 12))\" font-size=\"11\" fill=\"#fff\" pointer-events=\"none\">\(e(text))</text>"
             }
             if let anchor = item.anchor {
