@@ -103,8 +103,8 @@ public struct HTMLReport: Sendable {
         body += summary(report, container: container, originalBytes: originalBytes, histogram: summaryHistogram,
                         histogramTensor: histogramIndex.map { report.tensors[$0].name })
         body += bytesSection(report, container: container)
-        body += tableSection(report)
         if let search { body += searchSection(search) }
+        body += tableSection(report)
         body += "<h2 id=\"tensors\">Tensors</h2>\n<p class=\"note\">Click a tensor to see its pictures (the first JPEG-coded one is open).</p>\n"
         body += sections.joined()
         body += "<p class=\"note\">Written by weightjpeg \(WeightJPEGVersion.current) from \(HTMLPage.escape(model))"

@@ -76,18 +76,18 @@ enum Treemap {
     }
 
     /// `name` in at most `limit` characters, keeping what tells tensors apart: the dotted parts
-    /// from the left are cut to their first letter (numbers kept: `encoder.layer.3.attention.self.query.weight`
-    /// → `e.l.3.a.s.query.weight`) until it fits, and then its end is kept (`…query.weight`).
+    /// before the last are cut to their first letter from the left (numbers kept), then leading
+    /// parts are dropped, then only the end is kept: `encoder.layer.3.attention.self.query.weight`
+    /// → `e.l.3.a.s.query.weight` (22) → `3.a.s.q.weight`… (14) → `…ight` (5).
     static func abbreviate(_ name: String, to limit: Int) -> String {
-        guard name.count > limit else { return name }
         var parts = name.split(separator: ".", omittingEmptySubsequences: false).map(String.init)
-        for i in parts.indices.dropLast() where parts.joined(separator: ".").count > limit {
+        func joined() -> String { parts.joined(separator: ".") }
+        for i in parts.indices.dropLast() where joined().count > limit {
             if let first = parts[i].first, !parts[i].allSatisfy(\.isNumber) { parts[i] = String(first) }
         }
-        let short = parts.joined(separator: ".")
-        guard short.count > limit else { return short }
-        let tail = short.suffix(max(0, limit - 1))
-        return "…" + (tail.first == "." ? tail.dropFirst() : tail)
+        while joined().count > limit && parts.count > 1 { parts.removeFirst() }
+        let short = joined()
+        return short.count <= limit ? short : "…" + String(short.suffix(max(0, limit - 1)))
     }
 
     /// The treemap of `items` as an `<svg>` element `width × height` pixels.
