@@ -116,7 +116,7 @@ extension HTMLReport {
         }
         let boundLine = search.bound.flatMap { b in search.reference.map { search.higherIsBetter ? $0 - b : $0 + b } }
         var html = "<h2 id=\"search\">What the search tried</h2>\n"
-        html += SVG.scatter(points, xLabel: "whole file (bytes)", yLabel: search.metric, reference: search.reference, bound: boundLine) + "\n"
+        html += SVG.scatter(points, xLabel: "whole file (bytes)", yLabel: search.metric, reference: search.reference, bound: boundLine, xFormat: SVG.bytes) + "\n"
         var note = "\(search.evaluations.count) evaluation\(search.evaluations.count == 1 ? "" : "s") (\(search.higherIsBetter ? "higher" : "lower") is better)"
         if measured.count < search.evaluations.count { note += ", \(search.evaluations.count - measured.count) without a metric (not drawn)" }
         if let c = search.chosen {

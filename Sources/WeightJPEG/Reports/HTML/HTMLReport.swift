@@ -99,7 +99,9 @@ public struct HTMLReport: Sendable {
                 try draw(i, report.tensors[i], nil, float ? try ModelCodec.floats(of: entry, codec: codec, path: model) : nil)
             }
         }
-        var body = "<h1>\(HTMLPage.escape(model))</h1>\n"
+        let name = URL(fileURLWithPath: model).lastPathComponent
+        var body = "<h1>\(HTMLPage.escape(name))</h1>\n<p class=\"note\">\(HTMLPage.escape(model))"
+            + (original.map { " compared with \(HTMLPage.escape($0))" } ?? "") + "</p>\n"
         body += summary(report, container: container, originalBytes: originalBytes, histogram: summaryHistogram,
                         histogramTensor: histogramIndex.map { report.tensors[$0].name })
         body += bytesSection(report, container: container)

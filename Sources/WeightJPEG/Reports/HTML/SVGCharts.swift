@@ -21,6 +21,13 @@ enum SVG {
         k < 10_000 ? String(k) : k < 1_000_000 ? "\(k / 1000)k" : String(format: "%.1fM", Double(k) / 1e6)
     }
 
+    /// A byte count as a tick label: `0`, `500`, `20k`, `1.5M`, `2.25G` (no more precision than the ticks need).
+    static func bytes(_ x: Double) -> String {
+        let a = abs(x)
+        func short(_ v: Double) -> String { String(format: "%g", (v * 100).rounded() / 100) }
+        return a < 1000 ? short(x) : a < 1e6 ? short(x / 1e3) + "k" : a < 1e9 ? short(x / 1e6) + "M" : short(x / 1e9) + "G"
+    }
+
     /// About `count` round tick values covering `lo…hi` (steps of 1, 2 or 5 × 10^k).
     static func ticks(_ lo: Double, _ hi: Double, count: Int = 5) -> [Double] {
         guard hi > lo, lo.isFinite, hi.isFinite else { return [lo] }
@@ -111,7 +118,7 @@ enum SVG {
     /// Points `y` against `x` with a dashed reference line (`reference`, e.g. the original model's
     /// metric) and a dotted bound line; the highlighted point is drawn as a large red ring.
     static func scatter(_ points: [Point], xLabel: String, yLabel: String, reference: Double?, bound: Double?,
-                        width: Int = 640, height: Int = 320) -> String {
+                        xFormat: (Double) -> String = label, width: Int = 640, height: Int = 320) -> String {
         let left = 62.0, right = 16.0, top = 12.0, bottom = 42.0
         let plotW = Double(width) - left - right, plotH = Double(height) - top - bottom
         var xs = points.map(\.x), ys = points.map(\.y)
@@ -130,7 +137,7 @@ enum SVG {
         out += axes(left: left, top: top, width: plotW, height: plotH)
         for t in ticks(x0, x1) {
             out += "<line x1=\"\(n(px(t)))\" x2=\"\(n(px(t)))\" y1=\"\(n(top))\" y2=\"\(n(top + plotH))\" stroke=\"#eef0f4\"/>"
-            out += "<text x=\"\(n(px(t)))\" y=\"\(n(top + plotH + 14))\" font-size=\"10\" text-anchor=\"middle\">\(label(t))</text>"
+            out += "<text x=\"\(n(px(t)))\" y=\"\(n(top + plotH + 14))\" font-size=\"10\" text-anchor=\"middle\">\(xFormat(t))</text>"
         }
         for t in ticks(y0, y1) {
             out += "<line x1=\"\(n(left))\" x2=\"\(n(left + plotW))\" y1=\"\(n(py(t)))\" y2=\"\(n(py(t)))\" stroke=\"#eef0f4\"/>"
