@@ -12,8 +12,8 @@ struct Report: ParsableCommand {
         payloads embedded as the JPEG files they are, the decoded weights as a thumbnail, a \
         histogram and, for a rows:HxW layout, the first neurons. With --original also the original \
         beside the decoded weights, an error heat map and per-tensor RMSE, relative error and SNR. \
-        With --search-report the metric against bytes of every evaluation of a search (the JSON \
-        of compress --report, or of compress --json with rate control; docs/SEARCH-REPORT.md).
+        With --search-report the metric against bytes of every evaluation of a search: a search \
+        report file (docs/SEARCH-REPORT.md), or what compress --max-drop|--target-bytes --json prints.
 
         Examples:
           weightjpeg report model.wjpg --original model.safetensors -o report.html
