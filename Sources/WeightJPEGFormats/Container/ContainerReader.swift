@@ -28,9 +28,11 @@ public final class ContainerReader: @unchecked Sendable {
     /// Size of the file in bytes.
     public var fileSize: Int { file.size }
 
-    /// Name, dtype (as stored), shape and coding of entry `index`, without touching its payloads.
-    public func declaration(_ index: Int) -> (name: String, dtype: String, shape: [Int], coding: TensorCoding) {
-        (records[index].name, records[index].dtype, records[index].shape, records[index].coding)
+    /// Name, dtype (as stored), stored shape and coding of entry `index`, and the shape decompression
+    /// restores (`ContainerEntry.restoredShape`), without touching its payloads.
+    public func declaration(_ index: Int) -> (name: String, dtype: String, shape: [Int], coding: TensorCoding, restoredShape: [Int]) {
+        let r = records[index]
+        return (r.name, r.dtype, r.shape, r.coding, ZeroSlices.restoredShape(r.shape, r.zeroSlices))
     }
 
     /// Bytes of entry `index`'s payloads.
@@ -53,7 +55,9 @@ public final class ContainerReader: @unchecked Sendable {
             }
             payloads.append([UInt8](slice))
         }
-        return ContainerEntry(name: r.name, dtype: r.dtype, shape: r.shape, coding: r.coding, payloads: payloads)
+        var entry = ContainerEntry(name: r.name, dtype: r.dtype, shape: r.shape, coding: r.coding, payloads: payloads)
+        entry.zeroSlices = r.zeroSlices
+        return entry
     }
 
     /// Drops the resident pages of entry `index`'s payloads.
