@@ -8,15 +8,25 @@ import Testing
 @Suite struct HTMLReportTests {
     /// The reference MLP coded with fixed codings (independent of the policy's defaults): the first
     /// layer as 28×28 JPEG rows at quality 20 (`pack`), the output layer int8 per row, biases float16.
-    static func codedReferenceMLP(pack: PackMode = .mosaic, in dir: String) throws -> (model: String, original: String, container: Container) {
+    /// `deadRows` of `0.weight` and `0.bias` are removed before coding and recorded as zero slices.
+    static func codedReferenceMLP(pack: PackMode = .mosaic, deadRows: [Int] = [], in dir: String) throws -> (model: String, original: String, container: Container) {
         let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
         let codec = try JPEGTensorCodec()
         let entries = try file.tensors.map { t -> ContainerEntry in
             let coding: TensorCoding = t.name == "0.weight"
                 ? .jpeg(JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: pack, quality: 20))
                 : t.shape.count == 2 ? .int8PerRow : .float16
-            let coded = try #require(try coding.encode(try t.floats(), shape: t.shape, dtype: t.dtype, jpeg: codec))
-            return ContainerEntry(name: t.name, dtype: t.dtype.rawValue, shape: t.shape, coding: coded.coding, payloads: coded.payloads)
+            var values = try t.floats(), shape = t.shape
+            let cut = t.name.hasPrefix("0.") && !deadRows.isEmpty
+            if cut {
+                let width = values.count / shape[0]
+                values = (0..<shape[0]).filter { !deadRows.contains($0) }.flatMap { values[($0 * width)..<(($0 + 1) * width)] }
+                shape[0] -= deadRows.count
+            }
+            let coded = try #require(try coding.encode(values, shape: shape, dtype: t.dtype, jpeg: codec))
+            var entry = ContainerEntry(name: t.name, dtype: t.dtype.rawValue, shape: shape, coding: coded.coding, payloads: coded.payloads)
+            if cut { entry.zeroSlices = [ZeroSlices(axis: 0, indices: deadRows)] }
+            return entry
         }
         let container = Container(metadata: file.metadata, entries: entries)
         try container.write(to: dir + "/m.wjpg")
@@ -97,6 +107,21 @@ import Testing
             #expect(image.width == 28 && image.height == 28)
         }
         #expect(html.contains("Showing 5 of 512"))
+    }
+
+    /// Removed dead units come back as zero rows: the pictures have the original's shape, and the
+    /// JPEG payload is the stored (narrower) tensor's.
+    @Test func removedUnitsAreDrawnAsRestored() throws {
+        let dir = try TestPaths.temporaryDirectory("html-report")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (model, original, container) = try Self.codedReferenceMLP(deadRows: [3, 7], in: dir)
+        for withOriginal in [false, true] {
+            let page = try HTMLReport(model: model, original: withOriginal ? original : nil).render()
+            try XMLWellFormedness.check(page.html)
+            #expect(page.tensorsDrawn == 4)
+            #expect(page.html.contains("512×784 F32"), "the restored shape")
+            #expect(Self.embedded(page.html, type: "image/jpeg") == [try #require(container["0.weight"]).payloads[1]])
+        }
     }
 
     @Test func searchReportIsDrawnWithTheChosenPoint() throws {

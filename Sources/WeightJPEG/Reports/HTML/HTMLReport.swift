@@ -96,7 +96,8 @@ public struct HTMLReport: Sendable {
             let codec = try JPEGTensorCodec()
             for (i, entry) in container.entries.enumerated() {
                 let float = SafetensorsDType(rawValue: entry.dtype)?.convertsToFloat ?? false
-                try draw(i, report.tensors[i], nil, float ? try ModelCodec.floats(of: entry, codec: codec, path: model) : nil)
+                // The tensor as decompression restores it (zero slices of removed units put back).
+                try draw(i, report.tensors[i], nil, float ? try ModelCodec.decode(entry, codec: codec, path: model).floats() : nil)
             }
         }
         let name = URL(fileURLWithPath: model).lastPathComponent
