@@ -108,7 +108,7 @@ public struct HTMLReport: Sendable {
         body += bytesSection(report, container: container)
         if let search { body += searchSection(search) }
         body += tableSection(report)
-        body += "<h2 id=\"tensors\">Tensors</h2>\n<p class=\"note\">Click a tensor to see its pictures (the first JPEG-coded one is open).</p>\n"
+        body += "<h2 id=\"tensors\">Tensors</h2>\n<p class=\"note\">Click a tensor to see its pictures" + (firstJPEG == nil ? "" : " (the first JPEG-coded one is open)") + ".</p>\n"
         body += sections.joined()
         body += "<p class=\"note\">Written by weightjpeg \(WeightJPEGVersion.current) from \(HTMLPage.escape(model))"
         if let original { body += " and \(HTMLPage.escape(original))" }
