@@ -35,7 +35,8 @@ struct Compress: ParsableCommand {
     var output: String
     @OptionGroup(title: "Error-targeted mode (the default)") var errorTarget: ErrorTargetOptions
     @OptionGroup(title: "JPEG coding") var coding: JPEGCodingOptions
-    @OptionGroup(title: "Task data") var dataOptions: CompressDataOptions
+    @OptionGroup(title: "Your task's metric") var task: TaskMetricOptions
+    @OptionGroup(title: "Task data (MNIST-style MLPs)") var dataOptions: CompressDataOptions
     @OptionGroup(title: "Rate control (needs --data)") var rate: RateControlOptions
     @Option(parsing: .unconditional, help: ArgumentHelp("Then fine-tune N epochs on --data as the finetune command does (default rows mosaic layout only).", valueName: "n"))
     var finetune: Int?
@@ -48,11 +49,17 @@ struct Compress: ParsableCommand {
             throw ValidationError("--quality and --max-rel-error are two modes: give one (--quality-for GLOB=Q JPEG-codes chosen tensors in error-targeted mode)")
         }
         if let n = finetune, n < 0 { throw ValidationError("--finetune must be 0 or more epochs, got \(n)") }
+        if task.evalCommand != nil {
+            guard rate.maxDrop != nil else { throw ValidationError("--eval-cmd needs --max-drop P, the largest drop of its metric to allow (in its units)") }
+            if rate.targetBytes != nil || rate.sweepTables != nil || finetune != nil || dataOptions.removeDeadUnits || coding.quality != nil || errorTarget.isRequested {
+                throw ValidationError("--eval-cmd chooses every tensor's error bound itself; it cannot be combined with --target-bytes, --sweep-tables, --finetune, --remove-dead-units, --quality or --max-rel-error")
+            }
+        }
     }
 
     /// JPEG mode: the rules at a quality (explicit, or 20 under rate control or fine-tuning); else
     /// every float tensor is error-bounded.
-    var jpegMode: Bool { coding.quality != nil || rate.isRequested || finetune != nil }
+    var jpegMode: Bool { task.evalCommand == nil && (coding.quality != nil || rate.isRequested || finetune != nil) }
 
     /// The plan these options describe.
     func plan() throws -> CompressionPlan {
@@ -65,7 +72,13 @@ struct Compress: ParsableCommand {
         plan.removeDeadUnits = dataOptions.removeDeadUnits
         plan.dataDirectory = dataOptions.data
         plan.finetuneEpochs = finetune
-        plan.rateControl = try rate.request()
+        if let command = task.evalCommand, let maxDrop = rate.maxDrop {
+            var search = TaskSearchRequest(evaluator: CommandEvaluator(command: command, direction: task.direction, timeout: task.timeout), maxDrop: maxDrop)
+            search.options.budget = task.budget
+            plan.taskSearch = search
+        } else {
+            plan.rateControl = try rate.request()
+        }
         return plan
     }
 
@@ -76,6 +89,14 @@ struct Compress: ParsableCommand {
             result = try plan().run(events: CompressOutput(status: status).print)
         } catch let e as CompressionPlanError {
             throw CompressOutput.RequestError(description: CompressOutput.message(e))
+        } catch let e as ErrorAllocation.Failure {
+            throw CompressOutput.RequestError(description: "--eval-cmd: \(e.description)")
+        } catch let e as TaskEvaluationError {
+            throw CompressOutput.RequestError(description: e.description)
+        }
+        if let path = task.report, let allocation = result.allocation {
+            let target = try OutputTarget.resolve(path, inputs: [input, output])
+            try target.write(JSONOutput.encoder().encode(allocation))
         }
         if report.json { try status.json(result) }
         let source = input == "-" ? "standard input" : input

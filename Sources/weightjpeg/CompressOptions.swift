@@ -155,6 +155,30 @@ struct RateControlOptions: ParsableArguments {
     }
 }
 
+/// `compress --eval-cmd`: the user's own task metric decides how much error each group of tensors
+/// may take (`ErrorAllocation`); `--max-drop` is then in the metric's units.
+struct TaskMetricOptions: ParsableArguments {
+    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command that scores a model: {} is a safetensors file (decoded from the candidate .wjpg); the last line of its standard output is the metric. With --max-drop P (in the metric's units) the smallest file whose metric drops at most P is written.", valueName: "command"))
+    var evalCommand: String?
+    @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
+    var direction: MetricDirection = .higherIsBetter
+    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations (the original model's, one per group of alike tensors, then the allocation's).", valueName: "n"))
+    var budget = 16
+    @Option(name: .customLong("eval-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds before one evaluation is stopped (an error).", valueName: "s"))
+    var timeout = 600.0
+    @Option(name: .customLong("report"), help: ArgumentHelp("Write every evaluation (settings, bytes, metric) and the groups' bounds as JSON.", valueName: "file.json"))
+    var report: String?
+
+    func validate() throws {
+        if let c = evalCommand, !c.contains("{}") { throw ValidationError("--eval-cmd must contain {} where the model file goes, e.g. 'python3 score.py {}'") }
+        guard budget >= 3 else { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
+        guard timeout > 0 && timeout.isFinite else { throw ValidationError("--eval-timeout must be positive, got \(timeout)") }
+        if report != nil && evalCommand == nil { throw ValidationError("--report lists the evaluations of --eval-cmd; give --eval-cmd") }
+    }
+}
+
+extension MetricDirection: EnumerableFlag {}
+
 /// `compress`'s data-dependent steps and the data they read: nothing runs unless asked for, and
 /// nothing reads data unless `--data` names it.
 struct CompressDataOptions: ParsableArguments {

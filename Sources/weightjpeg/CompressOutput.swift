@@ -27,6 +27,9 @@ struct CompressOutput {
         case .finetuneEpoch(let e):
             let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
             status.note("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+        case .evaluation(let e, let budget):
+            let bytes = e.bytes.map { ", \(grouped($0)) bytes" } ?? ""
+            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(bytes)")
         case .finetuned(let r):
             status.line("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
         }

@@ -32,6 +32,9 @@ public struct CompressionPlan: Sendable {
     public var rateControl: RateControlRequest?
     /// Then fine-tune this many epochs (`FinetuneRun`: first layer as its DCT coefficients).
     public var finetuneEpochs: Int?
+    /// Allocate error where the task metric of `evaluator` tolerates it (`ErrorAllocation`): any
+    /// model, no data folder needed (the evaluator reads what it needs).
+    public var taskSearch: TaskSearchRequest?
     /// Folder of the training and test IDX files the data-dependent steps read; nil: no data.
     public var dataDirectory: String?
 
@@ -42,7 +45,7 @@ public struct CompressionPlan: Sendable {
     }
 
     /// Whether the model must be held in memory (a step needs the whole model).
-    public var needsMemory: Bool { removeDeadUnits || rateControl != nil || finetuneEpochs != nil }
+    public var needsMemory: Bool { removeDeadUnits || rateControl != nil || finetuneEpochs != nil || taskSearch != nil }
 
     /// The data-dependent steps asked for, in the order they run.
     public var dataSteps: [CompressionPlanError.Step] {
@@ -74,6 +77,17 @@ public struct CompressionPlan: Sendable {
     /// `run(events:)` with the model read from `path` (`input` itself, or standard input's stand-in).
     private func run(reading path: String, into target: OutputTarget, events: (CompressionEvent) -> Void) throws -> CompressionReport {
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
+        if let taskSearch {
+            let original = try SafetensorsFile.read(path: path)
+            try checkPatterns(original)
+            let (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: taskSearch.evaluator,
+                                                                 originalPath: path, options: taskSearch.options,
+                                                                 events: { events(.evaluation($0, budget: $1)) })
+            report.allocation = allocation
+            report.tensors = try measured(container, against: original)
+            try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
+            return report
+        }
         guard needsMemory, let dataDirectory else {
             try checkPatterns(SafetensorsReader(path: path).asFile())
             let summary = try ModelPipeline.compress(input: path, output: output, policy: policy, options: pipeline)

@@ -20,6 +20,8 @@ public struct CompressionReport: Codable, Sendable {
     public var deadUnits: DeadUnitsOutcome?
     public var rateControl: RateControlReport?
     public var finetune: FinetuneReport?
+    /// The task-metric search (`CompressionPlan.taskSearch`): groups, bounds and every evaluation.
+    public var allocation: ErrorAllocation.Report?
     /// Every tensor of the written file, in file order: coding, bytes and the error measured by
     /// decoding it against the input.
     public var tensors: [TensorOutcome] = []
@@ -121,4 +123,6 @@ public enum CompressionEvent: Sendable {
     case finetuneStarted(epochs: Int, split: DataSplit)
     case finetuneEpoch(FinetuneEpoch)
     case finetuned(FinetuneReport)
+    /// One evaluation of the task-metric search, with the evaluation budget.
+    case evaluation(ErrorAllocation.Evaluation, budget: Int)
 }

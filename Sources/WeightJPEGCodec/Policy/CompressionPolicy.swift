@@ -69,8 +69,13 @@ public struct CompressionPolicy: Sendable {
     /// that matches wins over `maxRelativeError` and the 1-D factor.
     public var maxRelativeErrorOverrides: [(pattern: String, bound: Double)] = []
 
+    /// Bounds by exact tensor name, set by an allocation (`ErrorAllocation`); they win over every
+    /// other error rule.
+    public var tensorBounds: [String: Double] = [:]
+
     /// The relative-error bound for a tensor in error-targeted mode, nil outside it.
     public func relativeErrorBound(name: String, rank: Int) -> Double? {
+        if let b = tensorBounds[name] { return b }
         if let o = maxRelativeErrorOverrides.first(where: { Self.glob($0.pattern, matches: name) }) { return o.bound }
         guard let e = maxRelativeError else { return nil }
         return rank < 2 ? e * oneDimensionalBoundFactor : e
