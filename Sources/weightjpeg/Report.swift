@@ -12,8 +12,9 @@ struct Report: ParsableCommand {
         payloads embedded as the JPEG files they are, the decoded weights as a thumbnail, a \
         histogram and, for a rows:HxW layout, the first neurons. With --original also the original \
         beside the decoded weights, an error heat map and per-tensor RMSE, relative error and SNR. \
-        With --search-report the metric against bytes of every evaluation of a search: a search \
-        report file (docs/SEARCH-REPORT.md), or what compress --max-drop|--target-bytes --json prints.
+        With --search-report the metric against bytes of every evaluation of a search: the file of \
+        compress --eval-cmd ... --report, what compress --json prints after a search, or a search \
+        report file (docs/SEARCH-REPORT.md).
 
         Examples:
           weightjpeg report model.wjpg --original model.safetensors -o report.html

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+@testable import WeightJPEGTuning
 @testable import WeightJPEG
 @testable import weightjpeg
 
@@ -160,6 +161,16 @@ import Testing
         let converted = try SearchReport.read(path: dir + "/compress.json")
         #expect(converted.evaluations.map(\.bytes) == [20_000, 26_000] && converted.chosen?.settings == "ijg q20, output int8-row")
         #expect(abs((converted.reference ?? 0) - 98) < 1e-9 && abs((converted.evaluations[0].metric ?? 0) - 97.5) < 1e-9)
+
+        let allocation = ErrorAllocation.Report(direction: .lowerIsBetter, maxDrop: 0.5, originalMetric: 2.0, groups: [], evaluations: [
+            .init(stage: "original", settings: "float", bytes: nil, metric: 2.0, drop: 0),
+            .init(stage: "sensitivity", settings: "group 1", bytes: 9_000, metric: 2.3, drop: 0.3),
+            .init(stage: "allocation", settings: "λ 0.1", bytes: 7_000, metric: 2.4, drop: 0.4, chosen: true),
+        ])
+        try JSONOutput.encoder().encode(allocation).write(to: URL(fileURLWithPath: dir + "/allocation.json"))
+        let fromAllocation = try SearchReport.read(path: dir + "/allocation.json")
+        #expect(fromAllocation.evaluations.map(\.bytes) == [9_000, 7_000] && fromAllocation.chosen?.settings == "allocation: λ 0.1")
+        #expect(!fromAllocation.higherIsBetter && fromAllocation.reference == 2.0 && fromAllocation.bound == 0.5)
 
         try Data("{\"metric\": \"x\"}".utf8).write(to: URL(fileURLWithPath: dir + "/bad.json"))
         #expect { try SearchReport.read(path: dir + "/bad.json") } throws: { error in

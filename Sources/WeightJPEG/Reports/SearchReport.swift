@@ -57,6 +57,16 @@ public struct SearchReport: Codable, Sendable, Equatable {
                   })
     }
 
+    /// The task-metric search's record (`compress --eval-cmd … --report FILE.json`): every scored
+    /// candidate with its size (the original model's score is the reference, not an evaluation), the
+    /// allowed drop as the bound.
+    public init(allocation r: ErrorAllocation.Report) {
+        self.init(metric: "metric (--eval-cmd)", higherIsBetter: r.direction == .higherIsBetter, reference: r.originalMetric,
+                  bound: r.maxDrop, evaluations: r.evaluations.compactMap { e in
+                      e.bytes.map { Evaluation(settings: "\(e.stage): \(e.settings)", bytes: $0, metric: e.metric, chosen: e.chosen) }
+                  })
+    }
+
     /// Why a search report could not be read.
     public struct ReadError: Error, CustomStringConvertible {
         public let path: String
@@ -64,8 +74,9 @@ public struct SearchReport: Codable, Sendable, Equatable {
         public var description: String { "\(path): \(reason)" }
     }
 
-    /// Reads `path`: a `SearchReport` JSON file, or the JSON `compress --json` prints (its rate
-    /// control's candidates are taken). At most 64 MiB; at most 100,000 evaluations.
+    /// Reads `path`: a `SearchReport` JSON file, the JSON of `compress --eval-cmd … --report`
+    /// (`ErrorAllocation.Report`), or the JSON `compress --json` prints (its task search's or rate
+    /// control's evaluations are taken). At most 64 MiB; at most 100,000 evaluations.
     public static func read(path: String) throws(ReadError) -> SearchReport {
         func fail(_ reason: String) -> ReadError { ReadError(path: path, reason: reason) }
         let data: Data
@@ -84,11 +95,16 @@ public struct SearchReport: Codable, Sendable, Equatable {
         let report: SearchReport
         if let direct = try? decoder.decode(SearchReport.self, from: data) {
             report = direct
+        } else if let allocation = try? decoder.decode(ErrorAllocation.Report.self, from: data) {
+            report = SearchReport(allocation: allocation)
         } else if let compression = try? decoder.decode(CompressionReport.self, from: data) {
-            guard let rateControl = compression.rateControl else {
-                throw fail("is the JSON of a compress run without rate control: it lists no evaluations")
+            if let allocation = compression.allocation {
+                report = SearchReport(allocation: allocation)
+            } else if let rateControl = compression.rateControl {
+                report = SearchReport(rateControl: rateControl)
+            } else {
+                throw fail("is the JSON of a compress run without a search (--max-drop, --target-bytes or --eval-cmd): it lists no evaluations")
             }
-            report = SearchReport(rateControl: rateControl)
         } else {
             do {
                 _ = try decoder.decode(SearchReport.self, from: data)
