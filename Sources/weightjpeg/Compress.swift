@@ -41,17 +41,18 @@ struct Compress: ParsableCommand {
             throw ValidationError("--quality and --max-rel-error are two modes: give one (--quality-for GLOB=Q JPEG-codes chosen tensors in error-targeted mode)")
         }
         if let n = finetune, n < 0 { throw ValidationError("--finetune must be 0 or more epochs, got \(n)") }
-        if task.evalCommand != nil {
-            guard rate.maxDrop != nil else { throw ValidationError("--eval-cmd needs --max-drop P, the largest drop of its metric to allow (in its units)") }
+        if task.isRequested {
+            let option = task.evalCommand != nil ? "--eval-cmd" : "--eval-builtin"
+            guard rate.maxDrop != nil else { throw ValidationError("\(option) needs --max-drop P, the largest drop of its metric to allow (in its units)") }
             if rate.targetBytes != nil || rate.sweepTables != nil || finetune != nil || dataOptions.removeDeadUnits || coding.quality != nil || errorTarget.isRequested {
-                throw ValidationError("--eval-cmd chooses every tensor's error bound itself; it cannot be combined with --target-bytes, --sweep-tables, --finetune, --remove-dead-units, --quality or --max-rel-error")
+                throw ValidationError("\(option) chooses every tensor's error bound itself; it cannot be combined with --target-bytes, --sweep-tables, --finetune, --remove-dead-units, --quality or --max-rel-error")
             }
         }
     }
 
     /// JPEG mode: the rules at a quality (explicit, or 20 under rate control or fine-tuning); else
     /// every float tensor is error-bounded.
-    var jpegMode: Bool { task.evalCommand == nil && (coding.quality != nil || rate.isRequested || finetune != nil) }
+    var jpegMode: Bool { !task.isRequested && (coding.quality != nil || rate.isRequested || finetune != nil) }
 
     /// The plan these options describe.
     func plan() throws -> CompressionPlan {
@@ -64,8 +65,8 @@ struct Compress: ParsableCommand {
         plan.removeDeadUnits = dataOptions.removeDeadUnits
         plan.dataDirectory = dataOptions.data
         plan.finetuneEpochs = finetune
-        if let command = task.evalCommand, let maxDrop = rate.maxDrop {
-            var search = TaskSearchRequest(evaluator: CommandEvaluator(command: command, direction: task.direction, timeout: task.timeout), maxDrop: maxDrop)
+        if let metric = task.metric, let maxDrop = rate.maxDrop {
+            var search = TaskSearchRequest(metric: metric, maxDrop: maxDrop)
             search.options.budget = task.budget
             plan.taskSearch = search
         } else {
@@ -82,7 +83,7 @@ struct Compress: ParsableCommand {
         } catch let e as CompressionPlanError {
             throw CompressOutput.RequestError(description: CompressOutput.message(e))
         } catch let e as ErrorAllocation.Failure {
-            throw CompressOutput.RequestError(description: "--eval-cmd: \(e.description)")
+            throw CompressOutput.RequestError(description: "task-metric search: \(e.description)")
         } catch let e as TaskEvaluationError {
             throw CompressOutput.RequestError(description: e.description)
         }

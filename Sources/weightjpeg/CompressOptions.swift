@@ -160,6 +160,8 @@ struct RateControlOptions: ParsableArguments {
 struct TaskMetricOptions: ParsableArguments {
     @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command that scores a model: {} is a safetensors file (decoded from the candidate .wjpg); the last line of its standard output is the metric. With --max-drop P (in the metric's units) the smallest file whose metric drops at most P is written.", valueName: "command"))
     var evalCommand: String?
+    @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("Instead of a command, the built-in metric of a Linear-ReLU classifier on the validation images of --data (training images 50,000-59,999), in percent: accuracy, or agreement (label-free: same prediction as the original model). --max-drop is then in percentage points.", valueName: "metric"))
+    var builtIn: ClassifierEvaluator.Metric?
     @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
     var direction: MetricDirection = .higherIsBetter
     @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations (the original model's, one per group of alike tensors, then the allocation's).", valueName: "n"))
@@ -173,11 +175,22 @@ struct TaskMetricOptions: ParsableArguments {
         if let c = evalCommand, !c.contains("{}") { throw ValidationError("--eval-cmd must contain {} where the model file goes, e.g. 'python3 score.py {}'") }
         guard budget >= 3 else { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
         guard timeout > 0 && timeout.isFinite else { throw ValidationError("--eval-timeout must be positive, got \(timeout)") }
-        if report != nil && evalCommand == nil { throw ValidationError("--report lists the evaluations of --eval-cmd; give --eval-cmd") }
+        if report != nil && !isRequested { throw ValidationError("--report lists the evaluations of --eval-cmd or --eval-builtin; give one") }
+        if evalCommand != nil && builtIn != nil { throw ValidationError("give --eval-cmd or --eval-builtin, not both") }
+    }
+
+    /// Whether a task-metric search was asked for.
+    var isRequested: Bool { evalCommand != nil || builtIn != nil }
+
+    /// The metric these options name (nil without --eval-cmd or --eval-builtin).
+    var metric: TaskSearchRequest.Metric? {
+        if let evalCommand { return .command(CommandEvaluator(command: evalCommand, direction: direction, timeout: timeout)) }
+        return builtIn.map { .classifier($0) }
     }
 }
 
 extension MetricDirection: EnumerableFlag {}
+extension ClassifierEvaluator.Metric: ExpressibleByArgument {}
 
 /// `compress`'s data-dependent steps and the data they read: nothing runs unless asked for, and
 /// nothing reads data unless `--data` names it.

@@ -49,7 +49,8 @@ public struct CompressionPlan: Sendable {
 
     /// The data-dependent steps asked for, in the order they run.
     public var dataSteps: [CompressionPlanError.Step] {
-        (removeDeadUnits ? [.deadUnits] : []) + (rateControl != nil ? [.rateControl] : []) + (finetuneEpochs != nil ? [.finetune] : [])
+        (removeDeadUnits ? [.deadUnits] : []) + (rateControl != nil || taskSearch?.needsData == true ? [.rateControl] : [])
+            + (finetuneEpochs != nil ? [.finetune] : [])
     }
 
     /// Every file `run` may read, and so may never write: the model and the named data folder's files.
@@ -80,7 +81,11 @@ public struct CompressionPlan: Sendable {
         if let taskSearch {
             let original = try SafetensorsFile.read(path: path)
             try checkPatterns(original)
-            let (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: taskSearch.evaluator,
+            let evaluator: any TaskEvaluator = switch taskSearch.metric {
+            case .command(let command): command
+            case .classifier(let metric): try ClassifierEvaluator(dataDirectory: dataDirectory!, metric: metric, originalPath: path)
+            }
+            let (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: evaluator,
                                                                  originalPath: path, options: taskSearch.options,
                                                                  events: { events(.evaluation($0, budget: $1)) })
             report.allocation = allocation
