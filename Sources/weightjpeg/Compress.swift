@@ -95,7 +95,7 @@ struct Compress: ParsableCommand {
         let source = input == "-" ? "standard input" : input
         let worst = result.worstTensor.map { "; largest relative error \(String(format: "%.3g", $0.error!.relative!)) (\($0.name))" } ?? ""
         status.line("wrote \(output): \(grouped(result.outputBytes)) bytes, \(fixed(result.ratio, 1))× smaller than \(source) (\(grouped(result.inputBytes)) bytes)\(worst)")
-        if !jpegMode && errorTarget.maxRelError == nil {
+        if !jpegMode && errorTarget.maxRelError == nil && !task.isRequested {
             status.note("note: the default bound, relative error \(CompressionPolicy.defaultMaxRelativeError) on every float tensor, is for a model whose task is unknown; --quality Q, or --data DIR with --max-drop P, for JPEG's larger ratios")
         }
         ChildProcess.reportPeakIfRequested()

@@ -118,6 +118,28 @@ import Testing
         }
     }
 
+    /// The built-in label-free metric on MNIST: the written file's agreement with the original's
+    /// predictions on the validation images, measured again here, is within the bound.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func theBuiltInAgreementMetricKeepsItsBound() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        plan.dataDirectory = TestPaths.mnist
+        plan.taskSearch = TaskSearchRequest(metric: .classifier(.agreement), maxDrop: 0.5)
+        plan.taskSearch!.options.budget = 6
+        let report = try plan.run()
+        let allocation = try #require(report.allocation)
+        #expect(allocation.originalMetric == 100 && allocation.evaluations.count <= 6)
+        let chosen = try #require(allocation.evaluations.first { $0.chosen })
+        try DecompressionPlan(input: plan.output, output: dir + "/back.safetensors").run()
+        let evaluator = try ClassifierEvaluator(dataDirectory: TestPaths.mnist, metric: .agreement, originalPath: TestPaths.referenceMLP)
+        let again = try evaluator.evaluate(modelAt: dir + "/back.safetensors")
+        #expect(again == chosen.metric && 100 - again <= 0.5)
+        #expect(report.outputBytes * 10 < report.inputBytes, "\(report.outputBytes)")
+        #expect(throws: TaskEvaluationError.self) { try ClassifierEvaluator(dataDirectory: dir, metric: .accuracy, originalPath: TestPaths.referenceMLP) }
+    }
+
     /// The private evaluation folders of this process now in the temporary directory (the suite is
     /// serialized: only its own runs make them).
     static func evaluationFolders() -> Set<String> {
