@@ -13,6 +13,8 @@ import WeightJPEGFormats
 /// - `entropyUniform(step)`: one uniform step, rANS-coded; the largest step meeting `E` is found by
 ///   bisection on the step (the error is computed in closed form while searching, then confirmed by
 ///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
+/// - `entropyTrellis` (coding 6, at least `entropyTrellisMinimumElements` weights): its own
+///   model-based step choice for the bound, then one verifying decode (`entropyTrellis(…)`);
 /// - JPEG (rank ≥ 2, at least `jpegMinimumElements` weights, layout fits), one family per table
 ///   kind (IJG quality, flat, spectrum^0.5 — see `RateSetting`) with per-tile min/max for the matrix
 ///   layout, bisection over the level 1…100 (each probe a real encode and decode). Layouts: the
@@ -66,6 +68,9 @@ public enum ErrorTargetedSearch {
             consider(try probe(.float16, nil))
         }
         if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, probe: probe)) }
+        if norm > 0, values.count >= entropyTrellisMinimumElements {
+            consider(entropyTrellis(values, shape: shape, dtype: dtype, bound: bound, codec: codec))
+        }
 
         // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
         // Only depths whose payload is smaller than the best so far can win: when the largest of
@@ -130,6 +135,32 @@ public enum ErrorTargetedSearch {
         let am = v.reduce(0, +) / Double(v.count)
         let gm = exp(v.reduce(0) { $0 + log($1) } / Double(v.count))
         return am / gm
+    }
+
+    /// Tensors smaller than this are not tried with `entropyTrellis` (its model payload and
+    /// parameters, about 40–200 bytes, would outweigh its gain).
+    public static let entropyTrellisMinimumElements = 1024
+
+    /// Coding 6 at the largest step its model predicts for `bound` (`EntropyTrellis.encode`, which
+    /// verifies the float32 error itself), confirmed by one decode rounded to `dtype`; when that
+    /// rounding tips the error over the bound, re-coded at most twice for a tighter bound.
+    static func entropyTrellis(_ values: [Float], shape: [Int], dtype: SafetensorsDType, bound: Double,
+                               codec: JPEGTensorCodec) -> Choice? {
+        let (rows, columns) = EntropyTrellisCodec.matrix(shape, count: values.count)
+        guard rows >= 1, columns >= 1 else { return nil }
+        var target = bound
+        for _ in 0..<3 {
+            guard let coded = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: target) else { return nil }
+            let coding = TensorCoding.entropyTrellis(coded.parameters)
+            let bytes = coded.payloads.reduce(0) { $0 + $1.count }
+            guard DecodeLimits.refusal(coding: coding, shape: shape, payloadBytes: bytes) == nil,
+                  let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: coded.payloads, shape: shape, codec: codec)
+            else { return nil }
+            let error = WeightDistortion(original: values, decoded: WeightDistortion.rounded(decoded, to: dtype))
+            if error.within(bound) { return Choice(coding: coding, payloads: coded.payloads, error: error) }
+            target *= 0.9
+        }
+        return nil
     }
 
     /// The entropy-coded uniform quantizer with the largest step that passes.
