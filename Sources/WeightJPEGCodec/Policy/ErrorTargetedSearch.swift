@@ -10,7 +10,8 @@ import WeightJPEGFormats
 /// - `exact` (always passes) and `float16` (F32 tensors whose values fit);
 /// - `fixedRows(bits)`: per-row fixed-length codes, bisection on 2…16 bits — the floor the issue
 ///   measures against; being a candidate, the result is never larger than it;
-/// - `entropyUniform(step)`: one uniform step, rANS-coded; the largest step meeting `E` is found by
+/// - `entropyUniform(step)`: one uniform step, rANS-coded (skipped when coding 6 is smaller than
+///   its predicted size by `entropyUniformSkipMargin`); the largest step meeting `E` is found by
 ///   bisection on the step (the error is computed in closed form while searching, then confirmed by
 ///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
 /// - `entropyTrellis` (coding 6, at least `entropyTrellisMinimumElements` weights): its own
@@ -64,12 +65,19 @@ public enum ErrorTargetedSearch {
             if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
         }
 
-        if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
-            consider(try probe(.float16, nil))
-        }
-        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, probe: probe)) }
+        var trellis: Choice? = nil
         if norm > 0, values.count >= entropyTrellisMinimumElements {
-            consider(entropyTrellis(values, shape: shape, dtype: dtype, bound: bound, codec: codec))
+            trellis = entropyTrellis(values, shape: shape, dtype: dtype, bound: bound, codec: codec)
+            consider(trellis)
+        }
+        // Coding 4's search (real encodes) is skipped when coding 6 already beats the size coding 4's
+        // model predicts for this bound by more than `entropyUniformSkipMargin`.
+        if norm > 0, !(trellis.map { Double($0.bytes) < (1 - entropyUniformSkipMargin) * predictedEntropyUniformBytes(values, norm: norm, bound: bound) } ?? false) {
+            consider(entropyUniform(values, norm: norm, bound: bound, probe: probe))
+        }
+        // float16 takes 2 bytes per weight: tried only when that could be smaller than the best so far.
+        if dtype == .F32, 2 * values.count < best.bytes, values.allSatisfy({ abs($0) <= 65_504 }) {
+            consider(try probe(.float16, nil))
         }
 
         // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
@@ -161,6 +169,34 @@ public enum ErrorTargetedSearch {
             target *= 0.9
         }
         return nil
+    }
+
+    /// How much smaller than coding 4's predicted size (`predictedEntropyUniformBytes`) coding 6 must
+    /// be for the search to skip coding 4's own search: 1 %, above the prediction's error (measured
+    /// 0.0–0.4 % on all-MiniLM-L6-v2 and the synthetic checkpoint, docs/results/entropy-trellis.txt).
+    public static let entropyUniformSkipMargin = 0.01
+
+    /// Coding 4's size at `bound` as its model predicts it, in one pass without coding: the
+    /// high-rate step `Δ = bound·‖W‖·√(12/N)` (squared error `Δ²/12` per weight), the order-0
+    /// entropy of `round(w/Δ)`, plus about two bytes per frequency-table entry and the 4 parameter
+    /// bytes. `.infinity` when the symbols would not fit coding 4's alphabet.
+    static func predictedEntropyUniformBytes(_ values: [Float], norm: Double, bound: Double) -> Double {
+        let step = Float(bound * (norm * 12 / Double(values.count)).squareRoot())
+        guard step.isFinite, step > 0 else { return .infinity }
+        var lo: Float = 0, hi: Float = 0
+        for v in values { lo = min(lo, v); hi = max(hi, v) }
+        let low = (lo / step).rounded(), span = Double((hi / step).rounded() - low) + 1
+        guard span.isFinite, span < Double(RANS.maxAlphabet) else { return .infinity }
+        var counts = [Int](repeating: 0, count: Int(span))
+        let inv = 1 / step
+        for v in values { counts[Int((v * inv).rounded() - low)] += 1 }
+        let n = Double(values.count)
+        var bits = 0.0, used = 0
+        for c in counts where c > 0 {
+            bits -= Double(c) * log2(Double(c) / n)
+            used += 1
+        }
+        return bits / 8 + 2 * Double(used) + 4
     }
 
     /// The entropy-coded uniform quantizer with the largest step that passes.

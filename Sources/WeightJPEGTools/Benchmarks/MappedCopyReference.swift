@@ -46,7 +46,7 @@ public struct MappedCopyReference: Sendable {
         copySeconds = try timed { base in
             var offset = 0
             for s in sources {
-                s.withUnsafeBytes { memcpy(base + offset, $0.baseAddress!, $0.count) }
+                s.withUnsafeBytes { _ = memcpy(base + offset, $0.baseAddress!, $0.count) }
                 offset += 4 * s.count
             }
         }

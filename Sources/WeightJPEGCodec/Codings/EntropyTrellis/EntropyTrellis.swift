@@ -103,7 +103,9 @@ package enum EntropyTrellis {
         var i = 0
         while i < n {
             let w = v[i]
-            let r = min(max((w * inv).rounded(.toNearestOrEven), -limit), limit)
+            // Round to nearest even by the 1.5·2²³ trick (exact below 2²²; the clamp comes first).
+            let clamped = min(max(w * inv, -limit), limit)
+            let r = (clamped + 12_582_912) - 12_582_912
             q[i] = Int32(r)
             let d = Double(w - r * step)   // exact in Float (Sterbenz) except when clamped
             total += d * d

@@ -11,6 +11,14 @@ enum TrellisQuantizer {
     /// Next states packed 2 bits each, index `2·state + parity`: 0,2,2,0,1,3,3,1.
     static let packedTransitions: UInt32 = 0 | 2 << 2 | 2 << 4 | 0 << 6 | 1 << 8 | 3 << 10 | 3 << 12 | 1 << 14
 
+    /// `⌊y⌋` for |y| < 2³¹ without a libm call (the baseline x86-64 target has no rounding
+    /// instruction, and `floorf` dominated the trellis).
+    @inline(__always)
+    static func floorSmall(_ y: Float) -> Float {
+        let t = Float(Int32(y))
+        return t > y ? t - 1 : t
+    }
+
     @inline(__always)
     static func next(_ state: UInt32, parity: UInt32) -> UInt32 { (packedTransitions >> ((2 * state + parity) * 2)) & 3 }
 
@@ -51,14 +59,14 @@ enum TrellisQuantizer {
                                 let cls = min(max(rc + Int(shift[c]), 0), kMax)
                                 let t0 = 2 * cls, t1 = 2 * cls + 1
                                 // Q0: reconstructions 2a and 2a + 2 (a = ⌊x/2⌋), indices a, a + 1.
-                                let a = min(max((x * 0.5).rounded(.down), -limit), limit - 1)
+                                let a = min(max(floorSmall(min(max(x * 0.5, -2 * limit), 2 * limit)), -limit), limit - 1)
                                 let dA = x - 2 * a, dB = dA - 2
                                 let jA = dA * dA + lambda * rate(b, t0, a)
                                 let jB = dB * dB + lambda * rate(b, t0, a + 1)
                                 let aOdd = Int32(a) & 1 != 0
                                 let (jE0, kE0, jO0, kO0) = aOdd ? (jB, a + 1, jA, a) : (jA, a, jB, a + 1)
                                 // Q1: odd reconstructions o and o + 2 around x (indices differ by 1), and 0 (index 0).
-                                let o = min(max(2 * ((x - 1) * 0.5).rounded(.down) + 1, -2 * limit + 1), 2 * limit - 3)
+                                let o = min(max(2 * floorSmall(min(max((x - 1) * 0.5, -2 * limit), 2 * limit)) + 1, -2 * limit + 1), 2 * limit - 3)
                                 let kO = o > 0 ? (o + 1) * 0.5 : (o - 1) * 0.5
                                 let kP = o + 2 > 0 ? (o + 3) * 0.5 : (o + 1) * 0.5
                                 let dO = x - o, dP = dO - 2
