@@ -130,7 +130,7 @@ struct BenchModel: ParsableCommand {
             references.append(try MappedCopyReference(checkpoint: path, directory: scratch ?? directory))
         }
         let copy = median(references.map(\.copyMBps)), fill = median(references.map(\.fillMBps))
-        print("per coding, default policy, one thread (float32 MB/s per core; medians of \(repeats)); reference: memcpy into a mapped file \(fixed(copy, 0)) MB/s, memset \(fixed(fill, 0)) MB/s")
+        print("per coding, default policy, one thread (float32 MB per CPU-second; medians of \(repeats)); reference: memcpy into a mapped file \(fixed(copy, 0)) MB/s, memset \(fixed(fill, 0)) MB/s")
         for row in throughputs[0].rows {
             let runs = throughputs.compactMap { $0.rows.first { $0.coding == row.coding } }
             let enc = median(runs.map(\.encodeMBps)), dec = median(runs.map(\.decodeMBps))

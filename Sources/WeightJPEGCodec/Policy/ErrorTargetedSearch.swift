@@ -84,7 +84,12 @@ public enum ErrorTargetedSearch {
         // Only depths whose payload is smaller than the best so far can win: when the largest of
         // them fails, every smaller one fails too, so the floor is no smaller than `best`, and the
         // search (each probe a full encode and decode) is skipped.
-        func fixed(_ b: Int) -> Choice? { (try? probe(.fixedRows(bits: b), nil)) ?? nil }
+        // For float32 tensors a depth whose error (computed without coding) is above the bound is
+        // not coded at all: the decoded values are exactly those of the computation.
+        func fixed(_ b: Int) -> Choice? {
+            if dtype == .F32, UniformCodecs.fixedRowsSquaredError(values, rows: rows, bits: b) > bound * bound * norm { return nil }
+            return (try? probe(.fixedRows(bits: b), nil)) ?? nil
+        }
         var hi = 16
         while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
         if hi >= 2, let top = fixed(hi), top.error.within(bound) {

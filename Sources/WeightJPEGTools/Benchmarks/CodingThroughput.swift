@@ -3,10 +3,11 @@ import WeightJPEG
 
 /// Compress and decompress speed of each coding on one thread (`weightjpeg bench model`): every
 /// tensor of a checkpoint is coded by `ModelCodec.encode` under a policy and decoded by
-/// `ModelCodec.decode(_:codec:path:into:)` into a buffer of its dtype, each timed alone and the
-/// times summed per coding the policy chose. MB/s are of float32 (4 bytes per element, whatever the
-/// stored dtype), per CPU core, so "compress" includes the policy's own choice (for error-targeted
-/// tensors: the step choice and the verifying decode).
+/// `ModelCodec.decode(_:codec:path:into:)` into a buffer of its dtype, each timed alone (process
+/// CPU time, so other load on the machine does not count, and a tensor decoded on several threads
+/// counts all their time) and the times summed per coding the policy chose. MB/s are of float32
+/// (4 bytes per element, whatever the stored dtype) per CPU-second, so "compress" includes the
+/// policy's own choice (for error-targeted tensors: the step choice and the verifying decode).
 public struct CodingThroughput: Sendable {
     /// The totals of one coding.
     public struct Row: Sendable {
@@ -18,7 +19,7 @@ public struct CodingThroughput: Sendable {
         public var elements = 0
         /// Payload and parameter bytes written.
         public var codedBytes = 0
-        /// Seconds (one thread, wall clock) spent encoding and decoding them.
+        /// Process CPU seconds spent encoding and decoding them.
         public var encodeSeconds = 0.0
         public var decodeSeconds = 0.0
 
@@ -37,7 +38,7 @@ public struct CodingThroughput: Sendable {
         let reader = try SafetensorsReader(path: path)
         let codec = try JPEGTensorCodec()
         var byCoding: [String: Row] = [:]
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
+        func now() -> Double { RawJPEGReference.processCPUSeconds() }
         for i in 0..<reader.count {
             let tensor = reader.tensor(i)
             defer { reader.release(i) }
@@ -61,3 +62,4 @@ public struct CodingThroughput: Sendable {
         rows = byCoding.values.sorted { $0.elements != $1.elements ? $0.elements > $1.elements : $0.coding < $1.coding }
     }
 }
+

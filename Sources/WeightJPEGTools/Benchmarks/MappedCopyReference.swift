@@ -3,12 +3,13 @@ import WeightJPEG
 
 /// The fastest any decoder can produce a checkpoint's float32 bytes: `memcpy` of every float tensor
 /// (as float32, `4 × elements` bytes) into a fresh file mapped with `MAP_SHARED`, and `memset` of
-/// the same file, on one thread, page faults and all. `weightjpeg bench model` prints decoders'
+/// the same file, on one thread, page faults and all, timed in process CPU seconds (as
+/// `CodingThroughput`). `weightjpeg bench model` prints decoders'
 /// speeds next to it; a decoder writing the same bytes to the same kind of output cannot beat it.
 public struct MappedCopyReference: Sendable {
     /// Float32 bytes written (each of memcpy and memset).
     public let bytes: Int
-    /// Wall seconds of the copies and of the fills, one thread.
+    /// CPU seconds of the copies and of the fills, one thread.
     public let copySeconds: Double
     public let fillSeconds: Double
 
@@ -28,7 +29,6 @@ public struct MappedCopyReference: Sendable {
         }
         let total = sources.reduce(0) { $0 + 4 * $1.count }
         bytes = total
-        func now() -> Double { Double(DispatchTime.now().uptimeNanoseconds) / 1e9 }
         func timed(_ body: (UnsafeMutableRawPointer) -> Void) throws -> Double {
             let file = directory + "/bench-mapped-reference-\(getpid()).bin"
             let fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0o600)
@@ -39,9 +39,9 @@ public struct MappedCopyReference: Sendable {
                 throw ModelFileError(path: file, reason: "cannot map the reference file: \(String(cString: strerror(errno)))")
             }
             defer { munmap(base, max(total, 1)) }
-            let t0 = now()
+            let t0 = RawJPEGReference.processCPUSeconds()
             body(base)
-            return now() - t0
+            return RawJPEGReference.processCPUSeconds() - t0
         }
         copySeconds = try timed { base in
             var offset = 0
