@@ -12,6 +12,7 @@ import PackageDescription
 //   WeightJPEGTuning     rate control, dead units, JPEG-native fine-tuning
 //   WeightJPEG           the library a Swift user imports: re-exports the layers, model files, reports
 //   WeightJPEGTools      comparison, founding experiment, synthetic checkpoints, benchmark references
+//   WeightJPEGC          the C interface (libweightjpeg, Sources/CWeightJPEG/include/weightjpeg.h)
 //   weightjpeg           the command-line tool: one thin file per subcommand
 let package = Package(
     name: "WeightJPEG",
@@ -19,6 +20,10 @@ let package = Package(
     products: [
         .library(name: "WeightJPEG", targets: ["WeightJPEG"]),
         .executable(name: "weightjpeg", targets: ["weightjpeg"]),
+        // libweightjpeg for C, Python (ctypes) and any other language: Sources/CWeightJPEG/include/weightjpeg.h.
+        // Built as libWeightJPEGC.so; scripts/install links the Swift runtime in statically and installs it
+        // as libweightjpeg.so.
+        .library(name: "WeightJPEGC", type: .dynamic, targets: ["WeightJPEGC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
@@ -35,6 +40,8 @@ let package = Package(
         .target(name: "CJPEGBench", dependencies: ["CJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
         // Batch-1 hot loops of DCT-domain inference, with AVX2/AVX-512 versions chosen at run time.
         .target(name: "CKernels"),
+        // The C interface's header (weightjpeg.h) and its defaults; the functions are WeightJPEGC's.
+        .target(name: "CWeightJPEG"),
 
         // Swift layers.
         .target(name: "WeightJPEGCore", dependencies: ["CBLAS", "CZlib"]),
@@ -48,6 +55,8 @@ let package = Package(
         .target(name: "WeightJPEG",
                 dependencies: ["WeightJPEGCore", "WeightJPEGFormats", "WeightJPEGCodec", "WeightJPEGModel",
                                "WeightJPEGInference", "WeightJPEGTuning"]),
+        // The C interface: @_cdecl functions over the library (product WeightJPEGC).
+        .target(name: "WeightJPEGC", dependencies: ["WeightJPEG", "CWeightJPEG"]),
         .target(name: "WeightJPEGTools", dependencies: ["WeightJPEG", "CJPEGBench", "CBLAS"]),
         .executableTarget(
             name: "weightjpeg",

@@ -2,6 +2,8 @@
 """Sentence-embedding cosine between an original and a restored all-MiniLM-L6-v2 checkpoint.
 
 Usage: minilm-cosine.py MODEL_DIR ORIGINAL.safetensors RESTORED.safetensors [...more restored]
+       minilm-cosine.py --score MODEL_DIR ORIGINAL.safetensors RESTORED.safetensors
+         (prints only the mean cosine: a metric for `compress --eval-cmd`)
 
 A plain numpy BERT forward (6 layers, 12 heads, GELU, LayerNorm), mean pooling over the attention
 mask and L2 normalisation, as the sentence-transformers modules.json of the model prescribes;
@@ -74,7 +76,9 @@ def embed(t, ids, mask):
     return pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
 
 def main():
-    model_dir, original, restored = sys.argv[1], sys.argv[2], sys.argv[3:]
+    score = sys.argv[1:2] == ["--score"]
+    args = sys.argv[2:] if score else sys.argv[1:]
+    model_dir, original, restored = args[0], args[1], args[2:]
     tok = Tokenizer.from_file(model_dir + "/tokenizer.json")
     tok.enable_padding(pad_id=0, pad_token="[PAD]")
     enc = tok.encode_batch(SENTENCES)
@@ -83,6 +87,9 @@ def main():
     for path in restored:
         e = embed(load_file(path), ids, mask)
         cos = (ref * e).sum(1)
+        if score:
+            print(f"{cos.mean():.8f}")
+            continue
         print(f"{path}: cosine mean {cos.mean():.5f} min {cos.min():.5f} over {len(SENTENCES)} sentences")
 
 if __name__ == "__main__":

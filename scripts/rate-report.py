@@ -67,7 +67,7 @@ def measure(binary, model, work, bounds, kinds, extra=()):
         return "other"
     for e in bounds:
         wj = os.path.join(work, f"model-e{e}.wjpg")
-        subprocess.run([binary, "compress", model, "-o", wj, "--max-rel-error", str(e), "--keep-dead-units", *extra], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run([binary, "compress", model, "-o", wj, "--max-rel-error", str(e), *extra], check=True, stdout=subprocess.DEVNULL)
         rep = json.loads(subprocess.run([binary, "inspect", wj, "--json", "--original", model], check=True, capture_output=True, text=True).stdout)
         print(f"\n=== E = {e}: {model} → {rep['fileBytes']} bytes, {rep['bitsPerWeight']:.3f} bits/weight overall")
         print(f"{'tensor':52} {'shape':>14} {'coding':28} {'ours':>7} {'rel.err':>8} {'floor b':>7} {'floor':>7}")

@@ -42,6 +42,25 @@ public enum DeadUnitPruning {
         return (SafetensorsFile(tensors: tensors, metadata: file.metadata), reports)
     }
 
+    /// The zero slices that put the units of `reports` back on decompression (`ZeroSlices`), by
+    /// tensor name: a removed unit `j` of layer `l` is index `j` on axis 0 of `"\(2l).weight"` and
+    /// `"\(2l).bias"` and on axis 1 of `"\(2l+2).weight"`, as `prune` cut them.
+    public static func zeroSlices(_ reports: [DeadUnitReport]) -> [String: [ZeroSlices]] {
+        var rows: [String: [Int]] = [:], columns: [String: [Int]] = [:]
+        for report in reports where !report.removed.isEmpty {
+            let here = MLP.parameterNames(layer: report.layer), next = MLP.parameterNames(layer: report.layer + 1)
+            let removed = report.removed.sorted()
+            rows[here.weight] = removed
+            rows[here.bias] = removed
+            columns[next.weight] = removed
+        }
+        var out: [String: [ZeroSlices]] = [:]
+        for name in Set(rows.keys).union(columns.keys) {
+            out[name] = [rows[name].map { ZeroSlices(axis: 0, indices: $0) }, columns[name].map { ZeroSlices(axis: 1, indices: $0) }].compactMap { $0 }
+        }
+        return out
+    }
+
     /// `tensor` (1-D or 2-D) without the given rows (first dimension) and columns (second), cut from
     /// its raw bytes.
     private static func cut(_ tensor: SafetensorsTensor, rows: Set<Int>, columns: Set<Int>) -> SafetensorsTensor {

@@ -6,28 +6,26 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compress a safetensors model into a .wjpg file whose payloads are standard JPEG.",
         discussion: """
-        Default policy: large 2-D tensors become JPEG images (784-column layers: each row a 28x28 \
-        image); 1-D and tiny tensors float16; other 2-D tensors int8 per row; non-float tensors stay \
-        exact. These defaults suit image-like MNIST layers; for other models use --max-rel-error.
+        Default (no --quality, no task): every float tensor of any dtype is coded by the cheapest \
+        candidate (JPEG, rANS-coded uniform quantizer, fixed-length per-row codes, float16, exact) \
+        whose relative RMS error ‖ΔW‖/‖W‖, measured by decoding, is at most 0.002 (1-D tensors \
+        0.0002): about MPEG NNC's usual step, which real models survive. --max-rel-error E sets \
+        another bound. Non-float tensors stay exact.
 
-        Error-targeted mode (--max-rel-error E, any model and dtype): each float tensor gets the \
-        cheapest candidate (JPEG with IJG, flat or spectrum tables; rANS-coded uniform quantizer; \
-        fixed-length per-row codes; float16; exact) whose relative RMS error, measured by decoding, \
-        is at most E. `inspect --original` shows the per-tensor errors.
+        JPEG's large ratios need the task to say how much error it tolerates: --quality Q (image-like \
+        tensors as JPEG at quality Q; 784-column layers as 28x28 rows), or, for a Linear-ReLU MLP \
+        with its MNIST-style data, --max-drop P or --target-bytes N with --data DIR (the first \
+        layer's tables chosen on the validation split: training images 50,000-59,999, never the \
+        test set). --remove-dead-units and --finetune also need --data.
 
-        Dead units: for a Linear-ReLU MLP (torch.nn.Sequential names 0.weight, 0.bias, 2.weight) \
-        with its training set in --data, hidden units that never activate on any training image are \
-        removed (--keep-dead-units keeps them).
-
-        Rate control (MLPs with --data): --target-bytes or --max-drop chooses the first layer's \
-        quantization table by binary search over levels 1-100, measured on the validation split \
-        (training images 50,000-59,999, never the test set).
+        The last line gives the whole-file ratio and the largest relative error of any tensor, \
+        measured by decoding the written payloads; --json lists every tensor.
 
         Examples:
           weightjpeg compress model.safetensors -o model.wjpg
-          weightjpeg compress m.safetensors -o m.wjpg --quality 30 --exact '*.bias'
           weightjpeg compress llm.safetensors -o llm.wjpg --max-rel-error 0.01
-          weightjpeg compress mlp.safetensors -o mlp.wjpg --max-drop 0.5
+          weightjpeg compress mlp.safetensors -o mlp.wjpg --quality 20
+          weightjpeg compress mlp.safetensors -o mlp.wjpg --data data/mnist --max-drop 0.3 --remove-dead-units
           weightjpeg compress m.safetensors -o - | ssh host 'cat > m.wjpg'
         """)
 
@@ -35,33 +33,52 @@ struct Compress: ParsableCommand {
     var input: String
     @Option(name: [.short, .long], help: ArgumentHelp("Where to write the .wjpg file (- writes standard output).", valueName: "file"))
     var output: String
+    @OptionGroup(title: "Error-targeted mode (the default)") var errorTarget: ErrorTargetOptions
     @OptionGroup(title: "JPEG coding") var coding: JPEGCodingOptions
-    @OptionGroup(title: "Error-targeted mode") var errorTarget: ErrorTargetOptions
-    @OptionGroup(title: "Rate control") var rate: RateControlOptions
-    @OptionGroup(title: "Data") var dataOptions: DataOptions
-    @Flag(help: "Keep hidden units that never activate on the training set.")
-    var keepDeadUnits = false
-    @Option(parsing: .unconditional, help: ArgumentHelp("Then fine-tune N epochs as the finetune command does (default rows mosaic layout only).", valueName: "n"))
+    @OptionGroup(title: "Your task's metric") var task: TaskMetricOptions
+    @OptionGroup(title: "Task data (MNIST-style MLPs)") var dataOptions: CompressDataOptions
+    @OptionGroup(title: "Rate control (needs --data)") var rate: RateControlOptions
+    @Option(parsing: .unconditional, help: ArgumentHelp("Then fine-tune N epochs on --data as the finetune command does (default rows mosaic layout only).", valueName: "n"))
     var finetune: Int?
     @OptionGroup(title: "Pipeline") var pipeline: PipelineOptions
     @OptionGroup(title: "Output") var report: ReportOptions
 
     func validate() throws {
         if errorTarget.isRequested && rate.isRequested { throw ValidationError("--max-rel-error cannot be combined with --target-bytes, --max-drop or --sweep-tables") }
+        if errorTarget.maxRelError != nil && coding.quality != nil {
+            throw ValidationError("--quality and --max-rel-error are two modes: give one (--quality-for GLOB=Q JPEG-codes chosen tensors in error-targeted mode)")
+        }
         if let n = finetune, n < 0 { throw ValidationError("--finetune must be 0 or more epochs, got \(n)") }
+        if task.evalCommand != nil {
+            guard rate.maxDrop != nil else { throw ValidationError("--eval-cmd needs --max-drop P, the largest drop of its metric to allow (in its units)") }
+            if rate.targetBytes != nil || rate.sweepTables != nil || finetune != nil || dataOptions.removeDeadUnits || coding.quality != nil || errorTarget.isRequested {
+                throw ValidationError("--eval-cmd chooses every tensor's error bound itself; it cannot be combined with --target-bytes, --sweep-tables, --finetune, --remove-dead-units, --quality or --max-rel-error")
+            }
+        }
     }
+
+    /// JPEG mode: the rules at a quality (explicit, or 20 under rate control or fine-tuning); else
+    /// every float tensor is error-bounded.
+    var jpegMode: Bool { task.evalCommand == nil && (coding.quality != nil || rate.isRequested || finetune != nil) }
 
     /// The plan these options describe.
     func plan() throws -> CompressionPlan {
         var plan = CompressionPlan(input: input, output: output)
+        plan.policy = CompressionPolicy()
         try coding.apply(to: &plan.policy)
-        try errorTarget.apply(to: &plan.policy)
+        try errorTarget.apply(to: &plan.policy, jpegMode: jpegMode)
         plan.pipeline = pipeline.options
         if report.quiet && pipeline.progress == nil { plan.pipeline.progress = false }
-        plan.removeDeadUnits = !keepDeadUnits
+        plan.removeDeadUnits = dataOptions.removeDeadUnits
         plan.dataDirectory = dataOptions.data
         plan.finetuneEpochs = finetune
-        plan.rateControl = try rate.request()
+        if let command = task.evalCommand, let maxDrop = rate.maxDrop {
+            var search = TaskSearchRequest(evaluator: CommandEvaluator(command: command, direction: task.direction, timeout: task.timeout), maxDrop: maxDrop)
+            search.options.budget = task.budget
+            plan.taskSearch = search
+        } else {
+            plan.rateControl = try rate.request()
+        }
         return plan
     }
 
@@ -71,11 +88,23 @@ struct Compress: ParsableCommand {
         do {
             result = try plan().run(events: CompressOutput(status: status).print)
         } catch let e as CompressionPlanError {
-            throw ValidationError(CompressOutput.message(e, dataDirectory: dataOptions.data))
+            throw CompressOutput.RequestError(description: CompressOutput.message(e))
+        } catch let e as ErrorAllocation.Failure {
+            throw CompressOutput.RequestError(description: "--eval-cmd: \(e.description)")
+        } catch let e as TaskEvaluationError {
+            throw CompressOutput.RequestError(description: e.description)
+        }
+        if let path = task.report, let allocation = result.allocation {
+            let target = try OutputTarget.resolve(path, inputs: [input, output])
+            try target.write(JSONOutput.encoder().encode(allocation))
         }
         if report.json { try status.json(result) }
         let source = input == "-" ? "standard input" : input
-        status.line("wrote \(output): \(grouped(result.outputBytes)) bytes, \(fixed(Double(result.inputBytes) / Double(result.outputBytes), 1))× smaller than \(source) (\(grouped(result.inputBytes)) bytes)")
+        let worst = result.worstTensor.map { "; largest relative error \(String(format: "%.3g", $0.error!.relative!)) (\($0.name))" } ?? ""
+        status.line("wrote \(output): \(grouped(result.outputBytes)) bytes, \(fixed(result.ratio, 1))× smaller than \(source) (\(grouped(result.inputBytes)) bytes)\(worst)")
+        if !jpegMode && errorTarget.maxRelError == nil {
+            status.note("note: the default bound, relative error \(CompressionPolicy.defaultMaxRelativeError) on every float tensor, is for a model whose task is unknown; --quality Q, or --data DIR with --max-drop P, for JPEG's larger ratios")
+        }
         ChildProcess.reportPeakIfRequested()
     }
 }

@@ -1,11 +1,10 @@
 import ArgumentParser
 import WeightJPEG
 
-/// `compress`'s options for the default policy: how image-like tensors become JPEG and which
-/// tensors stay exact.
+/// `compress`'s JPEG options: how image-like tensors become JPEG and which tensors stay exact.
 struct JPEGCodingOptions: ParsableArguments {
-    @Option(parsing: .unconditional, help: "JPEG quality, 1-100 (IJG scaling).")
-    var quality: Int = 20
+    @Option(parsing: .unconditional, help: ArgumentHelp("JPEG quality, 1-100 (IJG scaling), for image-like tensors (DCT coding gain ≥ 1.25); every other float tensor stays within the default error bound. Without it (and without rate control) every tensor is error-bounded.", valueName: "q"))
+    var quality: Int?
     @Option(help: ArgumentHelp("auto, rows:HxW (each row an HxW image) or matrix[:HxW] (tiles of at most HxW).", valueName: "layout"))
     var layout: String = "auto"
     @Option(help: "Float-to-pixel min/max per tensor or per tile: tensor or tile.")
@@ -26,7 +25,7 @@ struct JPEGCodingOptions: ParsableArguments {
     enum HuffmanChoice: String, ExpressibleByArgument { case optimized, standard }
 
     func validate() throws {
-        guard (1...100).contains(quality) else { throw ValidationError("--quality must be 1-100, got \(quality)") }
+        if let quality, !(1...100).contains(quality) { throw ValidationError("--quality must be 1-100, got \(quality)") }
         guard layout == "auto" || TileLayout(layout) != nil else { throw ValidationError("--layout must be auto, rows:HxW or matrix[:HxW], got '\(layout)'") }
         _ = try parsedOverrides()
     }
@@ -41,7 +40,7 @@ struct JPEGCodingOptions: ParsableArguments {
     }
 
     func apply(to policy: inout CompressionPolicy) throws {
-        policy.quality = quality
+        policy.quality = quality ?? 20
         policy.layout = layout == "auto" ? nil : TileLayout(layout)
         policy.scale = scale
         policy.pack = pack
@@ -62,7 +61,7 @@ struct ErrorTargetOptions: ParsableArguments {
     var maxRelErrorFor: [String] = []
     @Option(name: .customLong("jpeg-min-gain"), parsing: .unconditional, help: ArgumentHelp("Try JPEG only on tensors whose 8x8 DCT coding gain is at least G (0: everywhere).", valueName: "g"))
     var jpegMinGain: Double = 1.05
-    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("Without --max-rel-error: code a noise-like tensor (AC coding gain below 1.25) the rules would JPEG-code within this relative error instead, or 'off' (default: 0.01).", valueName: "e|off"))
+    @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("With --quality or rate control: code a noise-like tensor (AC coding gain below 1.25) within this relative error instead of JPEG, or 'off' to JPEG-code it too (default: 0.002).", valueName: "e|off"))
     var noiseLikeError: String?
 
     func validate() throws {
@@ -85,8 +84,10 @@ struct ErrorTargetOptions: ParsableArguments {
         }
     }
 
-    func apply(to policy: inout CompressionPolicy) throws {
-        policy.maxRelativeError = maxRelError
+    /// Sets the error-targeted part of `policy`. Outside `jpegMode` (no quality, no rate control, no
+    /// fine-tuning) every float tensor gets a bound: `--max-rel-error` or the documented default.
+    func apply(to policy: inout CompressionPolicy, jpegMode: Bool) throws {
+        policy.maxRelativeError = maxRelError ?? (jpegMode ? nil : CompressionPolicy.defaultMaxRelativeError)
         policy.jpegMinimumCodingGain = jpegMinGain
         if let n = noiseLikeError { policy.noiseLikeRelativeError = n == "off" ? nil : Double(n) }
         policy.maxRelativeErrorOverrides = try parsedErrorOverrides()
@@ -151,6 +152,46 @@ struct RateControlOptions: ParsableArguments {
         request.reportTest = reportTest
         request.sweepLevels = try parsedSweepLevels()
         return request
+    }
+}
+
+/// `compress --eval-cmd`: the user's own task metric decides how much error each group of tensors
+/// may take (`ErrorAllocation`); `--max-drop` is then in the metric's units.
+struct TaskMetricOptions: ParsableArguments {
+    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command that scores a model: {} is a safetensors file (decoded from the candidate .wjpg); the last line of its standard output is the metric. With --max-drop P (in the metric's units) the smallest file whose metric drops at most P is written.", valueName: "command"))
+    var evalCommand: String?
+    @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
+    var direction: MetricDirection = .higherIsBetter
+    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations (the original model's, one per group of alike tensors, then the allocation's).", valueName: "n"))
+    var budget = 16
+    @Option(name: .customLong("eval-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds before one evaluation is stopped (an error).", valueName: "s"))
+    var timeout = 600.0
+    @Option(name: .customLong("report"), help: ArgumentHelp("Write every evaluation (settings, bytes, metric) and the groups' bounds as JSON.", valueName: "file.json"))
+    var report: String?
+
+    func validate() throws {
+        if let c = evalCommand, !c.contains("{}") { throw ValidationError("--eval-cmd must contain {} where the model file goes, e.g. 'python3 score.py {}'") }
+        guard budget >= 3 else { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
+        guard timeout > 0 && timeout.isFinite else { throw ValidationError("--eval-timeout must be positive, got \(timeout)") }
+        if report != nil && evalCommand == nil { throw ValidationError("--report lists the evaluations of --eval-cmd; give --eval-cmd") }
+    }
+}
+
+extension MetricDirection: EnumerableFlag {}
+
+/// `compress`'s data-dependent steps and the data they read: nothing runs unless asked for, and
+/// nothing reads data unless `--data` names it.
+struct CompressDataOptions: ParsableArguments {
+    @Option(name: .long, help: ArgumentHelp("Folder with the MNIST-style IDX training (and test) files that --remove-dead-units, --max-drop, --target-bytes, --sweep-tables and --finetune read; no default.", valueName: "dir"))
+    var data: String?
+    @Flag(name: .customLong("remove-dead-units"), help: "Remove the hidden units of a Linear-ReLU MLP that never activate on any training image in --data; the file records them and decompress restores them as zeros.")
+    var removeDeadUnits = false
+    /// The old opt-out, kept so existing command lines parse: keeping dead units is the default now.
+    @Flag(name: .customLong("keep-dead-units"), help: .hidden)
+    var keepDeadUnits = false
+
+    func validate() throws {
+        if removeDeadUnits && keepDeadUnits { throw ValidationError("give --remove-dead-units or --keep-dead-units, not both") }
     }
 }
 

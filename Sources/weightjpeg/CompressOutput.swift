@@ -7,13 +7,15 @@ import WeightJPEG
 struct CompressOutput {
     let status: StatusOutput
 
+    /// A request the model or data cannot satisfy: printed as `Error: …` without the usage line
+    /// (the command line parsed; the input does not fit it).
+    struct RequestError: Error, CustomStringConvertible { let description: String }
+
     func print(_ event: CompressionEvent) {
         func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
         switch event {
-        case .deadUnits(.removed(let removed, let images)):
-            status.line("removed \(grouped(removed)) dead hidden units (never active on the \(grouped(images)) training images)")
-        case .deadUnits(.skipped(let reason)):
-            status.note("note: not removing dead units: \(text(reason))")
+        case .deadUnits(let outcome):
+            status.line("removed \(grouped(outcome.removed)) dead hidden units (never active on the \(grouped(outcome.trainingImages)) training images; decompress restores them as zeros)")
         case .sweepStarted(let floatValidation, let floatTest):
             status.line("sweep: kind,level,setting,output,bytes,val_acc,val_drop_pp,test_acc,test_drop_pp (float val \(pct(floatValidation)), test \(pct(floatTest)))")
         case .sweepPoint(let p):
@@ -25,6 +27,9 @@ struct CompressOutput {
         case .finetuneEpoch(let e):
             let v = e.validation.map { "val \(fixed(100 * $0.accuracy, 2))% loss \(fixed($0.loss, 4))" } ?? ""
             status.note("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
+        case .evaluation(let e, let budget):
+            let bytes = e.bytes.map { ", \(grouped($0)) bytes" } ?? ""
+            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(bytes)")
         case .finetuned(let r):
             status.line("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
         }
@@ -50,6 +55,15 @@ struct CompressOutput {
         }
     }
 
+    /// The option that asks for `step`.
+    static func option(_ step: CompressionPlanError.Step) -> String {
+        switch step {
+        case .deadUnits: "--remove-dead-units"
+        case .rateControl: "--max-drop, --target-bytes or --sweep-tables"
+        case .finetune: "--finetune"
+        }
+    }
+
     /// `--exact 'x*' matches no tensor of the model (it has 4 tensors: 0.weight, …)`.
     static func unmatched(_ u: UnmatchedPattern) -> String {
         let option = switch u.rule {
@@ -61,24 +75,30 @@ struct CompressOutput {
         return "\(option): the pattern '\(u.pattern)' matches no tensor of the model (\(u.tensorCount) tensor\(u.tensorCount == 1 ? "" : "s"): \(u.someTensorNames.joined(separator: ", "))\(more)); patterns are globs over whole names (* and ?), e.g. '0.*' or '*.weight'"
     }
 
-    func text(_ skip: DeadUnitsSkip) -> String {
+    static func text(_ skip: DeadUnitsSkip) -> String {
         switch skip {
         case .notAnMLP(let reason), .pruningFailed(let reason): reason
         case .noHiddenLayer: "the model has no hidden layer"
-        case .noTrainingSet(let reason): "no training set (\(reason)); pass --data DIR, or --keep-dead-units to silence this"
+        case .noTrainingSet(let reason): "no training set (\(reason))"
         case .inputSizeMismatch(let inputs, let directory, let rows, let columns):
             "the model takes \(inputs) inputs, \(directory) has \(rows)×\(columns) images"
         }
     }
 
-    static func message(_ error: CompressionPlanError, dataDirectory: String) -> String {
+    static func message(_ error: CompressionPlanError) -> String {
         switch error {
+        case .dataNotNamed(let step):
+            "\(option(step)) needs the task's data: pass --data DIR (a folder of MNIST-style IDX files, e.g. data/mnist after scripts/fetch-mnist)"
+        case .deadUnits(let skip):
+            "--remove-dead-units: \(text(skip))"
+        case .missingTrainingSet(.deadUnits, let reason):
+            "--remove-dead-units needs the training set: \(reason)"
         case .rateControlNeedsMLP(let reason):
             "--target-bytes, --max-drop and --sweep-tables need an MLP model (torch.nn.Sequential Linear/ReLU names): \(reason)"
         case .missingTrainingSet(.finetune, let reason):
-            "--finetune needs the training set: \(reason); pass --data DIR"
+            "--finetune needs the training set: \(reason)"
         case .missingTrainingSet(.rateControl, let reason):
-            "--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(reason); pass --data DIR"
+            "--target-bytes, --max-drop and --sweep-tables need the training set for its validation images (last 10,000): \(reason)"
         case .trainingSetTooSmall(let directory, let count):
             "the training set in \(directory) has \(count) images; the validation split is images 50,000…59,999"
         case .nothingJPEGCoded(let input):

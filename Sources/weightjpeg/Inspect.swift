@@ -45,6 +45,9 @@ struct Inspect: ParsableCommand {
         if let worst = report.tensors.compactMap({ $0.error?.relative }).max() {
             print("largest relative error \(sci(worst)) (compared with \(original!))")
         }
+        if report.removedUnits > 0 {
+            print("\(grouped(report.removedUnits)) dead hidden units were removed before coding (never active on the training data); decompress restores them as zero rows and columns, so every tensor has the shape shown")
+        }
         print("\(grouped(report.parameters)) parameters; float32 would take \(grouped(report.parameters * 4)) bytes; header and preamble \(grouped(report.headerBytes)) bytes")
     }
 }

@@ -8,7 +8,7 @@ struct Reproduce: ParsableCommand {
         abstract: "The founding experiment end to end: data, training, JPEG-coding the first layer, evaluation.",
         discussion: """
         For each model: float32 accuracy; the founding post's coding (512 standalone JPEGs, per-tile \
-        min/max, standard Huffman, other layers float32); and WeightJPEG's defaults (one mosaic JPEG, \
+        min/max, standard Huffman, other layers float32); and WeightJPEG at the same quality (one mosaic JPEG, \
         per-tensor min/max, optimized Huffman, biases float16, output layer int8). Bytes count every byte \
         needed to rebuild the model.
 
@@ -114,7 +114,7 @@ struct Reproduce: ParsableCommand {
         print("")
         print("Founding experiment, quality \(quality): first layer's 512 rows as 28×28 JPEG images; accuracy on the 10,000 test images.")
         print("float32 model: \(grouped(Int(float32))) bytes; first layer \(grouped(Int(layer32))) bytes.\n")
-        print(TextTable.right("model", 10), TextTable.right("float32", 8), "|", TextTable.right("512 standalone JPEGs (the post)", 32), "|", TextTable.right("WeightJPEG .wjpg (defaults)", 46))
+        print(TextTable.right("model", 10), TextTable.right("float32", 8), "|", TextTable.right("512 standalone JPEGs (the post)", 32), "|", TextTable.right("WeightJPEG .wjpg (--quality 20)", 46))
         print(TextTable.right("", 10), TextTable.right("acc %", 8), "|", TextTable.right("acc %", 6), TextTable.right("drop", 6), TextTable.right("layer-1 B", 9), TextTable.right("ratio", 7), "|",
               TextTable.right("acc %", 6), TextTable.right("drop", 6), TextTable.right("file B", 8), TextTable.right("ratio", 7), TextTable.right("layer-1 B", 9), TextTable.right("ratio", 7))
         for r in rows {

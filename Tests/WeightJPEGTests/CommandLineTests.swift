@@ -21,8 +21,11 @@ import Testing
         #expect(rate.goal == .maxDrop(0.5) && rate.kinds == [.ijg, .spectrum(exponent: 1)] && !rate.cheapOutput && rate.validationCount == 2000)
 
         let plain = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg"]).plan()
-        #expect(plain.removeDeadUnits && plain.rateControl == nil && plain.finetuneEpochs == nil && !plain.needsMemory)
-        #expect(plain.policy.quality == CompressionPolicy().quality)
+        #expect(!plain.removeDeadUnits && plain.dataDirectory == nil && plain.rateControl == nil && plain.finetuneEpochs == nil && !plain.needsMemory)
+        #expect(plain.policy.maxRelativeError == CompressionPolicy.defaultMaxRelativeError, "the default bounds every tensor")
+        let quality = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--quality", "20", "--remove-dead-units", "--data", "d"]).plan()
+        #expect(quality.policy.maxRelativeError == nil && quality.policy.quality == 20 && quality.removeDeadUnits && quality.dataDirectory == "d")
+        #expect(quality.policy.noiseLikeRelativeError == CompressionPolicy.defaultMaxRelativeError)
         #expect(try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--tables", "flat"]).rate.parsedKinds() == [.flat],
                 "--tables is the hidden second spelling of --table-kinds")
     }
@@ -31,6 +34,8 @@ import Testing
         for arguments in [["compress", "m", "-o", "x", "--quality", "0"],
                           ["compress", "m", "-o", "x", "--max-rel-error", "0.03", "--max-drop", "1"],
                           ["compress", "m", "-o", "x", "--target-bytes", "10", "--max-drop", "1"],
+                          ["compress", "m", "-o", "x", "--quality", "20", "--max-rel-error", "0.01"],
+                          ["compress", "m", "-o", "x", "--remove-dead-units", "--keep-dead-units"],
                           ["compress", "m", "-o", "x", "--tables", "jpeg"],
                           ["compress", "m", "-o", "x", "--table-kinds", "jpeg"],
                           ["compress", "m", "-o", "x", "--validation-count", "10001"],
@@ -45,7 +50,7 @@ import Testing
         let dir = try TestPaths.temporaryDirectory("cli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var compress = try WeightJPEGCommand.parseAsRoot(["compress", TestPaths.referenceMLP, "-o", dir + "/m.wjpg",
-                                                          "--keep-dead-units", "--quality", "30", "--no-progress"])
+                                                          "--quality", "30", "--no-progress"])
         try compress.run()
         var policy = CompressionPolicy()
         policy.quality = 30

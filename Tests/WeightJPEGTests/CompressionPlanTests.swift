@@ -4,23 +4,48 @@ import Testing
 
 /// `CompressionPlan` (what `compress` runs), `DataSplit` and `TextTable`.
 @Suite struct CompressionPlanTests {
-    /// Without data the dead-unit step is skipped with its reason, and the file is the streamed
-    /// pipeline's, identical to the in-memory coding.
-    @Test func withoutDataDeadUnitsAreSkippedAndTheFileIsStreamed() throws {
+    /// The default plan reads no data and codes every float tensor within the documented bound: the
+    /// streamed pipeline's file, identical to the in-memory coding with `CompressionPolicy.transparent`,
+    /// and its report holds every tensor's error, each within the bound (a tenth of it for 1-D).
+    @Test func theDefaultPlanIsErrorBoundedStreamedAndReadsNoData() throws {
         let dir = try TestPaths.temporaryDirectory("plan")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
-        plan.dataDirectory = dir + "/no-data"
+        let plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        #expect(plan.inputs == [TestPaths.referenceMLP] && plan.dataSteps.isEmpty)
         var events: [CompressionEvent] = []
         let report = try plan.run { events.append($0) }
-        guard case .skipped(.noTrainingSet(let reason))? = report.deadUnits else { Issue.record("\(String(describing: report.deadUnits))"); return }
-        #expect(reason.contains("no-data"))
-        #expect(events.count == 1)
-        #expect(report.streamed)
-        let expected = try ModelCodec.compress(SafetensorsFile.read(path: TestPaths.referenceMLP), policy: CompressionPolicy()).serialized()
+        #expect(events.isEmpty && report.deadUnits == nil && report.streamed)
+        let source = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let expected = try ModelCodec.compress(source, policy: .transparent).serialized()
         #expect(report.outputBytes == expected.count)
         #expect(try Data(contentsOf: URL(fileURLWithPath: plan.output)) == Data(expected))
         #expect(report.inputBytes == (try FileManager.default.attributesOfItem(atPath: plan.input)[.size] as? Int))
+        #expect(report.tensors.map(\.name) == source.tensors.map(\.name))
+        for (outcome, tensor) in zip(report.tensors, source.tensors) {
+            let bound = CompressionPolicy.defaultMaxRelativeError * (tensor.shape.count < 2 ? 0.1 : 1)
+            #expect(outcome.error!.relative! <= bound, "\(outcome.name)")
+            // The reported error is the one a decoder sees.
+            let decoded = try ModelCodec.decompress(Container.read(path: plan.output), path: plan.output)
+            let again = WeightDistortion(original: try tensor.floats(), decoded: try decoded.tensors.first { $0.name == tensor.name }!.floats())
+            #expect(abs(again.relative! - outcome.error!.relative!) <= 1e-9)
+        }
+        #expect(report.worstTensor?.name == "0.weight")
+    }
+
+    @Test func dataDependentStepsNeedTheirDataNamed() throws {
+        let dir = try TestPaths.temporaryDirectory("plan")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        for step in [CompressionPlanError.Step.deadUnits, .rateControl, .finetune] {
+            plan.removeDeadUnits = step == .deadUnits
+            plan.rateControl = step == .rateControl ? RateControlRequest(goal: .maxDrop(0.5)) : nil
+            plan.finetuneEpochs = step == .finetune ? 1 : nil
+            #expect { try plan.run() } throws: { error in
+                guard case CompressionPlanError.dataNotNamed(let failed) = error else { return false }
+                return failed == step
+            }
+        }
+        #expect(!FileManager.default.fileExists(atPath: plan.output))
     }
 
     @Test func dataDependentStepsNameTheMissingData() throws {
@@ -39,23 +64,53 @@ import Testing
             guard case CompressionPlanError.missingTrainingSet(.finetune, _) = error else { return false }
             return true
         }
+        plan.finetuneEpochs = nil
+        plan.removeDeadUnits = true
+        #expect { try plan.run() } throws: { error in
+            guard case CompressionPlanError.missingTrainingSet(.deadUnits, let reason) = error else { return false }
+            return reason.contains("no-data")
+        }
         #expect(!FileManager.default.fileExists(atPath: plan.output))
     }
 
-    /// On MNIST: the dead units of the reference model are removed (in memory), and the report
-    /// says how many, on how many images.
+    /// On MNIST: the dead units of the reference model are removed (in memory), the file records
+    /// them, and decompression gives back every tensor with its original shape: the kept units'
+    /// values as coded, the removed ones as zeros; the classifier's outputs do not change.
     @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
-    func deadUnitsAreRemovedOnTheTrainingSet() throws {
+    func deadUnitsAreRemovedRecordedAndRestored() throws {
         let dir = try TestPaths.temporaryDirectory("plan")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        plan.policy = CompressionPolicy()
         plan.dataDirectory = TestPaths.mnist
+        plan.removeDeadUnits = true
         let report = try plan.run()
-        guard case .removed(let removed, let images)? = report.deadUnits else { Issue.record("\(String(describing: report.deadUnits))"); return }
-        #expect(removed > 0 && images == DataSplit.standardTrainingCount)
+        let removed = try #require(report.deadUnits).removed
+        #expect(removed > 0 && report.deadUnits?.trainingImages == DataSplit.standardTrainingCount)
         #expect(!report.streamed)
         let written = try Container.read(path: plan.output)
-        #expect(written["0.weight"]!.shape == [512 - removed, 784])
+        let weight = written["0.weight"]!
+        #expect(weight.shape == [512 - removed, 784] && weight.restoredShape == [512, 784])
+        #expect(weight.zeroSlices.map(\.axis) == [0] && written["2.weight"]!.zeroSlices.map(\.axis) == [1])
+        #expect(try ContainerReport(path: plan.output).removedUnits == removed)
+
+        let source = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        try DecompressionPlan(input: plan.output, output: dir + "/back.safetensors").run()
+        let back = try SafetensorsFile.read(path: dir + "/back.safetensors")
+        #expect(back.tensors.map(\.name) == source.tensors.map(\.name))
+        #expect(back.tensors.map(\.shape) == source.tensors.map(\.shape))
+        #expect(back.tensors.map(\.dtype) == source.tensors.map(\.dtype))
+        let dead = weight.zeroSlices[0].indices
+        let w0 = try back.tensors.first { $0.name == "0.weight" }!.floats()
+        #expect(dead.allSatisfy { j in w0[(j * 784)..<((j + 1) * 784)].allSatisfy { $0 == 0 } })
+        let w2 = try back.tensors.first { $0.name == "2.weight" }!.floats()
+        #expect(dead.allSatisfy { j in (0..<10).allSatisfy { w2[$0 * 512 + j] == 0 } })
+
+        // The restored file and the stored (pruned) model classify identically.
+        let test = try Dataset.load(directory: TestPaths.mnist, split: .test).subset(0..<2_000)
+        let restored = try MLP(tensors: back.floatTensors())
+        let stored = try MLP(tensors: ModelCodec.floatTensors(written, path: plan.output))
+        #expect(try restored.predictions(test.normalized(), count: test.count) == stored.predictions(test.normalized(), count: test.count))
     }
 
     @Test func finetunePlanNeedsAWJPGFile() throws {

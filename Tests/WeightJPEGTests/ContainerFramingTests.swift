@@ -154,9 +154,10 @@ import Testing
 }
 
 @Test func nonZeroFlagsAreRejected() throws {
-    // docs/FORMAT.md §2: flags are written 0, and a version-1 reader rejects any other value.
+    // docs/FORMAT.md §2: flags are written 0 unless a tensor has zero slices (bit 0), and a
+    // version-1 reader rejects any other bit.
     let header = rawHeader(records: [])
-    for flags: UInt16 in [1, 0x8000, 0xFFFF] {
+    for flags: UInt16 in [2, 3, 0x8000, 0xFFFF] {
         #expect(parseError(rawFile(header: header, flags: flags))?.fault == .unsupportedFlags(flags), "flags \(flags) accepted")
     }
     #expect(Array(Container(metadata: nil, entries: []).serialized()[6...7]) == [0, 0])

@@ -30,11 +30,13 @@ private final class DataBox: @unchecked Sendable { var value = Data() }
 
 private func bytes(_ path: String) -> Data? { FileManager.default.contents(atPath: path) }
 
-/// Runs the built `weightjpeg` with `arguments`; returns exit status, stdout and stderr.
-private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status: Int32, output: Data, errors: String) {
+/// Runs the built `weightjpeg` with `arguments` (in `directory`, else this process's); returns exit
+/// status, stdout and stderr.
+func runProcess(_ cli: String, _ arguments: [String], in directory: String? = nil) throws -> (status: Int32, output: Data, errors: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: cli)
     process.arguments = arguments
+    if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
     let out = Pipe(), err = Pipe()
     process.standardOutput = out
     process.standardError = err
@@ -61,13 +63,13 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         try FileManager.default.createSymbolicLink(atPath: dir + "/link", withDestinationPath: "a.safetensors")
         #expect(link(model, dir + "/hard") == 0)
         for output in [model, dir + "/link", dir + "/hard"] {
-            let message = errorMessage(["compress", model, "-o", output, "--keep-dead-units", "--no-progress"])
+            let message = errorMessage(["compress", model, "-o", output, "--quality", "20", "--no-progress"])
             #expect(message == "\(output): is the same file as the input \(model); refusing to overwrite an input (choose another output path)")
             #expect(bytes(model) == original)
         }
         #expect((try? FileManager.default.destinationOfSymbolicLink(atPath: dir + "/link")) == "a.safetensors")
 
-        try runCommand(["compress", model, "-o", dir + "/x.wjpg", "--keep-dead-units", "--no-progress"])
+        try runCommand(["compress", model, "-o", dir + "/x.wjpg", "--quality", "20", "--no-progress"])
         let container = try #require(bytes(dir + "/x.wjpg"))
         let message = errorMessage(["decompress", dir + "/x.wjpg", "-o", dir + "/x.wjpg", "--no-progress"])
         #expect(message?.hasPrefix("\(dir)/x.wjpg: is the same file as the input") == true, "\(message ?? "")")
@@ -87,7 +89,7 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
     @Test func aLinkStaysALinkAModeIsKeptAndAFIFOGetsEveryByte() throws {
         let dir = try TestPaths.temporaryDirectory("safecli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try runCommand(["compress", TestPaths.referenceMLP, "-o", dir + "/m.wjpg", "--keep-dead-units", "--no-progress"])
+        try runCommand(["compress", TestPaths.referenceMLP, "-o", dir + "/m.wjpg", "--quality", "20", "--no-progress"])
         try runCommand(["decompress", dir + "/m.wjpg", "-o", dir + "/m.safetensors", "--no-progress"])
         let expected = try #require(bytes(dir + "/m.safetensors"))
 
@@ -146,9 +148,9 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         let cli = try #require(cliPath())
         let dir = try TestPaths.temporaryDirectory("safecli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        try runCommand(["compress", TestPaths.referenceMLP, "-o", dir + "/file.wjpg", "--keep-dead-units", "--no-progress"])
+        try runCommand(["compress", TestPaths.referenceMLP, "-o", dir + "/file.wjpg", "--quality", "20", "--no-progress"])
         try runCommand(["decompress", dir + "/file.wjpg", "-o", dir + "/file.safetensors", "--no-progress"])
-        let run = try runPipedWeightJPEG(cli, ["compress", TestPaths.referenceMLP, "-o", "-", "--keep-dead-units", "--no-progress"],
+        let run = try runPipedWeightJPEG(cli, ["compress", TestPaths.referenceMLP, "-o", "-", "--quality", "20", "--no-progress"],
                                          ["decompress", "-", "-o", dir + "/piped.safetensors", "--no-progress"])
         #expect(run.firstStatus == 0 && run.secondStatus == 0, "\(run.firstErrors) \(run.secondErrors)")
         #expect(bytes(dir + "/piped.safetensors") == bytes(dir + "/file.safetensors"))
@@ -156,7 +158,7 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         #expect(String(decoding: run.output, as: UTF8.self) == "wrote \(dir)/piped.safetensors: 4 tensors\n")
 
         // Both ends standard streams: the .wjpg bytes on stdout are the file's, nothing else.
-        let streamed = try runProcess(cli, ["compress", TestPaths.referenceMLP, "-o", "-", "--keep-dead-units", "--no-progress"])
+        let streamed = try runProcess(cli, ["compress", TestPaths.referenceMLP, "-o", "-", "--quality", "20", "--no-progress"])
         #expect(streamed.status == 0 && streamed.output == bytes(dir + "/file.wjpg"))
         // --quiet prints nothing; --json prints the report (camelCase keys).
         let quiet = try runProcess(cli, ["decompress", dir + "/file.wjpg", "-o", dir + "/q.safetensors", "--quiet", "--no-progress"])
@@ -164,7 +166,7 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         let json = try runProcess(cli, ["decompress", dir + "/file.wjpg", "-o", dir + "/j.safetensors", "--json", "--no-progress"])
         let object = try JSONSerialization.jsonObject(with: json.output) as? [String: Any]
         #expect(object?["tensors"] as? Int == 4 && object?["outputBytes"] as? Int == bytes(dir + "/j.safetensors")?.count)
-        let compressJSON = try runProcess(cli, ["compress", TestPaths.referenceMLP, "-o", dir + "/j.wjpg", "--keep-dead-units", "--json", "--no-progress"])
+        let compressJSON = try runProcess(cli, ["compress", TestPaths.referenceMLP, "-o", dir + "/j.wjpg", "--quality", "20", "--json", "--no-progress"])
         let report = try JSONSerialization.jsonObject(with: compressJSON.output) as? [String: Any]
         #expect(report?["outputBytes"] as? Int == bytes(dir + "/j.wjpg")?.count && report?["inputBytes"] as? Int == bytes(TestPaths.referenceMLP)?.count)
         // --version.
@@ -217,13 +219,13 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         let output = dir + "/x.wjpg"
         for (option, shown) in [(["--exact", "nomatch"], "--exact nomatch"), (["--quality-for", "nomatch=30"], "--quality-for nomatch=Q"),
                                 (["--max-rel-error-for", "nomatch=0.01"], "--max-rel-error-for nomatch=E")] {
-            let message = errorMessage(["compress", TestPaths.referenceMLP, "-o", output, "--keep-dead-units", "--no-progress"] + option)
+            let message = errorMessage(["compress", TestPaths.referenceMLP, "-o", output, "--quality", "20", "--no-progress"] + option)
             #expect(message == "\(shown): the pattern 'nomatch' matches no tensor of the model (4 tensors: 0.bias, 0.weight, 2.bias, 2.weight); patterns are globs over whole names (* and ?), e.g. '0.*' or '*.weight'",
                     "\(message ?? "")")
             #expect(!FileManager.default.fileExists(atPath: output))
         }
         // A pattern that matches is fine.
-        try runCommand(["compress", TestPaths.referenceMLP, "-o", output, "--keep-dead-units", "--no-progress", "--exact", "*.bias", "--quiet"])
+        try runCommand(["compress", TestPaths.referenceMLP, "-o", output, "--quality", "20", "--no-progress", "--exact", "*.bias", "--quiet"])
         for arguments in [["eval", "m", "--kernel", "sparse", "--engine", "dense"], ["infer", "m", "x.png", "--kernel", "reduced"]] {
             #expect(throws: (any Error).self, "\(arguments)") { try WeightJPEGCommand.parseAsRoot(arguments) }
         }
@@ -273,7 +275,7 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
         let dir = try TestPaths.temporaryDirectory("safecli")
         defer { try? FileManager.default.removeItem(atPath: dir) }
         let wjpg = dir + "/m.wjpg"
-        try runCommand(["compress", TestPaths.referenceMLP, "-o", wjpg, "--keep-dead-units", "--no-progress", "--quiet"])
+        try runCommand(["compress", TestPaths.referenceMLP, "-o", wjpg, "--quality", "20", "--no-progress", "--quiet"])
         try Data("hello world, not a model\n".utf8).write(to: URL(fileURLWithPath: dir + "/text.safetensors"))
         try Data().write(to: URL(fileURLWithPath: dir + "/empty.safetensors"))
         try Data([0xFF, 0xD8, 0xFF, 0xE0] + [UInt8](repeating: 0, count: 40)).write(to: URL(fileURLWithPath: dir + "/photo.jpg"))
@@ -285,7 +287,7 @@ private func runProcess(_ cli: String, _ arguments: [String]) throws -> (status:
             (dir + "/photo.jpg", "is a JPEG image, not a safetensors file"),
         ]
         for (path, expected) in cases {
-            #expect(errorMessage(["compress", path, "-o", dir + "/out.wjpg", "--keep-dead-units", "--no-progress"]) == "\(path): \(expected)")
+            #expect(errorMessage(["compress", path, "-o", dir + "/out.wjpg", "--quality", "20", "--no-progress"]) == "\(path): \(expected)")
         }
         #expect(errorMessage(["decompress", TestPaths.referenceMLP, "-o", dir + "/out.safetensors", "--no-progress"])
                 == "\(TestPaths.referenceMLP): is a safetensors file, not a .wjpg file; compress it first (weightjpeg compress FILE -o FILE.wjpg)")

@@ -6,43 +6,55 @@ import WeightJPEGModel
 import WeightJPEGTuning
 
 /// What `compress` does to a model, as a value: the coding policy for every tensor, then the
-/// data-dependent steps, each with its data named (`dataDirectory`, an MNIST-style IDX folder).
-/// `run()` executes it and returns a `CompressionReport`.
+/// data-dependent steps the caller asked for, each reading the data named in `dataDirectory` (an
+/// MNIST-style IDX folder). `run()` executes it and returns a `CompressionReport`, which holds every
+/// tensor's error measured by decoding. Nothing depends on the working directory: without
+/// `dataDirectory` no step reads data, and a step that needs it is an error.
 ///
-/// Without rate control or fine-tuning the file is coded by the streamed, parallel pipeline
-/// (`ModelPipeline`), unless dead-unit removal changes the model's shapes: then in memory. Rate
-/// control and fine-tuning always run in memory (small MLPs).
+/// Without dead-unit removal, rate control or fine-tuning the file is coded by the streamed,
+/// parallel pipeline (`ModelPipeline`); those steps run in memory (small MLPs).
 public struct CompressionPlan: Sendable {
     /// Path of the safetensors model to compress.
     public var input: String
     /// Where the `.wjpg` file is written (atomically).
     public var output: String
-    /// Coding rules per tensor (quality, packing, exact patterns, error bound).
-    public var policy = CompressionPolicy()
+    /// Coding rules per tensor. Default `CompressionPolicy.transparent`: every float tensor within
+    /// relative error `CompressionPolicy.defaultMaxRelativeError`; set a quality (`CompressionPolicy()`)
+    /// or a task-based step for JPEG's large ratios.
+    public var policy = CompressionPolicy.transparent
     /// Jobs and progress of the streamed pipeline.
     public var pipeline = ModelPipeline.Options()
-    /// Remove the hidden units of a Linear–ReLU MLP that never activate on any training image
-    /// (`DeadUnitPruning`); skipped, with a reason in the report, for other models or without data.
-    public var removeDeadUnits = true
+    /// Remove the hidden units of a Linear–ReLU MLP that never activate on any image of the training
+    /// set in `dataDirectory` (`DeadUnitPruning`). The file records them (`ZeroSlices`) and
+    /// decompression puts them back as zeros, so every tensor keeps its shape.
+    public var removeDeadUnits = false
     /// Choose the JPEG tables on the validation split (MLPs with the training set only).
     public var rateControl: RateControlRequest?
     /// Then fine-tune this many epochs (`FinetuneRun`: first layer as its DCT coefficients).
     public var finetuneEpochs: Int?
-    /// Folder of the training and test IDX files the data-dependent steps read.
-    public var dataDirectory = "data/mnist"
+    /// Allocate error where the task metric of `evaluator` tolerates it (`ErrorAllocation`): any
+    /// model, no data folder needed (the evaluator reads what it needs).
+    public var taskSearch: TaskSearchRequest?
+    /// Folder of the training and test IDX files the data-dependent steps read; nil: no data.
+    public var dataDirectory: String?
 
-    /// A plan with the default policy that removes dead units when the data are there.
+    /// A plan with the transparent default policy and no data-dependent step.
     public init(input: String, output: String) {
         self.input = input
         self.output = output
     }
 
     /// Whether the model must be held in memory (a step needs the whole model).
-    public var needsMemory: Bool { rateControl != nil || finetuneEpochs != nil }
+    public var needsMemory: Bool { removeDeadUnits || rateControl != nil || finetuneEpochs != nil || taskSearch != nil }
 
-    /// Every file `run` may read: the model and, when a data-dependent step may run, the data folder's files.
+    /// The data-dependent steps asked for, in the order they run.
+    public var dataSteps: [CompressionPlanError.Step] {
+        (removeDeadUnits ? [.deadUnits] : []) + (rateControl != nil ? [.rateControl] : []) + (finetuneEpochs != nil ? [.finetune] : [])
+    }
+
+    /// Every file `run` may read, and so may never write: the model and the named data folder's files.
     public var inputs: [String] {
-        [input] + (removeDeadUnits || needsMemory ? OutputTarget.files(in: dataDirectory) : [])
+        [input] + (dataDirectory.map(OutputTarget.files(in:)) ?? [])
     }
 
     /// Runs the plan and writes `output`. `events` sees each step's outcome as it finishes.
@@ -52,10 +64,11 @@ public struct CompressionPlan: Sendable {
     /// input, `output` `-` writes standard output.
     ///
     /// - Throws: `OutputError` for a refused output; `CompressionPlanError` when a requested step
-    ///   does not fit the model or the data (or a pattern matches no tensor); `ModelFileError`
-    ///   (naming `input`) when a tensor cannot be coded; reading, data-loading and writing errors as
-    ///   they come.
+    ///   has no data named, or does not fit the model or the data (or a pattern matches no tensor);
+    ///   `ModelFileError` (naming `input`) when a tensor cannot be coded; reading, data-loading and
+    ///   writing errors as they come.
     public func run(events: (CompressionEvent) -> Void = { _ in }) throws -> CompressionReport {
+        if let step = dataSteps.first, dataDirectory == nil { throw CompressionPlanError.dataNotNamed(step: step) }
         let target = try OutputTarget.resolve(output, inputs: inputs)
         let source = try InputFile(input)
         return try source.naming { try run(reading: source.path, into: target, events: events) }
@@ -64,32 +77,34 @@ public struct CompressionPlan: Sendable {
     /// `run(events:)` with the model read from `path` (`input` itself, or standard input's stand-in).
     private func run(reading path: String, into target: OutputTarget, events: (CompressionEvent) -> Void) throws -> CompressionReport {
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
-        if !needsMemory {
-            let view = try SafetensorsReader(path: path).asFile()
-            try checkPatterns(view)
-            var pruned = view
-            if removeDeadUnits {
-                let outcome: DeadUnitsOutcome
-                (pruned, outcome) = deadUnitsRemoved(view)
-                report.deadUnits = outcome
-                events(.deadUnits(outcome))
-            }
-            if pruned.tensors.map(\.shape) == view.tensors.map(\.shape) {
-                let summary = try ModelPipeline.compress(input: path, output: output, policy: policy, options: pipeline)
-                report.streamed = true
-                report.inputBytes = summary.inputBytes
-                report.outputBytes = summary.outputBytes
-                return report
-            }
-            try write(coded { try ModelCodec.compress(pruned, policy: policy) }, to: target, inputBytes: FileInput.size(of: path), into: &report)
+        if let taskSearch {
+            let original = try SafetensorsFile.read(path: path)
+            try checkPatterns(original)
+            let (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: taskSearch.evaluator,
+                                                                 originalPath: path, options: taskSearch.options,
+                                                                 events: { events(.evaluation($0, budget: $1)) })
+            report.allocation = allocation
+            report.tensors = try measured(container, against: original)
+            try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
             return report
         }
-        var source = try SafetensorsFile.read(path: path)
-        try checkPatterns(source)
+        guard needsMemory, let dataDirectory else {
+            try checkPatterns(SafetensorsReader(path: path).asFile())
+            let summary = try ModelPipeline.compress(input: path, output: output, policy: policy, options: pipeline)
+            report.streamed = true
+            report.inputBytes = summary.inputBytes
+            report.outputBytes = summary.outputBytes
+            report.tensors = summary.outcomes
+            return report
+        }
+        let original = try SafetensorsFile.read(path: path)
+        try checkPatterns(original)
+        var source = original
         var train: Dataset? = nil
-        if finetuneEpochs != nil {
+        if removeDeadUnits || finetuneEpochs != nil {
+            let step: CompressionPlanError.Step = removeDeadUnits ? .deadUnits : .finetune
             do { train = try Dataset.load(directory: dataDirectory, split: .train) } catch {
-                throw CompressionPlanError.missingTrainingSet(step: .finetune, reason: "\(error)")
+                throw CompressionPlanError.missingTrainingSet(step: step, reason: "\(error)")
             }
         }
         if rateControl != nil {
@@ -101,9 +116,10 @@ public struct CompressionPlan: Sendable {
                 throw CompressionPlanError.trainingSetTooSmall(dataDirectory: dataDirectory, count: train!.count)
             }
         }
-        if removeDeadUnits {
+        var zeroSlices: [String: [ZeroSlices]] = [:]
+        if removeDeadUnits, let train {
             let outcome: DeadUnitsOutcome
-            (source, outcome) = deadUnitsRemoved(source, train: train)
+            (source, outcome, zeroSlices) = try deadUnitsRemoved(source, train: train, dataDirectory: dataDirectory)
             report.deadUnits = outcome
             events(.deadUnits(outcome))
         }
@@ -121,8 +137,20 @@ public struct CompressionPlan: Sendable {
             (container, finetuned) = try finetune(container, epochs: epochs, train: train, events: events)
             report.finetune = finetuned
         }
+        for i in container.entries.indices { container.entries[i].zeroSlices = zeroSlices[container.entries[i].name] ?? [] }
+        report.tensors = try measured(container, against: original)
         try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
         return report
+    }
+
+    /// Every entry of `container` decoded (zero slices restored) and compared with the input tensor
+    /// of the same name.
+    private func measured(_ container: Container, against original: SafetensorsFile) throws -> [TensorOutcome] {
+        let codec = try JPEGTensorCodec()
+        let byName = Dictionary(original.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        return try container.entries.map { entry in
+            try ModelCodec.outcome(of: entry, original: byName[entry.name]!, codec: codec, path: output)
+        }
     }
 
     /// Throws `CompressionPlanError.unmatchedPattern` when a name pattern of the policy matches no
@@ -148,26 +176,23 @@ public struct CompressionPlan: Sendable {
         report.inputBytes = inputBytes ?? 0
     }
 
-    /// `file` without the hidden units that never activate on the training set (`loaded`, or the
-    /// one in `dataDirectory`), or `file` itself with the reason when the step does not apply.
-    func deadUnitsRemoved(_ file: SafetensorsFile, train loaded: Dataset? = nil) -> (SafetensorsFile, DeadUnitsOutcome) {
+    /// `file` without the hidden units that never activate on `train`, with their zero slices by
+    /// tensor name; a model the step does not fit is an error (the caller asked for the step).
+    func deadUnitsRemoved(_ file: SafetensorsFile, train: Dataset, dataDirectory: String)
+        throws(CompressionPlanError) -> (SafetensorsFile, DeadUnitsOutcome, [String: [ZeroSlices]]) {
         let model: MLP
-        do { model = try MLP.sequential(in: file) } catch { return (file, .skipped(.notAnMLP(error.description))) }
-        guard model.layers.count >= 2 else { return (file, .skipped(.noHiddenLayer)) }
-        let train: Dataset
-        do { train = try loaded ?? Dataset.load(directory: dataDirectory, split: .train) } catch {
-            return (file, .skipped(.noTrainingSet("\(error)")))
-        }
+        do { model = try MLP.sequential(in: file) } catch { throw .deadUnits(.notAnMLP(error.description)) }
+        guard model.layers.count >= 2 else { throw .deadUnits(.noHiddenLayer) }
         guard train.pixelsPerImage == model.inputSize else {
-            return (file, .skipped(.inputSizeMismatch(modelInputs: model.inputSize, dataDirectory: dataDirectory,
-                                                      rows: train.rows, columns: train.columns)))
+            throw .deadUnits(.inputSizeMismatch(modelInputs: model.inputSize, dataDirectory: dataDirectory,
+                                                rows: train.rows, columns: train.columns))
         }
         do {
             let (pruned, reports) = try DeadUnitPruning.prune(file, trainingInputs: train.normalized())
             let removed = reports.reduce(0) { $0 + $1.removed.count }
-            return (pruned, .removed(removed: removed, trainingImages: train.count))
+            return (pruned, DeadUnitsOutcome(removed: removed, trainingImages: train.count), DeadUnitPruning.zeroSlices(reports))
         } catch {
-            return (file, .skipped(.pruningFailed("\(error)")))
+            throw .deadUnits(.pruningFailed("\(error)"))
         }
     }
 

@@ -23,7 +23,11 @@ public enum CompressionPlanError: Error, Sendable {
     case finetune(FinetuneError)
     /// A name pattern of the policy matches no tensor of the model.
     case unmatchedPattern(UnmatchedPattern)
+    /// A data-dependent step was asked for without `dataDirectory`.
+    case dataNotNamed(step: Step)
+    /// Dead-unit removal was asked for and does not fit the model or the data.
+    case deadUnits(DeadUnitsSkip)
 
-    /// The data-dependent step that failed.
-    public enum Step: Sendable { case rateControl, finetune }
+    /// A data-dependent step.
+    public enum Step: Sendable { case deadUnits, rateControl, finetune }
 }

@@ -20,16 +20,29 @@ public struct CompressionReport: Codable, Sendable {
     public var deadUnits: DeadUnitsOutcome?
     public var rateControl: RateControlReport?
     public var finetune: FinetuneReport?
+    /// The task-metric search (`CompressionPlan.taskSearch`): groups, bounds and every evaluation.
+    public var allocation: ErrorAllocation.Report?
+    /// Every tensor of the written file, in file order: coding, bytes and the error measured by
+    /// decoding it against the input.
+    public var tensors: [TensorOutcome] = []
+
+    /// The float tensor with the largest relative error (nil when there is none).
+    public var worstTensor: TensorOutcome? {
+        tensors.filter { $0.error?.relative != nil }.max { $0.error!.relative! < $1.error!.relative! }
+    }
+
+    /// `inputBytes / outputBytes`.
+    public var ratio: Double { Double(inputBytes) / Double(max(outputBytes, 1)) }
 }
 
-/// Dead-unit removal: how many hidden units were cut, or why the step was skipped.
-public enum DeadUnitsOutcome: Codable, Sendable, Equatable {
-    /// `removed` units never active on the `trainingImages` images were cut (0 leaves the model as is).
-    case removed(removed: Int, trainingImages: Int)
-    case skipped(DeadUnitsSkip)
+/// Dead-unit removal: `removed` hidden units never active on the `trainingImages` images were cut
+/// (0 leaves the model as is); the file records them and decompression restores them as zeros.
+public struct DeadUnitsOutcome: Codable, Sendable, Equatable {
+    public var removed: Int
+    public var trainingImages: Int
 }
 
-/// Why dead units were not removed (the model is then coded unchanged).
+/// Why dead units cannot be removed from a model.
 public enum DeadUnitsSkip: Codable, Sendable, Equatable {
     /// Not a `torch.nn.Sequential` Linear/ReLU MLP; the parser's reason.
     case notAnMLP(String)
@@ -110,4 +123,6 @@ public enum CompressionEvent: Sendable {
     case finetuneStarted(epochs: Int, split: DataSplit)
     case finetuneEpoch(FinetuneEpoch)
     case finetuned(FinetuneReport)
+    /// One evaluation of the task-metric search, with the evaluation budget.
+    case evaluation(ErrorAllocation.Evaluation, budget: Int)
 }

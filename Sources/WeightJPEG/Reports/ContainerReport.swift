@@ -7,8 +7,10 @@ public struct ContainerReport: Codable, Sendable {
     public struct Tensor: Codable, Sendable {
         /// Tensor name as stored in the container.
         public let name: String
-        /// Shape of the decoded tensor.
+        /// Shape of the decoded tensor (zero slices restored: the input's shape).
         public let shape: [Int]
+        /// Shape as stored, when dead units were removed from it (`ZeroSlices`); nil otherwise.
+        public let storedShape: [Int]?
         /// Safetensors dtype the tensor decodes to (e.g. `F32`, `BF16`).
         public let dtype: String
         /// The coding with its parameters, e.g. `jpeg rows:28x28 q20 scale:tensor pack:mosaic`.
@@ -33,8 +35,11 @@ public struct ContainerReport: Codable, Sendable {
     public let fileBytes: Int
     /// Preamble, metadata and the parts of the header not attributed to a tensor.
     public let headerBytes: Int
-    /// Total elements of all tensors (the model's parameter count).
+    /// Total elements of all tensors as decompression restores them (the model's parameter count).
     public let parameters: Int
+    /// Hidden units removed as dead (never active on the training data): zero rows of weight
+    /// matrices that decompression restores (`ZeroSlices` on axis 0 of rank-2 tensors).
+    public let removedUnits: Int
     /// `fileBytes × 8 / parameters`: every byte of the file counted.
     public let bitsPerWeight: Double
     /// float32 size of all tensors / `fileBytes`.
@@ -50,7 +55,7 @@ public struct ContainerReport: Codable, Sendable {
     private var container: Container? = nil
 
     private enum CodingKeys: String, CodingKey {
-        case path, tensors, fileBytes, headerBytes, parameters, bitsPerWeight, ratioToFloat32
+        case path, tensors, fileBytes, headerBytes, parameters, removedUnits, bitsPerWeight, ratioToFloat32
     }
 
     /// Decodes every float tensor and measures it against the tensor of the same name in `original`
@@ -64,8 +69,8 @@ public struct ContainerReport: Codable, Sendable {
             guard let source = byName[entry.name] else {
                 throw ModelFileError(path: originalPath, reason: "has no tensor '\(entry.name)' (it is in \(path))")
             }
-            guard source.shape == entry.shape else {
-                throw ModelFileError(path: originalPath, reason: "tensor '\(entry.name)' has shape \(source.shape), \(path) has \(entry.shape)")
+            guard source.shape == entry.restoredShape else {
+                throw ModelFileError(path: originalPath, reason: "tensor '\(entry.name)' has shape \(source.shape), \(path) has \(entry.restoredShape)")
             }
             guard source.dtype.convertsToFloat else {
                 let decoded = try ModelCodec.decode(entry, codec: codec, path: path)
@@ -83,15 +88,18 @@ public struct ContainerReport: Codable, Sendable {
         fileBytes = container.serialized().count
         var list: [Tensor] = []
         for e in container.entries {
-            let n = e.shape.reduce(1, *)
+            let n = e.restoredShape.reduce(1, *)
             var quality: Int?
             if case .jpeg(let p) = e.coding { quality = p.quality }
-            list.append(Tensor(name: e.name, shape: e.shape, dtype: e.dtype, coding: e.coding.description,
+            list.append(Tensor(name: e.name, shape: e.restoredShape, storedShape: e.zeroSlices.isEmpty ? nil : e.shape,
+                               dtype: e.dtype, coding: e.coding.description,
                                quality: quality, bytes: e.storedBytes, bitsPerWeight: Double(e.storedBytes * 8) / Double(max(n, 1)),
                                ratioToFloat32: Double(4 * n) / Double(max(e.storedBytes, 1))))
         }
         tensors = list
-        parameters = container.entries.reduce(0) { $0 + $1.shape.reduce(1, *) }
+        parameters = container.entries.reduce(0) { $0 + $1.restoredShape.reduce(1, *) }
+        removedUnits = container.entries.filter { $0.shape.count == 2 }
+            .reduce(0) { $0 + ($1.zeroSlices.first { $0.axis == 0 }?.indices.count ?? 0) }
         headerBytes = fileBytes - list.reduce(0) { $0 + $1.bytes }
         bitsPerWeight = Double(fileBytes * 8) / Double(max(parameters, 1))
         ratioToFloat32 = Double(parameters * 4) / Double(max(fileBytes, 1))

@@ -16,6 +16,13 @@ public enum ModelCodec {
     /// A `JPEGTensorCodec` is not thread-safe: give each thread its own.
     public static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy,
                               codec: JPEGTensorCodec) throws -> ContainerEntry {
+        try encode(tensor, policy: policy, codec: codec) { _ in }
+    }
+
+    /// `encode(_:policy:codec:)`, handing `measured` the error the error-targeted search measured
+    /// when it chose the coding (not called otherwise).
+    static func encode(_ tensor: SafetensorsTensor, policy: CompressionPolicy, codec: JPEGTensorCodec,
+                       measured: (WeightDistortion) -> Void) throws -> ContainerEntry {
         var values: [Float]? = nil
         if tensor.dtype.convertsToFloat {
             var buffer = codec.takeFloatScratch()
@@ -34,6 +41,7 @@ public enum ModelCodec {
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.reason)
             }
+            measured(choice.error)
             return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
                                   coding: choice.coding, payloads: choice.payloads)
         }
@@ -118,27 +126,28 @@ public enum ModelCodec {
         return SafetensorsFile(tensors: tensors, metadata: container.metadata)
     }
 
-    /// Restores one tensor in its original dtype (the unit of work of every decompression pipeline).
-    /// Lossy tensors are decoded by `decode(_:codec:path:into:)` into one new buffer.
+    /// Restores one tensor in its original dtype and shape, zero slices included (the unit of work
+    /// of every decompression pipeline). Lossy tensors are decoded by `decode(_:codec:path:into:)`
+    /// into one new buffer.
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> SafetensorsTensor {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
         }
-        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 {
+        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 && entry.zeroSlices.isEmpty {
             return try exactTensor(entry, dtype: dtype, path: path)
         }
         if let damage = entry.damage { throw damage }
-        let size = try outputSize(entry, dtype: dtype, path: path)
+        let size = try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path)
         try checkLimits(entry, path: path)
         let buffer = LargeBuffer(byteCount: size)
         try decode(entry, codec: codec, path: path, into: buffer.bytes)
-        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.shape, data: buffer.data())
+        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.restoredShape, data: buffer.data())
     }
 
-    /// The byte size of an entry's tensor in its dtype, checked for overflow.
-    private static func outputSize(_ entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws(ContainerError) -> Int {
+    /// The byte size of a tensor of `shape` in `dtype` (`entry` labels the error), checked for overflow.
+    private static func outputSize(_ shape: [Int], of entry: ContainerEntry, dtype: SafetensorsDType, path: String) throws(ContainerError) -> Int {
         var count = 1
-        for d in entry.shape {
+        for d in shape {
             let (c, overflow) = count.multipliedReportingOverflow(by: d)
             guard d >= 0, !overflow else { throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("shape \(entry.shape) is too large")) }
             count = c
@@ -149,17 +158,29 @@ public enum ModelCodec {
     }
 
     /// Restores one tensor's bytes in its original dtype into `bytes`, which must be exactly the
-    /// tensor's size (`product(shape) × dtype.byteSize`): the same bytes as
+    /// restored tensor's size (`product(restoredShape) × dtype.byteSize`): the same bytes as
     /// `decode(_:codec:path:).data`. A float32 JPEG tensor is decoded straight into `bytes` (the
     /// pixel→float placement writes the output; no float array, no copy), and so is a float32
-    /// entropy-trellis tensor (its chunks in parallel); other lossy tensors are
-    /// decoded to floats and converted into `bytes`; exact ones are copied.
+    /// entropy-trellis tensor (its chunks in parallel); other lossy tensors are decoded to floats
+    /// and converted into `bytes`; exact ones are copied. A tensor with zero slices is decoded to a
+    /// scratch buffer first and restored into `bytes`.
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
                               into bytes: UnsafeMutableRawBufferPointer) throws {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
         }
-        let size = try outputSize(entry, dtype: dtype, path: path)
+        guard entry.zeroSlices.isEmpty else {
+            let restored = try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path)
+            precondition(bytes.count == restored, "tensor '\(entry.name)': output buffer of \(bytes.count) bytes, tensor has \(restored)")
+            var stored = entry
+            stored.zeroSlices = []
+            let scratch = LargeBuffer(byteCount: try outputSize(entry.shape, of: entry, dtype: dtype, path: path))
+            try decode(stored, codec: codec, path: path, into: scratch.bytes)
+            ZeroSlices.restore(UnsafeRawBufferPointer(scratch.bytes), shape: entry.shape, elementSize: dtype.byteSize,
+                               slices: entry.zeroSlices, into: bytes)
+            return
+        }
+        let size = try outputSize(entry.shape, of: entry, dtype: dtype, path: path)
         precondition(bytes.count == size, "tensor '\(entry.name)': output buffer of \(bytes.count) bytes, tensor has \(size)")
         if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 {
             let t = try exactTensor(entry, dtype: dtype, path: path)

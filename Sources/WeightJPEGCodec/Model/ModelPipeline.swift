@@ -37,6 +37,8 @@ public enum ModelPipeline {
         public let outputBytes: Int
         /// Wall time in seconds.
         public let seconds: Double
+        /// Compression only: each tensor's coding, bytes and error measured by decoding, in file order.
+        public var outcomes: [TensorOutcome] = []
     }
 
     static func defaultBudget(largest: Int) -> Int { max(largest + (16 << 20), 64 << 20) }
@@ -51,29 +53,31 @@ public enum ModelPipeline {
         let writer = try ContainerWriter(path: output, metadata: reader.metadata)
         let progress = options.progress ? ProgressReporter(label: "compress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
+        var outcomes: [TensorOutcome] = []
         try OrderedParallelMap.run(
             count: reader.count, jobs: options.jobs, window: options.window ?? 256,
             budget: options.budgetBytes ?? defaultBudget(largest: sizes.max() ?? 0),
             cost: { sizes[$0] },
-            resultCost: { entry in entry.payloads.reduce(0) { $0 + $1.count } },
+            resultCost: { coded in coded.0.payloads.reduce(0) { $0 + $1.count } },
             makeWorker: { try JPEGTensorCodec() },
             work: { codec, i in
                 defer { reader.release(i) }
                 do {
-                    return try ModelCodec.encode(reader.tensor(i), policy: policy, codec: codec)
+                    return try ModelCodec.encodeMeasured(reader.tensor(i), policy: policy, codec: codec)
                 } catch let e as CodecError {
                     throw ModelFileError(path: input, reason: e.description)
                 }
             },
-            consume: { i, entry in
-                try writer.append(entry)
+            consume: { i, coded in
+                try writer.append(coded.0)
+                outcomes.append(coded.1)
                 done += sizes[i]
                 progress?.update(items: i + 1, bytes: done)
             })
         progress?.finish()
         let written = try writer.finish()
         return Summary(tensors: reader.count, inputBytes: reader.fileSize, outputBytes: written,
-                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9)
+                       seconds: Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9, outcomes: outcomes)
     }
 
     /// Decompresses the `.wjpg` file `input` into the safetensors file `output` (original names,
@@ -90,7 +94,7 @@ public enum ModelPipeline {
             }
             // Every tensor's size is plausible for its payload bytes (the reader checked
             // `DecodeLimits` on opening), so the output's space can be reserved.
-            declarations.append((d.name, dtype, d.shape))
+            declarations.append((d.name, dtype, d.restoredShape))
         }
         let sizes = declarations.map { $0.shape.reduce(1, *) * $0.dtype.byteSize }
         let costs = (0..<reader.count).map { sizes[$0] + reader.payloadBytes($0) }

@@ -14,7 +14,27 @@ import WeightJPEGFormats
 ///
 /// With `maxRelativeError` set, rule 1 and the quality overrides still apply; every other float
 /// tensor (any rank, any size) is coded by `ErrorTargetedSearch`.
+///
+/// `CompressionPolicy()` is these rules at quality 20: right for a task-checked model (the founding
+/// MLP tolerates relative error 0.46 in its first layer) and wrong for a model nobody evaluated.
+/// `CompressionPolicy.transparent` is what a tool offers by default: every float tensor within
+/// `defaultMaxRelativeError`.
 public struct CompressionPolicy: Sendable {
+    /// The relative RMS error `‖ΔW‖/‖W‖` a model nobody evaluated gets on every float tensor (1-D
+    /// ones a tenth of it): 0.002, about what MPEG NNC's usual step (qp −38) leaves. Real networks
+    /// survive it; int8 per row (≈ 0.01) already breaks some, and JPEG at quality 20 on a tensor
+    /// that is not an image (0.1–1.0) breaks most. Larger errors need the task: an explicit quality,
+    /// or a bound on the task metric.
+    public static let defaultMaxRelativeError = 0.002
+
+    /// Error-targeted at `defaultMaxRelativeError` on every float tensor: the policy for a model whose
+    /// task the tool cannot see.
+    public static var transparent: CompressionPolicy {
+        var policy = CompressionPolicy()
+        policy.maxRelativeError = defaultMaxRelativeError
+        return policy
+    }
+
     /// IJG quality for JPEG-coded tensors.
     public var quality: Int = 20
     /// Tile layout; `nil` chooses per tensor: `rows:28x28` for 784 columns (MNIST-sized inputs),
@@ -49,8 +69,13 @@ public struct CompressionPolicy: Sendable {
     /// that matches wins over `maxRelativeError` and the 1-D factor.
     public var maxRelativeErrorOverrides: [(pattern: String, bound: Double)] = []
 
+    /// Bounds by exact tensor name, set by an allocation (`ErrorAllocation`); they win over every
+    /// other error rule.
+    public var tensorBounds: [String: Double] = [:]
+
     /// The relative-error bound for a tensor in error-targeted mode, nil outside it.
     public func relativeErrorBound(name: String, rank: Int) -> Double? {
+        if let b = tensorBounds[name] { return b }
         if let o = maxRelativeErrorOverrides.first(where: { Self.glob($0.pattern, matches: name) }) { return o.bound }
         guard let e = maxRelativeError else { return nil }
         return rank < 2 ? e * oneDimensionalBoundFactor : e
@@ -63,16 +88,17 @@ public struct CompressionPolicy: Sendable {
     /// Outside error-targeted mode, a tensor the rules would JPEG-code whose 8×8 DCT coding gain
     /// (`ErrorTargetedSearch.codingGain`, AC frequencies) on its layout is below `imageLikeMinimumGain` is noise-like:
     /// the IJG table at a low quality would destroy it (relative error ≈ 0.8 on a transformer's linear
-    /// layers at quality 20), so it is coded by `ErrorTargetedSearch` with this bound instead. 0.01 is
-    /// about the error of int8 per row, at fewer bits. `nil` JPEG-codes every such tensor as the rules say.
-    public var noiseLikeRelativeError: Double? = 0.01
+    /// layers at quality 20), so it is coded by `ErrorTargetedSearch` with this bound instead (default
+    /// `defaultMaxRelativeError`: an explicit quality says how much error the image-like tensors may
+    /// take, not the others). `nil` JPEG-codes every such tensor as the rules say.
+    public var noiseLikeRelativeError: Double? = defaultMaxRelativeError
     /// The coding gain over the 63 AC frequencies from which a tensor counts as image-like (the
     /// founding MLP's first layer as 28×28 rows: 2.10–2.11 for the three reference models, 1.94 for a
     /// model trained here; white noise: 1.0–1.05; all-MiniLM-L6-v2's linear layers ≈ 1.00).
     public var imageLikeMinimumGain = 1.25
 
-    /// The defaults: quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman;
-    /// noise-like tensors error-targeted at 0.01.
+    /// The rules at quality 20, automatic layout, per-tensor scale, mosaic, optimized Huffman;
+    /// noise-like tensors error-targeted at `defaultMaxRelativeError`.
     public init() {}
 
     /// The bound for a tensor that the rules would JPEG-code but that is noise-like (see

@@ -47,6 +47,14 @@ public enum DecodeLimits {
         return allows(elements: elements, payloadBytes: payloadBytes) ? nil : reason(elements: elements, payloadBytes: payloadBytes)
     }
 
+    /// Nil when a tensor restored to `shape` (zero slices put back, `ZeroSlices`) is plausible for
+    /// `payloadBytes` (its payloads plus 4 bytes per stored slice index), by the same rule as
+    /// `refusal(coding:shape:payloadBytes:)`.
+    public static func restoredRefusal(shape: [Int], payloadBytes: Int) -> String? {
+        let elements = footprint(coding: .exact, shape: shape)
+        return allows(elements: elements, payloadBytes: payloadBytes) ? nil : reason(elements: elements, payloadBytes: payloadBytes)
+    }
+
     /// Whether a reader accepts `entry`'s size.
     public static func accepts(_ entry: ContainerEntry) -> Bool {
         refusal(coding: entry.coding, shape: entry.shape, payloadBytes: entry.payloads.reduce(0) { $0 + $1.count }) == nil

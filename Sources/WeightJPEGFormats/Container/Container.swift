@@ -19,6 +19,12 @@ public struct ContainerEntry: Equatable, Sendable {
     /// checksum or bounds, its coding is invalid (then `coding` is `.exact`, a placeholder), or
     /// its shape breaks `DecodeLimits`. A damaged entry has no payloads.
     public var damage: ContainerError?
+    /// Slices removed before coding (dead units) that decompression restores as zeros; `shape` is
+    /// the stored shape, `restoredShape` the original one. Empty for almost every tensor.
+    public var zeroSlices: [ZeroSlices] = []
+
+    /// The shape decompression gives back: `shape` with the zero slices restored.
+    public var restoredShape: [Int] { ZeroSlices.restoredShape(shape, zeroSlices) }
 
     /// An entry; `damage` is nil.
     public init(name: String, dtype: String, shape: [Int], coding: TensorCoding, payloads: [[UInt8]]) {
@@ -43,6 +49,9 @@ public struct Container: Equatable, Sendable {
     public static let version: UInt16 = 1
     /// `WJPG`.
     public static let magic: [UInt8] = Array("WJPG".utf8)
+    /// Preamble flag bit 0: every tensor record ends with its zero slices (docs/FORMAT.md §3). Set
+    /// only when some tensor has them, so every other file is byte for byte what version 1 always wrote.
+    public static let zeroSlicesFlag: UInt16 = 1
     /// Size of the fixed preamble: magic, version, flags, header length, header CRC.
     public static let preambleSize = 16
     /// The largest header accepted (64 MiB), checked before anything is allocated.
@@ -93,21 +102,22 @@ public struct Container: Equatable, Sendable {
             header.append(utf8)
         }
         header.u32(UInt32(records.count))
+        let flags = records.contains { !$0.zeroSlices.isEmpty } ? Self.zeroSlicesFlag : 0
         var offset: UInt64 = 0
         for r in records {
-            writeRecord(r, offset: &offset, into: &header)
+            writeRecord(r, offset: &offset, flags: flags, into: &header)
         }
         var out = ByteWriter()
         out.append(Self.magic)
         out.u16(Self.version)
-        out.u16(0)
+        out.u16(flags)
         out.u32(UInt32(header.bytes.count))
         out.u32(CRC32.checksum(header.bytes))
         out.append(header.bytes)
         return out.bytes
     }
 
-    private static func writeRecord(_ e: ContainerRecord, offset: inout UInt64, into w: inout ByteWriter) {
+    private static func writeRecord(_ e: ContainerRecord, offset: inout UInt64, flags: UInt16, into w: inout ByteWriter) {
         w.string16(e.name)
         w.string16(e.dtype)
         w.u8(UInt8(e.shape.count))
@@ -123,12 +133,20 @@ public struct Container: Equatable, Sendable {
             w.u32(p.crc)
             offset += p.length
         }
+        if flags & zeroSlicesFlag != 0 {
+            w.u8(UInt8(e.zeroSlices.count))
+            for s in e.zeroSlices {
+                w.u8(UInt8(s.axis))
+                w.u32(UInt32(s.indices.count))
+                for i in s.indices { w.u32(UInt32(i)) }
+            }
+        }
     }
 
     static func recordSize(_ e: ContainerEntry) -> Int {
         var w = ByteWriter()
         var offset: UInt64 = 0
-        writeRecord(ContainerRecord(e), offset: &offset, into: &w)
+        writeRecord(ContainerRecord(e), offset: &offset, flags: e.zeroSlices.isEmpty ? 0 : zeroSlicesFlag, into: &w)
         return w.bytes.count
     }
 
@@ -167,6 +185,7 @@ public struct Container: Equatable, Sendable {
             var entry = ContainerEntry(name: record.name, dtype: record.dtype, shape: record.shape, coding: record.coding,
                                        payloads: damage == nil ? payloads : [])
             entry.damage = damage
+            entry.zeroSlices = record.zeroSlices
             entries.append(entry)
         }
         self.entries = entries
@@ -193,7 +212,7 @@ public struct Container: Equatable, Sendable {
             let version = try pre.u16()
             guard version == Self.version else { throw fail(.unsupportedVersion(Int(version))) }
             let flags = try pre.u16()
-            guard flags == 0 else { throw fail(.unsupportedFlags(flags)) }
+            guard flags & ~Self.zeroSlicesFlag == 0 else { throw fail(.unsupportedFlags(flags)) }
             let headerLength = try pre.u32()
             let declaredCRC = try pre.u32()
             let available = bytes.count - Self.preambleSize
@@ -276,14 +295,28 @@ public struct Container: Equatable, Sendable {
                         expectedOffset = offset + length
                         payloads.append(.init(offset: offset, length: length, crc: crc, inBounds: true))
                     }
-                    // Before any payload is read or output allocated: a small file must not claim a huge tensor.
-                    if damage == nil, let refusal = DecodeLimits.refusal(coding: coding, shape: shape,
-                                                                          payloadBytes: payloads.reduce(0) { $0 + Int($1.length) }) {
+                    var zeroSlices: [ZeroSlices] = []
+                    if flags & Self.zeroSlicesFlag != 0 {
+                        let count = Int(try r.u8())
+                        for _ in 0..<count {
+                            let axis = Int(try r.u8())
+                            let n = Int(try r.u32())
+                            guard n <= r.remaining / 4 else { throw fail(.invalidHeader("\(n) zero-slice indices cannot fit"), name) }
+                            zeroSlices.append(ZeroSlices(axis: axis, indices: try (0..<n).map { _ in Int(try r.u32()) }))
+                        }
+                        if let refusal = ZeroSlices.refusal(zeroSlices, shape: shape) { throw fail(.invalidHeader(refusal), name) }
+                    }
+                    // Before any payload is read or output allocated: a small file must not claim a huge
+                    // tensor, stored or restored (an index of 4 bytes restores a whole slice).
+                    let payloadBytes = payloads.reduce(0) { $0 + Int($1.length) }
+                    if damage == nil, let refusal = DecodeLimits.refusal(coding: coding, shape: shape, payloadBytes: payloadBytes)
+                        ?? DecodeLimits.restoredRefusal(shape: ZeroSlices.restoredShape(shape, zeroSlices),
+                                                        payloadBytes: payloadBytes + 4 * zeroSlices.reduce(0) { $0 + $1.indices.count }) {
                         guard salvage else { throw fail(.corruptPayload(refusal), name) }
                         damage = fail(.corruptPayload(refusal), name)
                     }
                     parsed.append(ContainerRecord(name: name, dtype: dtype, shape: shape, coding: coding,
-                                                  payloads: payloads, damage: damage))
+                                                  payloads: payloads, damage: damage, zeroSlices: zeroSlices))
                 }
                 guard r.remaining == 0 else { throw fail(.invalidHeader("\(r.remaining) unused bytes at the end of the header")) }
                 if expectedOffset < UInt64(areaSize) {
@@ -320,6 +353,7 @@ package struct ContainerRecord: Sendable {
     var coding: TensorCoding
     var payloads: [Payload]
     var damage: ContainerError?
+    var zeroSlices: [ZeroSlices] = []
 }
 
 extension ContainerRecord {
@@ -327,6 +361,6 @@ extension ContainerRecord {
     init(_ entry: ContainerEntry) {
         self.init(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: entry.coding,
                   payloads: entry.payloads.map { Payload(offset: 0, length: UInt64($0.count), crc: CRC32.checksum($0), inBounds: true) },
-                  damage: nil)
+                  damage: nil, zeroSlices: entry.zeroSlices)
     }
 }

@@ -57,7 +57,7 @@ public struct ContainerError: Error, CustomStringConvertible, Equatable {
         case .badMagic(let found):
             return "\(where_): not a .wjpg file (magic is \(found.map { String(format: "%02x", $0) }.joined(separator: " ")), expected 57 4a 50 47 'WJPG')"
         case .unsupportedVersion(let v): return "\(where_): .wjpg version \(v) is not supported (this build reads version \(Container.version))"
-        case .unsupportedFlags(let flags): return "\(where_): preamble flags are \(flags), version 1 defines none (corrupt, or written by a newer version)"
+        case .unsupportedFlags(let flags): return "\(where_): preamble flags are \(flags), version 1 defines only bit 0 (zero slices) (corrupt, or written by a newer version)"
         case .headerLength(let declared, let available):
             return "\(where_): header length \(declared) bytes exceeds the \(available) bytes available (truncated or corrupt)"
         case .headerChecksum(let declared, let computed):

@@ -1,0 +1,126 @@
+import Foundation
+import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGTuning
+@testable import WeightJPEG
+@testable import weightjpeg
+
+/// `compress --eval-cmd`: the user's metric, measured by a command on decoded candidates, decides
+/// each group's error bound; failing, hanging and garbage-printing commands are errors that leave
+/// nothing behind.
+@Suite(.serialized) struct TaskSearchTests {
+    static let scorer = TestPaths.packageRoot + "/scripts/examples/weight-cosine.py"
+
+    /// Two groups of alike tensors (`layers.#.a.weight` is sensitive: large values that the metric
+    /// sees; `layers.#.b.weight` too but smaller) plus a bias: a small model a stdlib scorer reads fast.
+    static func model(in dir: String) throws -> String {
+        var rng = RandomSource(seed: 5)
+        func matrix(_ rows: Int, _ cols: Int, scale: Float) -> Data {
+            let v: [Float] = (0..<(rows * cols)).map { _ in Float.random(in: -1..<1, using: &rng) * scale }
+            return v.withUnsafeBytes { Data($0) }
+        }
+        let bias: [Float] = (0..<32).map { Float($0) / 32 }
+        let file = SafetensorsFile(tensors: [
+            SafetensorsTensor(name: "layers.0.a.weight", dtype: .F32, shape: [32, 48], data: matrix(32, 48, scale: 1)),
+            SafetensorsTensor(name: "layers.0.b.weight", dtype: .F32, shape: [48, 32], data: matrix(48, 32, scale: 0.1)),
+            SafetensorsTensor(name: "layers.1.a.weight", dtype: .F32, shape: [32, 48], data: matrix(32, 48, scale: 1)),
+            SafetensorsTensor(name: "layers.1.b.weight", dtype: .F32, shape: [48, 32], data: matrix(48, 32, scale: 0.1)),
+            SafetensorsTensor(name: "layers.0.bias", dtype: .F32, shape: [32], data: bias.withUnsafeBytes { Data($0) }),
+        ], metadata: nil)
+        let path = dir + "/m.safetensors"
+        try Data(file.serialized()).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func alikeTensorsFormOneGroup() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let groups = ErrorAllocation.groups(of: try SafetensorsFile.read(path: Self.model(in: dir)))
+        #expect(groups.map(\.key) == ["layers.#.a.weight [32, 48]", "layers.#.b.weight [48, 32]"])
+        #expect(groups.map(\.tensors.count) == [2, 2] && groups.map(\.elements) == [3072, 3072])
+    }
+
+    /// The search scores the original first, probes each group, allocates, and writes the smallest
+    /// candidate whose metric drop (measured again here, by decoding the written file and running
+    /// the same scorer) is within the bound; its bounds are looser than the default.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func theWrittenFileKeepsTheMetricWithinTheBound() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Self.model(in: dir)
+        let before = Self.evaluationFolders()
+        let evaluator = CommandEvaluator(command: "python3 '\(Self.scorer)' '\(model)' {}", direction: .higherIsBetter, timeout: 120)
+        var plan = CompressionPlan(input: model, output: dir + "/m.wjpg")
+        plan.taskSearch = TaskSearchRequest(evaluator: evaluator, maxDrop: 0.001)
+        plan.taskSearch!.options.budget = 9
+        var seen: [ErrorAllocation.Evaluation] = []
+        let report = try plan.run { if case .evaluation(let e, _) = $0 { seen.append(e) } }
+        let allocation = try #require(report.allocation)
+        #expect(allocation.evaluations.count == seen.count && seen.count <= 9)
+        #expect(allocation.evaluations.first?.stage == "original" && abs(allocation.originalMetric - 1) < 1e-9)
+        #expect(allocation.evaluations.filter { $0.stage == "sensitivity" }.count == 2)
+        let chosen = try #require(allocation.evaluations.first { $0.chosen })
+        #expect(chosen.drop <= 0.001 && chosen.bytes == report.outputBytes)
+        #expect(allocation.groups.allSatisfy { ($0.bound ?? 0) > CompressionPolicy.defaultMaxRelativeError })
+
+        try DecompressionPlan(input: plan.output, output: dir + "/back.safetensors").run()
+        let again = try evaluator.evaluate(modelAt: dir + "/back.safetensors")
+        #expect(abs(again - chosen.metric) < 1e-12, "the written file is the one scored")
+        #expect(Self.evaluationFolders() == before, "every private folder is removed")
+    }
+
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func failingHangingAndGarbageCommandsAreErrorsAndLeaveNothing() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Self.model(in: dir)
+        let before = Self.evaluationFolders()
+        let cases: [(String, Double, (TaskEvaluationError) -> Bool)] = [
+            ("echo oops >&2; exit 3", 60, { if case .failed(_, 3, let tail) = $0 { tail == "oops" } else { false } }),
+            ("echo 0.5; echo not-a-number", 60, { if case .notANumber(_, "not-a-number") = $0 { true } else { false } }),
+            ("sleep 30; echo 1", 1, { if case .timedOut = $0 { true } else { false } }),
+        ]
+        for (command, timeout, expected) in cases {
+            var plan = CompressionPlan(input: model, output: dir + "/m.wjpg")
+            plan.taskSearch = TaskSearchRequest(evaluator: CommandEvaluator(command: command + " # {}", direction: .higherIsBetter, timeout: timeout), maxDrop: 0.01)
+            let start = Date()
+            #expect(performing: { try plan.run() }, throws: { error in (error as? TaskEvaluationError).map(expected) ?? false })
+            #expect(Date().timeIntervalSince(start) < 20, "\(command)")
+            #expect(!FileManager.default.fileExists(atPath: plan.output))
+        }
+        #expect(Self.evaluationFolders() == before, "every private folder is removed")
+    }
+
+    /// The command line: `--eval-cmd` with `--max-drop` in the metric's units writes the file and,
+    /// with `--report`, every evaluation as JSON; requests it cannot honour are refused when parsed.
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func theCommandLineWritesTheFileAndTheReport() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Self.model(in: dir)
+        var command = try WeightJPEGCommand.parseAsRoot(["compress", model, "-o", dir + "/m.wjpg", "--eval-cmd", "python3 '\(Self.scorer)' '\(model)' {}",
+                                                         "--max-drop", "0.002", "--eval-budget", "8", "--report", dir + "/r.json", "--quiet"])
+        try command.run()
+        let report = try JSONDecoder().decode(ErrorAllocation.Report.self, from: Data(contentsOf: URL(fileURLWithPath: dir + "/r.json")))
+        #expect(report.maxDrop == 0.002 && report.direction == .higherIsBetter && report.evaluations.count <= 8)
+        let chosen = try #require(report.evaluations.first { $0.chosen })
+        #expect(chosen.bytes == (try FileManager.default.attributesOfItem(atPath: dir + "/m.wjpg")[.size] as? Int))
+        // A relative model path keeps its meaning although the command runs in a private folder.
+        let depth = FileManager.default.currentDirectoryPath.split(separator: "/").count
+        let relative = String(repeating: "../", count: depth) + model.dropFirst()
+        let metric = try CommandEvaluator(command: "python3 '\(Self.scorer)' '\(model)' {}", direction: .higherIsBetter).evaluate(modelAt: relative)
+        #expect(abs(metric - 1) < 1e-9)
+        for arguments in [["--eval-cmd", "python3 score.py"], ["--eval-cmd", "x {}"],
+                          ["--eval-cmd", "x {}", "--max-drop", "1", "--quality", "20"],
+                          ["--eval-cmd", "x {}", "--max-drop", "1", "--eval-budget", "2"],
+                          ["--report", "r.json", "--max-drop", "1"]] {
+            #expect(throws: (any Error).self, "\(arguments)") { try WeightJPEGCommand.parseAsRoot(["compress", model, "-o", "x.wjpg"] + arguments) }
+        }
+    }
+
+    /// The private evaluation folders of this process now in the temporary directory (the suite is
+    /// serialized: only its own runs make them).
+    static func evaluationFolders() -> Set<String> {
+        Set(((try? FileManager.default.contentsOfDirectory(atPath: NSTemporaryDirectory())) ?? []).filter { $0.hasPrefix("weightjpeg-eval-\(getpid())-") })
+    }
+}
