@@ -6,25 +6,17 @@ struct Compress: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Compress a safetensors model into a .wjpg file whose payloads are standard JPEG.",
         discussion: """
-        Default (no --quality, no task): every float tensor of any dtype is coded by the cheapest \
-        candidate (JPEG, rANS-coded uniform quantizer, fixed-length per-row codes, float16, exact) \
-        whose relative RMS error ‖ΔW‖/‖W‖, measured by decoding, is at most 0.002 (1-D tensors \
-        0.0002): about MPEG NNC's usual step, which real models survive. --max-rel-error E sets \
-        another bound. Non-float tensors stay exact.
-
-        JPEG's large ratios need the task to say how much error it tolerates: --quality Q (image-like \
-        tensors as JPEG at quality Q; 784-column layers as 28x28 rows), or, for a Linear-ReLU MLP \
-        with its MNIST-style data, --max-drop P or --target-bytes N with --data DIR (the first \
-        layer's tables chosen on the validation split: training images 50,000-59,999, never the \
-        test set). --remove-dead-units and --finetune also need --data.
-
-        The last line gives the whole-file ratio and the largest relative error of any tensor, \
-        measured by decoding the written payloads; --json lists every tensor.
+        Default (no quality, no task): every float tensor of any dtype gets the cheapest coding whose \
+        relative RMS error, measured by decoding, is at most 0.002 (1-D: 0.0002), about MPEG NNC's \
+        usual step; --max-rel-error E sets another bound. Non-float tensors stay exact. JPEG's large \
+        ratios need the task: --quality Q (image-like tensors as JPEG), --eval-cmd with --max-drop \
+        (your metric), or --data DIR with --max-drop/--target-bytes (MNIST-style MLPs, chosen on \
+        training images 50,000-59,999). The last line gives the ratio and the worst tensor's error.
 
         Examples:
           weightjpeg compress model.safetensors -o model.wjpg
-          weightjpeg compress llm.safetensors -o llm.wjpg --max-rel-error 0.01
           weightjpeg compress mlp.safetensors -o mlp.wjpg --quality 20
+          weightjpeg compress m.safetensors -o m.wjpg --eval-cmd 'python3 score.py {}' --max-drop 0.006
           weightjpeg compress mlp.safetensors -o mlp.wjpg --data data/mnist --max-drop 0.3 --remove-dead-units
           weightjpeg compress m.safetensors -o - | ssh host 'cat > m.wjpg'
         """)

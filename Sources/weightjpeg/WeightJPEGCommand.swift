@@ -16,6 +16,6 @@ struct WeightJPEGCommand: ParsableCommand {
         Shell completions: weightjpeg --generate-completion-script bash|zsh|fish
         """,
         version: WeightJPEGVersion.current,
-        subcommands: [Reproduce.self, Train.self, Eval.self, Compress.self, Decompress.self, Inspect.self, Extract.self, Infer.self, Bench.self, Finetune.self, Compare.self]
+        subcommands: [Reproduce.self, Train.self, Eval.self, Compress.self, Decompress.self, Inspect.self, Extract.self, Report.self, Infer.self, Bench.self, Finetune.self, Compare.self]
     )
 }

@@ -70,6 +70,19 @@ struct PNGAndExtractTests {
         #expect(chunks[1].data.count < 1000)
     }
 
+    /// A palette image: color type 3, a PLTE chunk of the colors, the indices as samples.
+    @Test func pngWithPaletteStoresIndicesAndColors() throws {
+        let palette: [(red: UInt8, green: UInt8, blue: UInt8)] = [(0, 0, 4), (200, 10, 20), (252, 255, 164)]
+        let image = GrayImage(width: 4, height: 2, pixels: [0, 1, 2, 1, 2, 2, 0, 1])
+        let chunks = try #require(Self.chunks(PNGWriter.encode(image, palette: palette)))
+        #expect(chunks.map(\.type) == ["IHDR", "PLTE", "IDAT", "IEND"])
+        #expect(Array(chunks[0].data[8..<13]) == [8, 3, 0, 0, 0])
+        #expect(chunks[1].data == [0, 0, 4, 200, 10, 20, 252, 255, 164])
+        // The samples are the indices: the same scanlines as the grayscale image of those values.
+        let gray = try #require(Self.chunks(PNGWriter.encode(image)))
+        #expect(chunks[2].data == gray[1].data && Self.decode(PNGWriter.encode(image))?.pixels == image.pixels)
+    }
+
     /// Python's zlib, when python3 is installed, agrees on the chunk CRCs and the scanlines.
     @Test func pngParsesWithPython() throws {
         guard FileManager.default.isExecutableFile(atPath: "/usr/bin/python3") else { return }

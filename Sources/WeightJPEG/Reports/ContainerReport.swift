@@ -47,9 +47,7 @@ public struct ContainerReport: Codable, Sendable {
 
     /// Reads and summarizes `path`.
     public init(path: String) throws {
-        let container = try Container.read(path: path)
-        self.init(container, path: path)
-        self.container = container
+        self.init(try Container.read(path: path), path: path)
     }
 
     private var container: Container? = nil
@@ -61,7 +59,12 @@ public struct ContainerReport: Codable, Sendable {
     /// Decodes every float tensor and measures it against the tensor of the same name in `original`
     /// (the error stats need the original, so they are computed here rather than stored in the file).
     /// Throws when a tensor is missing from `original` or has another shape.
-    public mutating func compare(with original: SafetensorsFile, originalPath: String) throws {
+    ///
+    /// `visit`, when given, sees every float tensor once its error is recorded: its index in
+    /// `tensors`, its line (error included) and the original and decoded values (so a caller that
+    /// also draws the tensors decodes each one only once).
+    public mutating func compare(with original: SafetensorsFile, originalPath: String,
+                                 visit: ((_ index: Int, _ line: Tensor, _ original: [Float], _ decoded: [Float]) throws -> Void)? = nil) throws {
         let container = try self.container ?? Container.read(path: path)
         let byName = Dictionary(original.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let codec = try JPEGTensorCodec()
@@ -78,13 +81,16 @@ public struct ContainerReport: Codable, Sendable {
                 continue
             }
             let decoded = try ModelCodec.decode(entry, codec: codec, path: path).floats()
-            tensors[i].error = WeightDistortion(original: try source.floats(), decoded: decoded)
+            let values = try source.floats()
+            tensors[i].error = WeightDistortion(original: values, decoded: decoded)
+            try visit?(i, tensors[i], values, decoded)
         }
     }
 
     /// Summarizes `container` (read from `path`): sizes and codings per tensor, without decoding payloads.
     public init(_ container: Container, path: String) {
         self.path = path
+        self.container = container
         fileBytes = container.serialized().count
         var list: [Tensor] = []
         for e in container.entries {

@@ -15,8 +15,9 @@ import WeightJPEGCodec
 /// 3. Allocation: with `n_g` weights per group and a bit cost of about `−log2 E` per weight at
 ///    relative error `E`, minimizing bits subject to `Σ s_g E_g² ≤ D` gives `E_g = √(λ n_g / s_g)`
 ///    (Lagrangian; clamped to `minimumError…maximumError`). The sensitivities predict the `λ` that
-///    spends the whole drop; the real drop is then bisected over `λ` (geometrically), each probe a
-///    whole coded file scored by the evaluator.
+///    spends the whole drop; the real drop is then searched over `λ` (a secant step on the measured
+///    drop, which grows about linearly in `λ`, kept inside the bracket, else a geometric halving),
+///    each probe a whole coded file scored by the evaluator.
 /// 4. The smallest probe within the bound is the result: the file written is the one scored.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
 public enum ErrorAllocation {
@@ -189,7 +190,10 @@ public enum ErrorAllocation {
                 hi = lambda
             }
             if hi / lo < 1.05 { break }
-            lambda = (lo * hi).squareRoot()
+            // The drop grows about in proportion to λ (Σ s_g E_g² = λ Σ n_g while no bound is clamped):
+            // aim just inside the bound from the last probe, else halve the bracket geometrically.
+            let secant = drop > 0 ? lambda * 0.97 * options.maxDrop / drop : hi
+            lambda = secant > lo * 1.01 && secant < hi / 1.01 ? secant : (lo * hi).squareRoot()
         }
         if chosen == nil {
             // Every probe broke the bound: fall back to every group at the minimum.
