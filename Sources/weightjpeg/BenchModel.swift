@@ -16,7 +16,11 @@ struct BenchModel: ParsableCommand {
         and reading their peak resident memory (VmHWM, which each reports at its end). The reference is plain libjpeg-turbo \
         (C loops) encoding and decoding one 8-bit pixel per weight of every float tensor of rank ≥ 2 \
         (per-tensor min/max, --quality and optimized Huffman tables, as compress by default) on the same number of \
-        threads, in this process. MB/s are of the float32 checkpoint; ratio = ours / raw (target ≥ 0.70).
+        threads, in this process. MB/s are of the float32 checkpoint; ratio = ours / raw (target ≥ 0.70). \
+        Then the same two commands with the default policy (no options), and, in this process on one thread, \
+        compress and decompress speed per coding under the default policy (float32 MB/s per core, the step \
+        choice and verifying decode included) next to memcpy and memset of the same float32 bytes into a \
+        mapped file, which bounds any decoder.
         """)
 
     @Option(help: "Parameters of the synthetic checkpoint.")
@@ -101,12 +105,48 @@ struct BenchModel: ParsableCommand {
         line("compress  ", c, rawEncode)
         line("decompress", d, rawDecode)
         try? FileManager.default.removeItem(atPath: restored)
+        let jpegPeak = c.peakResidentBytes
+        // The default policy (what `compress` does without options), same children, same medians.
+        var dcs: [ChildProcess.Outcome] = [], dds: [ChildProcess.Outcome] = []
+        for r in 0..<repeats {
+            let c = try ChildProcess.run(ChildProcess.currentExecutable, ["compress", path, "-o", compressed, "--keep-dead-units", "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
+            guard c.status == 0 else { throw ModelFileError(path: path, reason: "compress (default policy) exited with status \(c.status)") }
+            let d = try ChildProcess.run(ChildProcess.currentExecutable, ["decompress", compressed, "-o", restored, "--jobs", String(jobs), "--no-progress"], quiet: r > 0)
+            guard d.status == 0 else { throw ModelFileError(path: compressed, reason: "decompress exited with status \(d.status)") }
+            try? FileManager.default.removeItem(atPath: restored)
+            dcs.append(c); dds.append(d)
+            fflush(nil)
+        }
+        let dc = medianOutcome(dcs), dd = medianOutcome(dds)
+        let defaultBytes = (try? FileManager.default.attributesOfItem(atPath: compressed)[.size] as? Int) ?? 0
+        print("default policy: compressed to \(grouped(defaultBytes)) bytes (\(fixed(Double(inputBytes) / Double(max(defaultBytes, 1)), 1))×)")
+        for (what, o) in [("compress  ", dc), ("decompress", dd)] {
+            print("  \(what)  \(fixed(mb / o.seconds, 1)) MB/s (\(fixed(o.seconds, 2)) s wall, \(fixed(o.cpuSeconds, 2)) s CPU = \(fixed(mb / o.cpuSeconds, 1)) MB/s per core); peak RSS \(fixed(Double(o.peakResidentBytes) / 1e6, 1)) MB")
+        }
+        // Per coding on one thread, next to memcpy/memset into a mapped file (medians of the repeats).
+        var throughputs: [CodingThroughput] = [], references: [MappedCopyReference] = []
+        for _ in 0..<repeats {
+            throughputs.append(try CodingThroughput(checkpoint: path, policy: CompressionPolicy()))
+            references.append(try MappedCopyReference(checkpoint: path, directory: scratch ?? directory))
+        }
+        let copy = median(references.map(\.copyMBps)), fill = median(references.map(\.fillMBps))
+        print("per coding, default policy, one thread (float32 MB per CPU-second; medians of \(repeats)); reference: memcpy into a mapped file \(fixed(copy, 0)) MB/s, memset \(fixed(fill, 0)) MB/s")
+        for row in throughputs[0].rows {
+            let runs = throughputs.compactMap { $0.rows.first { $0.coding == row.coding } }
+            let enc = median(runs.map(\.encodeMBps)), dec = median(runs.map(\.decodeMBps))
+            print("  \(row.coding.padding(toLength: 16, withPad: " ", startingAt: 0)) \(String(row.tensors).leftPadded(4)) tensors \(fixed(Double(row.elements) / 1e6, 2).leftPadded(7)) M weights \(fixed(row.bitsPerWeight, 3).leftPadded(7)) bits/weight   compress \(fixed(enc, 1).leftPadded(7)) MB/s   decompress \(fixed(dec, 1).leftPadded(7)) MB/s = \(fixed(dec / copy, 2)) × memcpy")
+        }
         let target = 150_000_000 + largest
-        print("  peak RSS: compress \(fixed(Double(c.peakResidentBytes) / 1e6, 1)) MB, decompress \(fixed(Double(d.peakResidentBytes) / 1e6, 1)) MB; target for compress ≤ 150 MB + largest tensor = \(fixed(Double(target) / 1e6, 1)) MB\(c.peakResidentBytes > target ? "  (MISSED)" : "")")
+        print("  peak RSS (JPEG run): compress \(fixed(Double(jpegPeak) / 1e6, 1)) MB, decompress \(fixed(Double(d.peakResidentBytes) / 1e6, 1)) MB; target for compress ≤ 150 MB + largest tensor = \(fixed(Double(target) / 1e6, 1)) MB\(jpegPeak > target ? "  (MISSED)" : "")")
         print("load average after: \(loadAverage())")
     }
 
     func loadAverage() -> String {
         ((try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8)) ?? "?").split(separator: " ").prefix(3).joined(separator: " ")
     }
+}
+
+extension String {
+    /// Right-aligned in a column of `width` characters.
+    fileprivate func leftPadded(_ width: Int) -> String { count >= width ? self : String(repeating: " ", count: width - count) + self }
 }

@@ -72,7 +72,7 @@ struct Compare: ParsableCommand {
         options.removeDeadUnits = !keepDeadUnits
         if noFinetune || quick { options.finetunes = [] }
         if quick {
-            options.baselines = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .uniformStep(step: 1), .pruning(sparsity: 0.8, bits: 8),
+            options.baselines = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .entropyUniform(step: 1), .entropyTrellis(step: 0.6), .pruning(sparsity: 0.8, bits: 8),
                                  .lowRank(rank: 64), .kmeans(k: 16)]
             options.qualities = [5, 20]
             options.tableSettings = [.tables(RateSetting(kind: .defaultSpectrum, level: 30), output: .jpegFlat(step: 8))]

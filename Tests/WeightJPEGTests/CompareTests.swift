@@ -137,7 +137,7 @@ enum CompareTestSupport {
 
 @Test func baselineBytesCoverTheWholeModel() throws {
     let model = CompareTestSupport.model([64, 32, 10], seed: 14)
-    let methods: [BaselineMethod] = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .uniformStep(step: 0.5),
+    let methods: [BaselineMethod] = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .entropyUniform(step: 0.5), .entropyTrellis(step: 0.3),
                                      .pruning(sparsity: 0.7, bits: 5), .lowRank(rank: 8), .kmeans(k: 8)]
     for method in methods {
         let bytes = try BaselineCodec.encode(model, method: method)

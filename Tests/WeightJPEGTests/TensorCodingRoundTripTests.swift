@@ -15,6 +15,8 @@ import Testing
     let shape = [40, 70]
     let codings: [TensorCoding] = [
         .exact, .float16, .int8PerRow, .entropyUniform(step: 0.002), .fixedRows(bits: 9),
+        .entropyTrellis(EntropyTrellisParameters(dependent: true, step: 0.002, rowsPerChunk: 16)),
+        .entropyTrellis(EntropyTrellisParameters(dependent: false, step: 0.002, rowsPerChunk: 100)),
         .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tile, pack: .mosaic, quality: 90)),
         .jpeg(JPEGTensorParameters(layout: .matrix(tileHeight: 16, tileWidth: 32), scale: .tensor, pack: .sharedTables, quality: 90)),
     ]

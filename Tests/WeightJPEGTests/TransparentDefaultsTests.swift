@@ -77,7 +77,11 @@ import Testing
         #expect(run.status == 0, "\(run.errors)")
         let lines = String(decoding: run.output, as: UTF8.self).split(separator: "\n")
         let last = String(try #require(lines.last))
-        #expect(last.hasPrefix("wrote \(dir)/m.wjpg: ") && last.contains("× smaller than") && last.contains("; largest relative error 0.002 ("), "\(last)")
+        // The worst tensor sits just under the bound (coding 6 stops within about 1 % of it).
+        let worst = last.components(separatedBy: "; largest relative error ").dropFirst().first
+            .flatMap { Double($0.split(separator: " ").first ?? "") }
+        #expect(last.hasPrefix("wrote \(dir)/m.wjpg: ") && last.contains("× smaller than"), "\(last)")
+        #expect(worst.map { $0 <= 0.002 && $0 >= 0.0019 } == true, "\(last)")
         #expect(run.errors.contains("the default bound, relative error 0.002"))
 
         let json = try runProcess(cli, ["compress", dir + "/m.safetensors", "-o", dir + "/j.wjpg", "--no-progress", "--json"])

@@ -31,6 +31,16 @@ public enum FuzzSeeds {
         (0..<count).map { i in 0.05 * sin(Float(i) * 0.37 + phase) + 0.01 * Float(i % 7) - 0.02 }
     }
 
+    /// Deterministic noise-like values in about ±0.05 (a 64-bit LCG; sums of four uniforms).
+    static func noiseValues(_ count: Int, seed: UInt64) -> [Float] {
+        var state = seed &* 0x9E37_79B9_7F4A_7C15 | 1
+        func uniform() -> Float {
+            state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+            return Float(state >> 40) / Float(1 << 24) - 0.5
+        }
+        return (0..<count).map { _ in 0.05 * (uniform() + uniform() + uniform() + uniform()) }
+    }
+
     static func safetensorsFiles() -> [(name: String, file: SafetensorsFile)] {
         let weight = SafetensorsTensor(name: "0.weight", shape: [12, 20], floats: values(240, phase: 0))
         let bias = SafetensorsTensor(name: "0.bias", shape: [12], floats: values(12, phase: 1))
@@ -72,6 +82,21 @@ public enum FuzzSeeds {
             change(&policy)
             let container = try ModelCodec.compress(model, policy: policy)
             out.append(("\(name).wjpg", container.serialized()))
+        }
+        // Noise-like weights in error-targeted mode: coding 6 (entropy-trellis), with row classes
+        // (rows of different scales) and without (a vector), at a fine and a coarse bound; a small
+        // matrix in coding 4.
+        let noise = SafetensorsFile(tensors: [
+            SafetensorsTensor(name: "n", shape: [24, 64], floats: noiseValues(24 * 64, seed: 1).enumerated().map { $1 * Float(1 + $0 / 64 % 5) }),
+            SafetensorsTensor(name: "v", shape: [1100], floats: noiseValues(1100, seed: 2)),
+            // Below ErrorTargetedSearch.entropyTrellisMinimumElements: coding 4 keeps a seed.
+            SafetensorsTensor(name: "s", shape: [30, 30], floats: noiseValues(900, seed: 3)),
+        ])
+        for (name, bound) in [("trellis-fine", 0.002), ("trellis-coarse", 0.05)] {
+            var policy = CompressionPolicy()
+            policy.maxRelativeError = bound
+            policy.oneDimensionalBoundFactor = 1
+            out.append(("\(name).wjpg", try ModelCodec.compress(noise, policy: policy).serialized()))
         }
         // int8 per row and exact codings only.
         var policy = CompressionPolicy()

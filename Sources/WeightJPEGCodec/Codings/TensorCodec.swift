@@ -128,6 +128,35 @@ package struct FixedRowsCodec: TensorCodec {
     }
 }
 
+/// One step, plain or trellis-coded quantization, per-class rANS in chunks of rows
+/// (`EntropyTrellis`); any rank (rank 0 and 1 are one row).
+package struct EntropyTrellisCodec: TensorCodec {
+    package var parameters: EntropyTrellisParameters
+
+    /// The matrix view of `shape`: `shape[0]` rows for rank ≥ 2, else one row.
+    static func matrix(_ shape: [Int], count: Int) -> (rows: Int, columns: Int) {
+        let rows = shape.count >= 2 ? shape[0] : 1
+        return (rows, rows > 0 ? count / rows : 0)
+    }
+
+    package func encode(_ values: [Float], shape: [Int], dtype: SafetensorsDType,
+                        jpeg: JPEGTensorCodec) throws(CodecError) -> (coding: TensorCoding, payloads: [[UInt8]]) {
+        let (rows, columns) = Self.matrix(shape, count: values.count)
+        guard rows >= 1, columns >= 1,
+              let coded = EntropyTrellis.encode(values, rows: rows, columns: columns, parameters: parameters) else {
+            throw CodecError(tensor: "", reason: "cannot be coded entropy-trellis (empty, or not finite)")
+        }
+        return (.entropyTrellis(coded.parameters), coded.payloads)
+    }
+
+    package func decode(_ payloads: [[UInt8]], shape: [Int], dtype: SafetensorsDType, jpeg: JPEGTensorCodec) throws(CodecError) -> [Float] {
+        let count = shape.reduce(1, *)
+        let (rows, columns) = Self.matrix(shape, count: count)
+        guard rows >= 1, columns >= 1 else { throw CodecError(tensor: "", reason: "entropy-trellis tensor of shape \(shape) has no elements") }
+        return try EntropyTrellis.decode(payloads, parameters: parameters, rows: rows, columns: columns)
+    }
+}
+
 extension TensorCoding {
     /// This coding's encoder and decoder (`table`: JPEG's explicit quantization table, if any).
     package func codec(table: [UInt16]? = nil) -> any TensorCodec {
@@ -138,6 +167,7 @@ extension TensorCoding {
         case .jpeg(let p): return JPEGCodec(parameters: p, table: table)
         case .entropyUniform(let step): return EntropyUniformCodec(step: step)
         case .fixedRows(let bits): return FixedRowsCodec(bits: bits)
+        case .entropyTrellis(let p): return EntropyTrellisCodec(parameters: p)
         }
     }
 

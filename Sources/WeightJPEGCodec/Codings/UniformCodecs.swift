@@ -96,6 +96,24 @@ package enum UniformCodecs {
         return w.bytes
     }
 
+    /// Σ(w − decoded)² of `encodeFixedRows(values, rows:, bits:)` followed by `decodeFixedRows`,
+    /// computed in one pass without packing (the same float32 scales and levels): the search's
+    /// cheap test of a depth before it codes it.
+    static func fixedRowsSquaredError(_ values: [Float], rows: Int, bits: Int) -> Double {
+        let columns = values.count / rows, m = levels(bits: bits)
+        var total = 0.0
+        for r in 0..<rows {
+            let row = values[(r * columns)..<((r + 1) * columns)]
+            let scale = SymmetricQuantizer.maxMagnitude(row) / Float(m)
+            let inv: Float = scale > 0 ? 1 / scale : 0
+            for w in row {
+                let d = Double(w) - Double(Float(SymmetricQuantizer.level(w, inverseScale: inv, maxLevel: m)) * scale)
+                total += d * d
+            }
+        }
+        return total
+    }
+
     static func decodeFixedRows(_ bytes: [UInt8], rows: Int, count: Int, bits: Int) throws(CodecError) -> [Float] {
         let expected = 4 * rows + (count * bits + 7) / 8
         guard (2...16).contains(bits), rows > 0, count % rows == 0, bytes.count == expected else {

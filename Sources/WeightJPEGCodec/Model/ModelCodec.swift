@@ -52,7 +52,7 @@ public enum ModelCodec {
         switch coding {
         case .exact:
             return entry(.exact, [[UInt8](tensor.data)])
-        case .entropyUniform, .fixedRows:
+        case .entropyUniform, .fixedRows, .entropyTrellis:
             preconditionFailure("the classic policy never chooses \(coding.name)")
         case .float16, .int8PerRow, .jpeg:
             try rejectNonFinite(values!, of: tensor.name)
@@ -160,9 +160,10 @@ public enum ModelCodec {
     /// Restores one tensor's bytes in its original dtype into `bytes`, which must be exactly the
     /// restored tensor's size (`product(restoredShape) × dtype.byteSize`): the same bytes as
     /// `decode(_:codec:path:).data`. A float32 JPEG tensor is decoded straight into `bytes` (the
-    /// pixel→float placement writes the output; no float array, no copy); other lossy tensors are
-    /// decoded to floats and converted into `bytes`; exact ones are copied. A tensor with zero
-    /// slices is decoded to a scratch buffer first and restored into `bytes`.
+    /// pixel→float placement writes the output; no float array, no copy), and so is a float32
+    /// entropy-trellis tensor (its chunks in parallel); other lossy tensors are decoded to floats
+    /// and converted into `bytes`; exact ones are copied. A tensor with zero slices is decoded to a
+    /// scratch buffer first and restored into `bytes`.
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
                               into bytes: UnsafeMutableRawBufferPointer) throws {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
@@ -194,6 +195,20 @@ public enum ModelCodec {
             do {
                 try codec.decode(entry.payloads, rows: rows, columns: count / rows, parameters: p,
                                  into: UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
+            } catch {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
+            }
+            return
+        }
+        if dtype == .F32, entry.damage == nil, case .entropyTrellis(let p) = entry.coding,
+           let base = bytes.baseAddress, Int(bitPattern: base) % MemoryLayout<Float>.alignment == 0 {
+            try checkLimits(entry, path: path)
+            let count = size / 4
+            let (rows, columns) = EntropyTrellisCodec.matrix(entry.shape, count: count)
+            do throws(CodecError) {
+                guard rows >= 1, columns >= 1 else { throw CodecError(tensor: "", reason: "entropy-trellis tensor of shape \(entry.shape) has no elements") }
+                try EntropyTrellis.decode(entry.payloads, parameters: p, rows: rows, columns: columns,
+                                          into: UnsafeMutableBufferPointer(start: base.bindMemory(to: Float.self, capacity: count), count: count))
             } catch {
                 throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
             }

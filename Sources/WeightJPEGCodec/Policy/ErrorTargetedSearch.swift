@@ -10,9 +10,12 @@ import WeightJPEGFormats
 /// - `exact` (always passes) and `float16` (F32 tensors whose values fit);
 /// - `fixedRows(bits)`: per-row fixed-length codes, bisection on 2…16 bits — the floor the issue
 ///   measures against; being a candidate, the result is never larger than it;
-/// - `entropyUniform(step)`: one uniform step, rANS-coded; the largest step meeting `E` is found by
+/// - `entropyUniform(step)`: one uniform step, rANS-coded (skipped when coding 6 is smaller than
+///   its predicted size by `entropyUniformSkipMargin`); the largest step meeting `E` is found by
 ///   bisection on the step (the error is computed in closed form while searching, then confirmed by
 ///   a real encode/decode, shrinking the step if the dtype rounding tips it over);
+/// - `entropyTrellis` (coding 6, at least `entropyTrellisMinimumElements` weights): its own
+///   model-based step choice for the bound, then one verifying decode (`entropyTrellis(…)`);
 /// - JPEG (rank ≥ 2, at least `jpegMinimumElements` weights, layout fits), one family per table
 ///   kind (IJG quality, flat, spectrum^0.5 — see `RateSetting`) with per-tile min/max for the matrix
 ///   layout, bisection over the level 1…100 (each probe a real encode and decode). Layouts: the
@@ -62,16 +65,31 @@ public enum ErrorTargetedSearch {
             if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
         }
 
-        if dtype == .F32, values.allSatisfy({ abs($0) <= 65_504 }) {
+        var trellis: Choice? = nil
+        if norm > 0, values.count >= entropyTrellisMinimumElements {
+            trellis = entropyTrellis(values, shape: shape, dtype: dtype, bound: bound, codec: codec)
+            consider(trellis)
+        }
+        // Coding 4's search (real encodes) is skipped when coding 6 already beats the size coding 4's
+        // model predicts for this bound by more than `entropyUniformSkipMargin`.
+        if norm > 0, !(trellis.map { Double($0.bytes) < (1 - entropyUniformSkipMargin) * predictedEntropyUniformBytes(values, norm: norm, bound: bound) } ?? false) {
+            consider(entropyUniform(values, norm: norm, bound: bound, probe: probe))
+        }
+        // float16 takes 2 bytes per weight: tried only when that could be smaller than the best so far.
+        if dtype == .F32, 2 * values.count < best.bytes, values.allSatisfy({ abs($0) <= 65_504 }) {
             consider(try probe(.float16, nil))
         }
-        if norm > 0 { consider(entropyUniform(values, norm: norm, bound: bound, probe: probe)) }
 
         // Fixed-length per row (the floor): the fewest bits that pass (error falls as bits grow).
         // Only depths whose payload is smaller than the best so far can win: when the largest of
         // them fails, every smaller one fails too, so the floor is no smaller than `best`, and the
         // search (each probe a full encode and decode) is skipped.
-        func fixed(_ b: Int) -> Choice? { (try? probe(.fixedRows(bits: b), nil)) ?? nil }
+        // For float32 tensors a depth whose error (computed without coding) is above the bound is
+        // not coded at all: the decoded values are exactly those of the computation.
+        func fixed(_ b: Int) -> Choice? {
+            if dtype == .F32, UniformCodecs.fixedRowsSquaredError(values, rows: rows, bits: b) > bound * bound * norm { return nil }
+            return (try? probe(.fixedRows(bits: b), nil)) ?? nil
+        }
         var hi = 16
         while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
         if hi >= 2, let top = fixed(hi), top.error.within(bound) {
@@ -130,6 +148,60 @@ public enum ErrorTargetedSearch {
         let am = v.reduce(0, +) / Double(v.count)
         let gm = exp(v.reduce(0) { $0 + log($1) } / Double(v.count))
         return am / gm
+    }
+
+    /// Tensors smaller than this are not tried with `entropyTrellis` (its model payload and
+    /// parameters, about 40–200 bytes, would outweigh its gain).
+    public static let entropyTrellisMinimumElements = 1024
+
+    /// Coding 6 at the largest step its model predicts for `bound` (`EntropyTrellis.encode`, which
+    /// verifies the float32 error itself), confirmed by one decode rounded to `dtype`; when that
+    /// rounding tips the error over the bound, re-coded at most twice for a tighter bound.
+    static func entropyTrellis(_ values: [Float], shape: [Int], dtype: SafetensorsDType, bound: Double,
+                               codec: JPEGTensorCodec) -> Choice? {
+        let (rows, columns) = EntropyTrellisCodec.matrix(shape, count: values.count)
+        guard rows >= 1, columns >= 1 else { return nil }
+        var target = bound
+        for _ in 0..<3 {
+            guard let coded = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: target) else { return nil }
+            let coding = TensorCoding.entropyTrellis(coded.parameters)
+            let bytes = coded.payloads.reduce(0) { $0 + $1.count }
+            guard DecodeLimits.refusal(coding: coding, shape: shape, payloadBytes: bytes) == nil,
+                  let decoded = try? ModelCodec.decodeValues(coding: coding, payloads: coded.payloads, shape: shape, codec: codec)
+            else { return nil }
+            let error = WeightDistortion(original: values, decoded: WeightDistortion.rounded(decoded, to: dtype))
+            if error.within(bound) { return Choice(coding: coding, payloads: coded.payloads, error: error) }
+            target *= 0.9
+        }
+        return nil
+    }
+
+    /// How much smaller than coding 4's predicted size (`predictedEntropyUniformBytes`) coding 6 must
+    /// be for the search to skip coding 4's own search: 1 %, above the prediction's error (measured
+    /// 0.0–0.4 % on all-MiniLM-L6-v2 and the synthetic checkpoint, docs/results/entropy-trellis.txt).
+    public static let entropyUniformSkipMargin = 0.01
+
+    /// Coding 4's size at `bound` as its model predicts it, in one pass without coding: the
+    /// high-rate step `Δ = bound·‖W‖·√(12/N)` (squared error `Δ²/12` per weight), the order-0
+    /// entropy of `round(w/Δ)`, plus about two bytes per frequency-table entry and the 4 parameter
+    /// bytes. `.infinity` when the symbols would not fit coding 4's alphabet.
+    static func predictedEntropyUniformBytes(_ values: [Float], norm: Double, bound: Double) -> Double {
+        let step = Float(bound * (norm * 12 / Double(values.count)).squareRoot())
+        guard step.isFinite, step > 0 else { return .infinity }
+        var lo: Float = 0, hi: Float = 0
+        for v in values { lo = min(lo, v); hi = max(hi, v) }
+        let low = (lo / step).rounded(), span = Double((hi / step).rounded() - low) + 1
+        guard span.isFinite, span < Double(RANS.maxAlphabet) else { return .infinity }
+        var counts = [Int](repeating: 0, count: Int(span))
+        let inv = 1 / step
+        for v in values { counts[Int((v * inv).rounded() - low)] += 1 }
+        let n = Double(values.count)
+        var bits = 0.0, used = 0
+        for c in counts where c > 0 {
+            bits -= Double(c) * log2(Double(c) / n)
+            used += 1
+        }
+        return bits / 8 + 2 * Double(used) + 4
     }
 
     /// The entropy-coded uniform quantizer with the largest step that passes.

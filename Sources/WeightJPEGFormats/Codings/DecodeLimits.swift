@@ -1,7 +1,7 @@
 /// How large a decoded tensor may be for the bytes that code it, checked before the output is
 /// allocated, so a hostile `.wjpg` cannot make a small file claim a huge tensor.
 ///
-/// A JPEG stream can claim any image size in a few bytes, and so can a rANS stream (coding 4), so
+/// A JPEG stream can claim any image size in a few bytes, and so can a rANS stream (codings 4 and 6), so
 /// every tensor gets one rule: any tensor of at most `unconditionalElements` elements, larger ones
 /// only with at least one payload byte per `maxElementsPerByte` elements (for JPEG, counting the
 /// padded mosaic pixels too). Scalar codings take at least a quarter byte per element, so they

@@ -14,8 +14,12 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
     case entropyUniform(step: Float)
     /// Symmetric per-row quantization with fixed-length `bits`-bit codes (2…16).
     case fixedRows(bits: Int)
+    /// One uniform step, plain or trellis-coded quantization, the integers rANS-coded with
+    /// per-class (row/column scale) tables in independent chunks of rows (payloads: context model,
+    /// then one stream per chunk; see `EntropyTrellisParameters`).
+    case entropyTrellis(EntropyTrellisParameters)
 
-    /// The coding byte of a container entry (FORMAT.md §4–5): 0 exact … 5 fixed rows.
+    /// The coding byte of a container entry (FORMAT.md §4–5): 0 exact … 5 fixed rows, 6 entropy trellis.
     public var code: UInt8 {
         switch self {
         case .exact: return 0
@@ -24,6 +28,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         case .jpeg: return 3
         case .entropyUniform: return 4
         case .fixedRows: return 5
+        case .entropyTrellis: return 6
         }
     }
 
@@ -36,6 +41,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         case .jpeg: return "jpeg"
         case .entropyUniform: return "entropy-uniform"
         case .fixedRows(let b): return "fixed-row\(b)"
+        case .entropyTrellis: return "entropy-trellis"
         }
     }
 
@@ -43,6 +49,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
         switch self {
         case .jpeg(let p): return "jpeg \(p)"
         case .entropyUniform(let step): return "entropy-uniform step \(step)"
+        case .entropyTrellis(let p): return "entropy-trellis \(p)"
         default: return name
         }
     }
@@ -56,6 +63,7 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
             w.f32(step)
             return w.bytes
         case .fixedRows(let bits): return [UInt8(bits)]
+        case .entropyTrellis(let p): return p.serialized()
         default: return []
         }
     }
@@ -87,6 +95,11 @@ public enum TensorCoding: Equatable, Sendable, CustomStringConvertible {
                 throw invalid("fixed-row takes one byte of bits in 2…16, found \(parameters)")
             }
             self = .fixedRows(bits: Int(parameters[0]))
+        case 6:
+            guard let p = EntropyTrellisParameters(bytes: parameters) else {
+                throw invalid("entropy-trellis parameters are invalid (\(parameters.count) bytes; 10 expected: version 1, mode 0/1, positive finite step, rows per chunk ≥ 1)")
+            }
+            self = .entropyTrellis(p)
         default: throw invalid("unknown coding")
         }
     }

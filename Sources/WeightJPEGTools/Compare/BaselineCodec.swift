@@ -23,9 +23,9 @@ public enum BaselineCodec {
             case .float16: w.f16s(m.storage)
             case .int8PerRow: UniformRowQuantizer.encodeRaw(m, into: &w)
             case .uniformRow(let b): UniformRowQuantizer.encode(m, bits: b, into: &w)
-            case .uniformStep(let f):
-                guard f > 0, f.isFinite else { throw .unsupported("uniform step needs a positive step, got \(f)") }
-                UniformStepQuantizer.encode(m, stepOverRMS: f, into: &w)
+            case .entropyUniform(let f), .entropyTrellis(let f):
+                guard f > 0, f.isFinite else { throw .unsupported("\(method.family) needs a positive step, got \(f)") }
+                try ProductCodingBaseline.encode(m, code: method.tag == 7 ? 4 : 6, stepOverRMS: f, into: &w)
             case .pruning(let s, let b): MagnitudePruning.encode(m, sparsity: s, bits: b, into: &w)
             case .lowRank(let r):
                 guard r > 0 else { throw .unsupported("low rank needs rank ≥ 1") }
@@ -43,7 +43,7 @@ public enum BaselineCodec {
     public static func decode(_ bytes: [UInt8], what: String = "coded model") throws(CompareError) -> MLP {
         var r = CompactReader(bytes, what: what)
         let tag = try r.u8()
-        guard (1...7).contains(tag) else { throw r.corrupt("unknown method tag \(tag)") }
+        guard (1...8).contains(tag) else { throw r.corrupt("unknown method tag \(tag)") }
         let count = try r.varint(limit: 64)
         guard count > 0 else { throw r.corrupt("no layers") }
         var sizes: [Int] = []
@@ -62,7 +62,7 @@ public enum BaselineCodec {
             case 3: weight = try UniformRowQuantizer.decode(&r, rows: rows, columns: columns, bits: bits)
             case 4: weight = try MagnitudePruning.decode(&r, rows: rows, columns: columns)
             case 5: weight = try LowRankFactorization.decode(&r, rows: rows, columns: columns)
-            case 7: weight = try UniformStepQuantizer.decode(&r, rows: rows, columns: columns)
+            case 7, 8: weight = try ProductCodingBaseline.decode(&r, code: tag == 7 ? 4 : 6, rows: rows, columns: columns)
             default: weight = try KMeansSharing.decode(&r, rows: rows, columns: columns)
             }
             layers.append(DenseLayer(weight: weight, bias: try r.halves(rows)))

@@ -10,10 +10,12 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     /// float16 scale per row chosen among clipped maxima for the least squared error), the integers
     /// of each tensor coded with a static rANS coder (model stored).
     case uniformRow(bits: Int)
-    /// Weights as integers of one uniform step per tensor, `step` × the tensor's RMS (float16), with
-    /// no fixed bit depth (|q| ≤ 2047), the integers rANS-coded — scalar quantization with entropy
-    /// coding as in MPEG NNC, without its context modelling.
-    case uniformStep(step: Double)
+    /// The product's coding 4 (`entropy-uniform`) at one step per matrix, `step` × its RMS: scalar
+    /// quantization with one static rANS table, as MPEG NNC without its context modeling.
+    case entropyUniform(step: Double)
+    /// The product's coding 6 (`entropy-trellis`) at one step per matrix, `step` × its RMS (its
+    /// spacing per quantizer is twice that): trellis-coded quantization and per-class rANS.
+    case entropyTrellis(step: Double)
     /// Magnitude pruning per layer to `sparsity`, survivors as uniform `bits`-bit integers (float16
     /// scale per tensor), positions as rANS-coded gaps (escape 255) and values rANS-coded.
     case pruning(sparsity: Double, bits: Int)
@@ -30,7 +32,8 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
         case .float16: return "float16"
         case .int8PerRow: return "int8 per row"
         case .uniformRow: return "uniform per row + rANS"
-        case .uniformStep: return "uniform step per tensor + rANS"
+        case .entropyUniform: return "coding 4: uniform step + rANS"
+        case .entropyTrellis: return "coding 6: trellis + per-class rANS"
         case .pruning: return "pruning + rANS"
         case .lowRank: return "low-rank SVD (fp16)"
         case .kmeans: return "k-means + Huffman"
@@ -42,7 +45,7 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .float16, .int8PerRow: return "-"
         case .uniformRow(let b): return "\(b) bit"
-        case .uniformStep(let f): return "step \(f)×RMS"
+        case .entropyUniform(let f), .entropyTrellis(let f): return "step \(f)×RMS"
         case .pruning(let s, let b): return "\(Int((s * 100).rounded()))% pruned, \(b) bit"
         case .lowRank(let r): return "rank \(r)"
         case .kmeans(let k): return "k \(k)"
@@ -60,7 +63,8 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
         case .pruning: return 4
         case .lowRank: return 5
         case .kmeans: return 6
-        case .uniformStep: return 7
+        case .entropyUniform: return 7
+        case .entropyTrellis: return 8
         }
     }
 
@@ -68,7 +72,8 @@ public enum BaselineMethod: Hashable, Sendable, CustomStringConvertible {
     public static let defaultSweep: [BaselineMethod] =
         [.float16, .int8PerRow]
         + [8, 6, 5, 4, 3, 2].map { .uniformRow(bits: $0) }
-        + [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].map { .uniformStep(step: $0) }
+        + [0.25, 0.5, 0.75, 1, 1.25, 1.5, 2].map { .entropyUniform(step: $0) }
+        + [0.15, 0.3, 0.45, 0.6, 0.75, 0.9, 1.2].map { .entropyTrellis(step: $0) }
         + [(0.5, 8), (0.7, 8), (0.8, 8), (0.9, 8), (0.95, 8), (0.8, 6)].map { .pruning(sparsity: $0.0, bits: $0.1) }
         + [256, 128, 64, 32, 16].map { .lowRank(rank: $0) }
         + [64, 32, 16, 8, 4, 2].map { .kmeans(k: $0) }

@@ -1,8 +1,9 @@
-/// The entropy-coding layer of `RowCoder`: a 32-bit rANS state with 16-bit renormalisation and
+import WeightJPEGCore
+/// The entropy-coding layer of `EntropyTrellis`: a 32-bit rANS state with 16-bit renormalization and
 /// 12-bit probabilities, symmetric per-class tables over *signed tokens*, and the token/extra-bit
-/// binarisation of a quantised magnitude. Everything here is integer arithmetic, so encoder and
-/// decoder agree bit for bit on every platform. docs/results/row-coder-format.md is the spec.
-enum RowCoderRANS {
+/// binarisation of a quantized magnitude. Everything here is integer arithmetic, so encoder and
+/// decoder agree bit for bit on every platform. docs/FORMAT.md §5.5 is the spec.
+enum TrellisRANS {
     /// Probability precision: frequencies of a table sum to `1 << probBits`.
     static let probBits: UInt32 = 12
     /// `M`, the total of a table.
@@ -21,7 +22,7 @@ enum RowCoderRANS {
     static let exactTokens = 32
     /// Magnitude tokens (0…127); token 127 covers magnitudes up to `maxMagnitude`.
     static let magnitudeTokens = 128
-    /// The largest quantised magnitude: `2¹⁷ − 1`.
+    /// The largest quantized magnitude: `2¹⁷ − 1`.
     static let maxMagnitude: Int32 = (1 << 17) - 1
 
     /// Token, extra-bit count and extra bits of magnitude `m` (0 ≤ m ≤ maxMagnitude): `m < 32` is
@@ -105,7 +106,7 @@ enum RowCoderRANS {
                 if sum < Int(total) { g[i] += unit; sum += 2 } else if g[i] - unit >= floor { g[i] -= unit; sum -= 2 }
                 k += 1
             }
-            precondition(sum == Int(total), "table normalisation did not converge")
+            precondition(sum == Int(total), "table normalization did not converge")
             if g[0] > Int(maxFrequency) {
                 let excess = g[0] - Int(maxFrequency)   // even
                 g[0] = Int(maxFrequency)
@@ -120,15 +121,15 @@ enum RowCoderRANS {
         init(validated g: [UInt32]) { self.g = g }
 
         /// Parses `T` and its frequencies (bytes as in the spec); nil when malformed.
-        static func parse(_ r: inout ByteCursor) -> Table?? {
-            guard let t = r.u8() else { return nil }
+        static func parse(_ r: inout ByteReader) -> Table?? {
+            guard let t = try? r.u8() else { return nil }
             if t == 0 { return .some(nil) }
             guard t >= 2, Int(t) <= magnitudeTokens else { return nil }
             var g: [UInt32] = []
             g.reserveCapacity(Int(t))
             var sum: UInt32 = 0
             for i in 0..<Int(t) {
-                guard let v = r.varint(), v <= UInt64(i == 0 ? maxFrequency : total / 2) else { return nil }
+                guard let v = try? r.varint(limit: UInt64(i == 0 ? maxFrequency : total / 2)) else { return nil }
                 g.append(UInt32(v))
                 sum += i == 0 ? UInt32(v) : 2 * UInt32(v)
                 guard sum <= total else { return nil }
@@ -139,7 +140,7 @@ enum RowCoderRANS {
 
         func serialize(into out: inout [UInt8]) {
             out.append(UInt8(g.count))
-            for v in g { ByteCursor.appendVarint(UInt64(v), to: &out) }
+            for v in g { LEB128.append(Int(v), to: &out) }
         }
 
         /// Per signed token: frequency and start (encoder side), 255 entries.
@@ -170,52 +171,7 @@ enum RowCoderRANS {
             }
         }
 
-        /// Estimated serialised size in bytes.
+        /// Estimated serialized size in bytes.
         var byteCount: Int { 1 + g.reduce(0) { $0 + ($1 < 128 ? 1 : 2) } }
-    }
-}
-
-/// A bounds-checked little-endian reader over bytes (never traps).
-struct ByteCursor {
-    let bytes: UnsafeBufferPointer<UInt8>
-    var offset = 0
-
-    init(_ bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
-
-    var atEnd: Bool { offset == bytes.count }
-    var remaining: Int { bytes.count - offset }
-
-    mutating func u8() -> UInt8? {
-        guard offset < bytes.count else { return nil }
-        defer { offset += 1 }
-        return bytes[offset]
-    }
-
-    mutating func u32() -> UInt32? {
-        guard remaining >= 4 else { return nil }
-        var v: UInt32 = 0
-        for k in 0..<4 { v |= UInt32(bytes[offset + k]) << (8 * UInt32(k)) }
-        offset += 4
-        return v
-    }
-
-    /// Unsigned LEB128, at most 3 bytes (values < 2²¹).
-    mutating func varint() -> UInt64? {
-        var v: UInt64 = 0
-        for shift in stride(from: 0, to: 21, by: 7) {
-            guard let b = u8() else { return nil }
-            v |= UInt64(b & 0x7F) << UInt64(shift)
-            if b & 0x80 == 0 { return v }
-        }
-        return nil
-    }
-
-    static func appendVarint(_ value: UInt64, to out: inout [UInt8]) {
-        var v = value
-        repeat {
-            let b = UInt8(v & 0x7F)
-            v >>= 7
-            out.append(v == 0 ? b : b | 0x80)
-        } while v != 0
     }
 }

@@ -1,39 +1,47 @@
 import Foundation
 
-/// Dependent (trellis-coded) quantisation for `RowCoder`, as in VVC: two quantisers with step
+/// Dependent (trellis-coded) quantization for `EntropyTrellis`, as in VVC: two quantizers with step
 /// `2Δ` — Q0 reconstructs index `k` as `2k·Δ`, Q1 as `(2k − sgn k)·Δ` — and a 4-state machine
-/// driven by the parity of each index picks the quantiser of the next element (states 0, 1 use
+/// driven by the parity of each index picks the quantizer of the next element (states 0, 1 use
 /// Q0; 2, 3 use Q1; next state = `[[0,2],[2,0],[1,3],[3,1]][state][k & 1]`, state 0 at the start
 /// of every chunk). The encoder chooses the indices with a Viterbi search minimising
 /// `(w/Δ − r)² + λ·bits`; at high rate this recovers part of the 1.53 dB (0.25 bit) that any
-/// scalar quantiser loses to the rate–distortion bound. Each class has one table per quantiser.
-enum RowCoderDQ {
+/// scalar quantizer loses to the rate–distortion bound. Each class has one table per quantizer.
+enum TrellisQuantizer {
     /// Next states packed 2 bits each, index `2·state + parity`: 0,2,2,0,1,3,3,1.
     static let packedTransitions: UInt32 = 0 | 2 << 2 | 2 << 4 | 0 << 6 | 1 << 8 | 3 << 10 | 3 << 12 | 1 << 14
+
+    /// `⌊y⌋` for |y| < 2³¹ without a libm call (the baseline x86-64 target has no rounding
+    /// instruction, and `floorf` dominated the trellis).
+    @inline(__always)
+    static func floorSmall(_ y: Float) -> Float {
+        let t = Float(Int32(y))
+        return t > y ? t - 1 : t
+    }
 
     @inline(__always)
     static func next(_ state: UInt32, parity: UInt32) -> UInt32 { (packedTransitions >> ((2 * state + parity) * 2)) & 3 }
 
-    /// The reconstruction magnitude (in steps) of index magnitude `m` under quantiser `qz`.
+    /// The reconstruction magnitude (in steps) of index magnitude `m` under quantizer `qz`.
     @inline(__always)
     static func reconstruction(_ m: UInt32, quantizer qz: UInt32) -> UInt32 { qz == 0 ? 2 * m : (m == 0 ? 0 : 2 * m - 1) }
 
-    /// Trellis-quantises `v` (`rows × columns`) with step `step`, the state restarting at every
+    /// Trellis-quantizes `v` (`rows × columns`) with step `step`, the state restarting at every
     /// chunk of `rowsPerChunk` rows. `bits[t·128 + token]` is the rate of a magnitude token under
-    /// table `t = 2·class + quantiser`; `classOf(r, c)` the class. Writes the indices into `k` and
+    /// table `t = 2·class + quantizer`; `classOf(r, c)` the class. Writes the indices into `k` and
     /// returns Σ(w − decoded)² over the float32 decoded values.
     static func trellis(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, rowsPerChunk: Int, step: Float,
                         rowClass: [UInt8], shift: [Int8], classes: Int, bits: [Float], lambda: Float,
                         into k: UnsafeMutableBufferPointer<Int32>) -> Double {
         let inv = 1 / step
-        let limit = Float(RowCoderRANS.maxMagnitude)
+        let limit = Float(TrellisRANS.maxMagnitude)
         let kMax = classes - 1
         let maxElements = min(rows, rowsPerChunk) * columns
         var prev = [UInt8](repeating: 0, count: maxElements * 4)
         var index = [Int32](repeating: 0, count: maxElements * 4)
         let inf = Float.infinity
         @inline(__always) func rate(_ b: UnsafeBufferPointer<Float>, _ table: Int, _ kk: Float) -> Float {
-            let (t, nb, _) = RowCoderRANS.token(UInt32(abs(kk)))
+            let (t, nb, _) = TrellisRANS.token(UInt32(abs(kk)))
             return b[table &* 128 &+ Int(t)] + Float(nb)
         }
         bits.withUnsafeBufferPointer { b in
@@ -51,14 +59,14 @@ enum RowCoderDQ {
                                 let cls = min(max(rc + Int(shift[c]), 0), kMax)
                                 let t0 = 2 * cls, t1 = 2 * cls + 1
                                 // Q0: reconstructions 2a and 2a + 2 (a = ⌊x/2⌋), indices a, a + 1.
-                                let a = min(max((x * 0.5).rounded(.down), -limit), limit - 1)
+                                let a = min(max(floorSmall(min(max(x * 0.5, -2 * limit), 2 * limit)), -limit), limit - 1)
                                 let dA = x - 2 * a, dB = dA - 2
                                 let jA = dA * dA + lambda * rate(b, t0, a)
                                 let jB = dB * dB + lambda * rate(b, t0, a + 1)
                                 let aOdd = Int32(a) & 1 != 0
                                 let (jE0, kE0, jO0, kO0) = aOdd ? (jB, a + 1, jA, a) : (jA, a, jB, a + 1)
                                 // Q1: odd reconstructions o and o + 2 around x (indices differ by 1), and 0 (index 0).
-                                let o = min(max(2 * ((x - 1) * 0.5).rounded(.down) + 1, -2 * limit + 1), 2 * limit - 3)
+                                let o = min(max(2 * floorSmall(min(max((x - 1) * 0.5, -2 * limit), 2 * limit)) + 1, -2 * limit + 1), 2 * limit - 3)
                                 let kO = o > 0 ? (o + 1) * 0.5 : (o - 1) * 0.5
                                 let kP = o + 2 > 0 ? (o + 3) * 0.5 : (o + 1) * 0.5
                                 let dO = x - o, dP = dO - 2
@@ -78,7 +86,7 @@ enum RowCoderDQ {
                                 if c1 + jE0 < n2 { n2 = c1 + jE0; s2 = 1; k2 = kE0 }
                                 if c3 + jO1 < n1 { n1 = c3 + jO1; s1 = 3; k1 = kO1 }
                                 if c3 + jE1 < n3 { n3 = c3 + jE1; s3 = 3; k3 = kE1 }
-                                // Renormalise (costs stay small in Float).
+                                // Renormalize (costs stay small in Float).
                                 let m = min(min(n0, n1), min(n2, n3))
                                 c0 = n0 - m; c1 = n1 - m; c2 = n2 - m; c3 = n3 - m
                                 pv[4 * e] = s0; pv[4 * e + 1] = s1; pv[4 * e + 2] = s2; pv[4 * e + 3] = s3
@@ -127,7 +135,7 @@ enum RowCoderDQ {
         return total
     }
 
-    /// Per (class, quantiser) magnitude-token counts of indices `k`.
+    /// Per (class, quantizer) magnitude-token counts of indices `k`.
     static func counts(_ k: UnsafeMutableBufferPointer<Int32>, rows: Int, columns: Int, rowsPerChunk: Int, rowClass: [UInt8],
                        shift: [Int8], classes: Int) -> [Int] {
         var h = [Int](repeating: 0, count: 2 * classes * 128)
@@ -140,7 +148,7 @@ enum RowCoderDQ {
                 for c in 0..<columns {
                     let m = k[r * columns + c].magnitude
                     let cls = min(max(rc + Int(shift[c]), 0), classes - 1)
-                    h[(2 * cls + Int(st >> 1)) * 128 + Int(RowCoderRANS.token(m).token)] += 1
+                    h[(2 * cls + Int(st >> 1)) * 128 + Int(TrellisRANS.token(m).token)] += 1
                     st = next(st, parity: m & 1)
                 }
             }
@@ -149,10 +157,10 @@ enum RowCoderDQ {
         return h
     }
 
-    /// Tables from counts (a reachable class whose quantiser saw nothing gets a minimal table),
+    /// Tables from counts (a reachable class whose quantizer saw nothing gets a minimal table),
     /// and the trellis's rate estimates per token (smoothed, see `smoothedBits`).
-    static func tables(_ h: [Int], classes: Int) -> ([RowCoderRANS.Table?], [Float]) {
-        var tables: [RowCoderRANS.Table?] = []
+    static func tables(_ h: [Int], classes: Int) -> ([TrellisRANS.Table?], [Float]) {
+        var tables: [TrellisRANS.Table?] = []
         var bits = [Float](repeating: 24, count: 2 * classes * 128)
         for cls in 0..<classes {
             let used = (0..<256).contains { h[cls * 256 + $0] > 0 }
@@ -160,7 +168,7 @@ enum RowCoderDQ {
                 let t = 2 * cls + qz
                 guard used else { tables.append(nil); continue }
                 let counts = Array(h[(t * 128)..<(t * 128 + 128)])
-                let table = RowCoderRANS.Table(counts: counts) ?? RowCoderRANS.Table(counts: [1])!
+                let table = TrellisRANS.Table(counts: counts) ?? TrellisRANS.Table(counts: [1])!
                 tables.append(table)
                 smoothedBits(counts.map { Float($0) }, into: &bits, at: t * 128)
             }
@@ -180,7 +188,7 @@ enum RowCoderDQ {
     /// The trellis-coded encoding, or nil (the caller then uses plain rounding) when the bound
     /// is not met within a few passes.
     static func encode(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, bound: Double,
-                       options: RowCoder.Options) -> RowCoder.Encoded? {
+                       options: EntropyTrellis.Options) -> EntropyTrellis.Encoded? {
         var norm = 0.0, maxAbs: Float = 0
         for w in v {
             guard w.isFinite else { return nil }
@@ -191,31 +199,17 @@ enum RowCoderDQ {
         let n = v.count
         let target = bound * bound * norm
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
-        let smallest = Double(maxAbs) / Double(2 * Int(RowCoderRANS.maxMagnitude) - 4) * (1 + 1e-6)
+        let smallest = Double(maxAbs) / Double(2 * Int(TrellisRANS.maxMagnitude) - 4) * (1 + 1e-6)
         func clampStep(_ s: Double) -> Float {
             Float(min(max(s, smallest, Double(Float.leastNormalMagnitude)), Double(Float.greatestFiniteMagnitude) / 8))
         }
-        // High-rate start: the uniform quantiser's Δ (Δ²/12 per weight) times the ratio the trellis
+        // High-rate start: the uniform quantizer's Δ (Δ²/12 per weight) times the ratio the trellis
         // settles at (measured: about 0.57 at λ = 0.2).
         var step = clampStep(bound * (norm * 12 / Double(n)).squareRoot() * 0.57)
-        // Context model from plain rounding at 2Δ (the magnitudes of the indices).
-        var k = [Int32](repeating: 0, count: n)
-        let model: RowCoder.ClassModel = k.withUnsafeMutableBufferPointer { kb in
-            _ = RowCoder.quantise(v, step: 2 * step, into: kb)
-            var tokens = [UInt8](repeating: 0, count: n)
-            for i in 0..<n { tokens[i] = UInt8(RowCoderRANS.token(kb[i].magnitude).token) }
-            return tokens.withUnsafeBufferPointer { RowCoder.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2) }
-        }
+        let (model, startingBits) = startingModel(v, rows: rows, columns: columns, step: step, options: options)
+        var bits = startingBits
         let classes = model.classes
-        // Initial rates: each class's plain-rounding table for both quantisers.
-        var bits = [Float](repeating: 24, count: 2 * classes * 128)
-        for cls in 0..<classes {
-            guard let t = model.tables[cls] else { continue }
-            var g = [Float](repeating: 0, count: 128)
-            for (tok, v) in t.g.enumerated() { g[tok] = Float(tok == 0 ? v : 2 * v) }
-            smoothedBits(g, into: &bits, at: (2 * cls) * 128)
-            smoothedBits(g, into: &bits, at: (2 * cls + 1) * 128)
-        }
+        var k = [Int32](repeating: 0, count: n)
         // Step search on a sample of rows (every j-th, about 65,536 elements; the whole tensor when
         // small): the trellis error scales as Δ², so a few sample passes fix the step and the
         // rates; then one full pass (a second, shrunk, only when the full error exceeds the bound).
@@ -283,57 +277,32 @@ enum RowCoderDQ {
         var opts = options
         opts.chunkElements = rowsPerChunk * columns
         return b.k.withUnsafeBufferPointer { kb in
-            RowCoder.write(kb, rows: rows, columns: columns, step: b.step, relativeError: (exact / norm).squareRoot(), model: final, options: opts)
+            EntropyTrellis.write(kb, rows: rows, columns: columns, step: b.step, relativeError: (exact / norm).squareRoot(), model: final, options: opts)
         }
     }
 
-    /// The decoder's hot loop for trellis-coded chunks; false on corrupt input.
-    @inline(never)
-    static func decodeLoop(_ b: UnsafeBufferPointer<UInt8>, rows: Range<Int>, columns: Int, rowClass: UnsafeBufferPointer<UInt8>,
-                           shift: UnsafeBufferPointer<Int8>, classes: Int, symbols: UnsafeMutablePointer<UInt8>, entries: UnsafeMutablePointer<UInt32>,
-                           step: Float, out: UnsafeMutablePointer<Float>) -> Bool {
-        let p = b.baseAddress!
-        let end = b.count
-        var x = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
-        guard x >= RowCoderRANS.lowerBound else { return false }
-        var pos = 4
-        let mask: UInt32 = RowCoderRANS.total - 1
-        let lower = RowCoderRANS.lowerBound
-        let kMax = classes - 1
-        let useShift = shift.contains { $0 != 0 }
-        var state: UInt32 = 0
-        for r in rows {
-            let rc = Int(rowClass[r])
-            let o = out + r * columns
-            for c in 0..<columns {
-                let cls = useShift ? min(max(rc + Int(shift[c]), 0), kMax) : rc
-                let table = 2 &* cls &+ Int(state >> 1)
-                let slot = x & mask
-                let sym = symbols[table &<< 12 | Int(slot)]
-                let e = entries[table &<< 8 | Int(sym)]
-                x = (e & 0xFFFF) &* (x >> 12) &+ slot &- (e >> 16)
-                if x < lower {
-                    guard pos + 2 <= end else { return false }
-                    x = (x << 16) | UInt32(p[pos]) | UInt32(p[pos + 1]) << 8
-                    pos += 2
-                }
-                let s = UInt32(sym)
-                if s == 0 {
-                    o[c] = 0
-                    state = next(state, parity: 0)
-                    continue
-                }
-                let t = (s + 1) >> 1
-                var mag = t
-                if t >= 32 {
-                    guard let full = RowCoderRANS.magnitude(token: t, x: &x, p: p, pos: &pos, end: end) else { return false }
-                    mag = full
-                }
-                let v = Float(2 * mag - (state >> 1)) * step
-                o[c] = s & 1 == 1 ? v : -v
-                state = next(state, parity: mag & 1)
-            }
+    /// The context model chosen from plain rounding at `2·step` (the magnitudes of the trellis
+    /// indices) and the trellis's first rate estimates (each class's plain-rounding table, for
+    /// both quantizers).
+    static func startingModel(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, step: Float,
+                              options: EntropyTrellis.Options) -> (EntropyTrellis.ClassModel, [Float]) {
+        let n = v.count
+        var k = [Int32](repeating: 0, count: n)
+        let model: EntropyTrellis.ClassModel = k.withUnsafeMutableBufferPointer { kb in
+            _ = EntropyTrellis.quantize(v, step: 2 * step, into: kb)
+            var tokens = [UInt8](repeating: 0, count: n)
+            for i in 0..<n { tokens[i] = UInt8(TrellisRANS.token(kb[i].magnitude).token) }
+            return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2) }
         }
-        return pos == end && x == lower
+        let classes = model.classes
+        var bits = [Float](repeating: 24, count: 2 * classes * 128)
+        for cls in 0..<classes {
+            guard let t = model.tables[cls] else { continue }
+            var g = [Float](repeating: 0, count: 128)
+            for (tok, v) in t.g.enumerated() { g[tok] = Float(tok == 0 ? v : 2 * v) }
+            smoothedBits(g, into: &bits, at: (2 * cls) * 128)
+            smoothedBits(g, into: &bits, at: (2 * cls + 1) * 128)
+        }
+        return (model, bits)
     }
 }

@@ -1,0 +1,263 @@
+import Foundation
+import WeightJPEGCore
+import WeightJPEGFormats
+/// Coding 6, `entropy-trellis`: the error-targeted coder for noise-like tensors.
+///
+/// One uniform step `Δ` for the whole tensor, the integers chosen by a 4-state trellis (dependent
+/// quantization, `EntropyTrellisQuantizer`) or by plain rounding, the step chosen by a model of the
+/// error (a few passes over a sample, no search of real encodes) and verified, never exceeded, on
+/// the decoded values. The
+/// integers are coded with rANS under *per-class static tables*: each element's class is
+/// `clamp(rowClass[r] + columnShift[c], 0, K − 1)`, a log-scale model of the local magnitude
+/// (row scale × column scale, in steps of ½ or ¼ octave) chosen by the encoder among "none",
+/// "rows", "columns" and "both" by estimated size. Rows are cut into chunks, each an independent
+/// rANS stream, so one tensor can be decoded on several cores. Byte layout:
+/// docs/FORMAT.md §5.5.
+///
+/// Thread safety: `encode` and `decode` are pure functions of their inputs (no shared state); any
+/// number may run at once, and the chunks of one tensor may be decoded concurrently with
+/// `decodeChunk` into disjoint parts of the output.
+package enum EntropyTrellis {
+    /// What `encode` returns.
+    package struct Encoded: Sendable {
+        /// Payload 0 is the model (class tables and row/column classes), then one per chunk.
+        package let payloads: [[UInt8]]
+        /// The coding's parameters (step, mode, rows per chunk).
+        package let parameters: EntropyTrellisParameters
+        /// `‖ΔW‖ / ‖W‖` of the decoded values (exactly what `decode` returns), 0 for an all-zero tensor.
+        package let relativeError: Double
+        /// The step.
+        package let step: Float
+        /// Which context model the encoder chose (for reports).
+        package let model: String
+        /// Total bytes (parameters and payloads).
+        package var bytes: Int { EntropyTrellisParameters.byteCount + payloads.reduce(0) { $0 + $1.count } }
+    }
+
+    /// Elements per chunk the encoder aims at (whole rows, at least one row).
+    package static let chunkElements = 1 << 18
+    /// The most classes a model may have.
+    static let maxClasses = 64
+
+    /// Encoder options, for measurements of each idea (the defaults are the codec).
+    package struct Options: Sendable {
+        /// Context models tried (the smallest estimate wins).
+        package var models: [ContextModel] = ContextModel.allCases
+        /// Classes per octave tried for the models that have classes.
+        package var resolutions: [Int] = [2, 4]
+        /// Elements per chunk.
+        package var chunkElements = EntropyTrellis.chunkElements
+        /// Trellis-coded (dependent) quantization with 4 states instead of plain rounding.
+        package var dependentQuantization = true
+        /// The trellis's rate weight λ (squared steps per bit).
+        package var lambda: Float = 0.2
+        package init() {}
+    }
+
+    /// The context models the encoder may choose from.
+    package enum ContextModel: String, Sendable, CaseIterable {
+        /// One table for the whole tensor (order 0).
+        case none
+        /// A class per row (its RMS).
+        case rows
+        /// A class shift per column.
+        case columns
+        /// Row class plus column shift.
+        case both
+    }
+
+
+    // MARK: Encoding
+
+    /// Codes `values` (`rows × columns`, row-major) with relative RMS error at most
+    /// `maxRelativeError`, measured on the decoded values. Nil when no step meets the bound (a
+    /// non-finite value, or a bound below what 17-bit magnitudes reach — the caller then stores
+    /// the tensor another way).
+    package static func encode(_ values: UnsafeBufferPointer<Float>, rows: Int, columns: Int, maxRelativeError: Double,
+                              options: Options = Options()) -> Encoded? {
+        precondition(rows >= 1 && columns >= 1 && values.count == rows * columns, "shape does not match the values")
+        guard maxRelativeError >= 0, maxRelativeError.isFinite else { return nil }
+        let n = values.count
+        _ = n
+        if options.dependentQuantization, let dq = TrellisQuantizer.encode(values, rows: rows, columns: columns, bound: maxRelativeError, options: options) {
+            return dq
+        }
+        guard let (step, relative, q) = chooseStep(values, bound: maxRelativeError) else { return nil }
+        return q.withUnsafeBufferPointer { qb in
+            encodeQuantized(qb, rows: rows, columns: columns, step: step, relativeError: relative, options: options)
+        }
+    }
+
+    /// `encode` for an array.
+    package static func encode(_ values: [Float], rows: Int, columns: Int, maxRelativeError: Double,
+                              options: Options = Options()) -> Encoded? {
+        values.withUnsafeBufferPointer { encode($0, rows: rows, columns: columns, maxRelativeError: maxRelativeError, options: options) }
+    }
+
+    /// Quantizes with `step` into `q`; returns Σ(w − q·step)² (on the float32 decoded values).
+    static func quantize(_ v: UnsafeBufferPointer<Float>, step: Float, into q: UnsafeMutableBufferPointer<Int32>) -> Double {
+        let inv = 1 / step
+        let limit = Float(TrellisRANS.maxMagnitude)
+        var total = 0.0
+        let n = v.count
+        var i = 0
+        while i < n {
+            let w = v[i]
+            // Round to nearest even by the 1.5·2²³ trick (exact below 2²²; the clamp comes first).
+            let clamped = min(max(w * inv, -limit), limit)
+            let r = (clamped + 12_582_912) - 12_582_912
+            q[i] = Int32(r)
+            let d = Double(w - r * step)   // exact in Float (Sterbenz) except when clamped
+            total += d * d
+            i += 1
+        }
+        return total
+    }
+
+    /// Exact squared error of `q` (Double accumulation), to confirm the final choice.
+    static func exactSquaredError(_ v: UnsafeBufferPointer<Float>, _ q: UnsafeBufferPointer<Int32>, step: Float) -> Double {
+        var e = 0.0
+        for i in 0..<v.count {
+            let d = Double(v[i]) - Double(Float(q[i]) * step)
+            e += d * d
+        }
+        return e
+    }
+
+    /// The largest step found (closed form, then at most a few verifying passes) whose decoded
+    /// error is within `bound`, its relative error and its integers. Nil for non-finite input or
+    /// when no step passes.
+    static func chooseStep(_ v: UnsafeBufferPointer<Float>, bound: Double) -> (step: Float, relative: Double, q: [Int32])? {
+        var norm = 0.0, maxAbs: Float = 0
+        for w in v {
+            guard w.isFinite else { return nil }
+            norm += Double(w) * Double(w)
+            maxAbs = max(maxAbs, abs(w))
+        }
+        if norm == 0 { return (1, 0, [Int32](repeating: 0, count: v.count)) }
+        let target = bound * bound * norm
+        let smallest = Double(maxAbs) / Double(TrellisRANS.maxMagnitude) * (1 + 1e-6)
+        func clampStep(_ s: Double) -> Float {
+            Float(min(max(s, smallest, Double(Float.leastNormalMagnitude)), Double(Float.greatestFiniteMagnitude) / 4))
+        }
+        var current = [Int32](repeating: 0, count: v.count)
+        var kept: [Int32] = []
+        var best: (step: Float, error: Double)? = nil
+        // High-rate estimate: Δ²/12 per weight.
+        var step = clampStep(bound * (norm * 12 / Double(v.count)).squareRoot())
+        for _ in 0..<8 {
+            let e = current.withUnsafeMutableBufferPointer { quantize(v, step: step, into: $0) }
+            let passes = e <= target
+            if passes, best == nil || step > best!.step {
+                best = (step, e)
+                swap(&current, &kept)
+                if current.count != v.count { current = [Int32](repeating: 0, count: v.count) }
+            }
+            if passes && e >= target * 0.985 { break }   // close enough to the bound
+            // D ∝ Δ² locally: aim just under the target.
+            let ratio = e > 0 ? (target / e).squareRoot() : 4
+            let next = clampStep(Double(step) * min(max(ratio, 0.25), 4) * (passes ? 0.997 : 0.995))
+            if let b = best, next <= b.step { break }
+            if next == step { break }
+            step = next
+        }
+        guard let b = best else { return nil }
+        let exact = kept.withUnsafeBufferPointer { exactSquaredError(v, $0, step: b.step) }
+        guard exact <= target else { return nil }
+        return (b.step, (exact / norm).squareRoot(), kept)
+    }
+
+    /// Codes already-quantized integers (|q| ≤ 2¹⁷ − 1).
+    static func encodeQuantized(_ q: UnsafeBufferPointer<Int32>, rows: Int, columns: Int, step: Float, relativeError: Double,
+                                options: Options) -> Encoded {
+        let n = q.count
+        // Magnitude tokens, once.
+        var tokens = [UInt8](repeating: 0, count: n)
+        tokens.withUnsafeMutableBufferPointer { t in
+            for i in 0..<n { t[i] = UInt8(TrellisRANS.token(UInt32(q[i].magnitude)).token) }
+        }
+        let model = tokens.withUnsafeBufferPointer { chooseModel(q, tokens: $0, rows: rows, columns: columns, options: options) }
+        return write(q, rows: rows, columns: columns, step: step, relativeError: relativeError, model: model, options: options)
+    }
+
+    /// Serializes a chosen model and the chunk streams of `q` (levels, or trellis indices when
+    /// `model.quantizers == 2`).
+    static func write(_ q: UnsafeBufferPointer<Int32>, rows: Int, columns: Int, step: Float, relativeError: Double,
+                      model: ClassModel, options: Options) -> Encoded {
+        let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
+        var payloads: [[UInt8]] = [model.serialized(rows: rows, columns: columns)]
+        let enc = model.tables.map { $0?.encoderEntries() }
+        var r0 = 0
+        while r0 < rows {
+            let r1 = min(rows, r0 + rowsPerChunk)
+            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: enc))
+            r0 = r1
+        }
+        let parameters = EntropyTrellisParameters(dependent: model.quantizers == 2, step: step, rowsPerChunk: rowsPerChunk)
+        return Encoded(payloads: payloads, parameters: parameters, relativeError: relativeError, step: step, model: model.name)
+    }
+
+    static func encodeChunk(_ q: UnsafeBufferPointer<Int32>, rows: Range<Int>, columns: Int, model: ClassModel,
+                            entries: [(freq: [UInt32], start: [UInt32])?]) -> [UInt8] {
+        var words: [UInt16] = []
+        words.reserveCapacity(rows.count * columns / 3 + 16)
+        var x = TrellisRANS.lowerBound
+        let pb = TrellisRANS.probBits
+        // Flatten the tables: class k's entries at k·256.
+        let k = model.tables.count
+        var freq = [UInt32](repeating: 0, count: 256 * k), start = [UInt32](repeating: 0, count: 256 * k)
+        for (i, e) in entries.enumerated() {
+            guard let e else { continue }
+            for s in 0..<256 { freq[256 * i + s] = e.freq[s]; start[256 * i + s] = e.start[s] }
+        }
+        @inline(__always) func put(_ f: UInt32, _ st: UInt32) {
+            if x >= f << 20 { words.append(UInt16(truncatingIfNeeded: x)); x >>= 16 }
+            x = ((x / f) << pb) + (x % f) + st
+        }
+        @inline(__always) func putBits(_ v: UInt32, _ bits: UInt32) {
+            let sh = pb - bits
+            let f: UInt32 = 1 << sh
+            if x >= f << 20 { words.append(UInt16(truncatingIfNeeded: x)); x >>= 16 }
+            x = ((x >> sh) << pb) + (x & (f - 1)) + (v << sh)
+        }
+        let kMax = model.classes - 1
+        let nq = model.quantizers
+        // Trellis states before each element (dependent quantization), forwards from state 0.
+        var states = [UInt8](repeating: 0, count: nq == 2 ? rows.count * columns : 0)
+        if nq == 2 {
+            var st: UInt32 = 0
+            let base = rows.lowerBound * columns
+            for i in 0..<states.count {
+                states[i] = UInt8(st)
+                st = TrellisQuantizer.next(st, parity: UInt32(q[base + i].magnitude & 1))
+            }
+        }
+        freq.withUnsafeBufferPointer { fr in
+            start.withUnsafeBufferPointer { stt in
+                for r in rows.reversed() {
+                    let rc = Int(model.rowClass[r])
+                    let base = r * columns
+                    for c in stride(from: columns - 1, through: 0, by: -1) {
+                        let v = q[base + c]
+                        let (t, nb, extra) = TrellisRANS.token(UInt32(v.magnitude))
+                        if nb > 12 {
+                            putBits(extra & 0xFFF, 12)
+                            putBits(extra >> 12, nb - 12)
+                        } else if nb > 0 {
+                            putBits(extra, nb)
+                        }
+                        let s = TrellisRANS.signedToken(t, negative: v < 0)
+                        var cls = min(max(rc + Int(model.columnShift[c]), 0), kMax)
+                        if nq == 2 { cls = 2 * cls + Int(states[(r - rows.lowerBound) * columns + c] >> 1) }
+                        put(fr[256 * cls + s], stt[256 * cls + s])
+                    }
+                }
+            }
+        }
+        var out: [UInt8] = []
+        out.reserveCapacity(4 + 2 * words.count)
+        for b in 0..<4 { out.append(UInt8((x >> (8 * UInt32(b))) & 0xFF)) }
+        for w in words.reversed() { out.append(UInt8(w & 0xFF)); out.append(UInt8(w >> 8)) }
+        return out
+    }
+}
