@@ -158,13 +158,13 @@ struct RateControlOptions: ParsableArguments {
 /// `compress --eval-cmd`: the user's own task metric decides how much error each group of tensors
 /// may take (`ErrorAllocation`); `--max-drop` is then in the metric's units.
 struct TaskMetricOptions: ParsableArguments {
-    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command that scores a model: {} is a safetensors file (decoded from the candidate .wjpg); the last line of its standard output is the metric. With --max-drop P (in the metric's units) the smallest file whose metric drops at most P is written.", valueName: "command"))
+    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command scoring the model {} (a safetensors file): the last line it prints is the metric; --max-drop P is in its units.", valueName: "command"))
     var evalCommand: String?
-    @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("Instead of a command, the built-in metric of a Linear-ReLU classifier on the validation images of --data (training images 50,000-59,999), in percent: accuracy, or agreement (label-free: same prediction as the original model). --max-drop is then in percentage points.", valueName: "metric"))
+    @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("A built-in metric of a Linear-ReLU classifier on --data's validation images, in percent: accuracy, or agreement (same prediction as the original).", valueName: "metric"))
     var builtIn: ClassifierEvaluator.Metric?
     @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
     var direction: MetricDirection = .higherIsBetter
-    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations (the original model's, one per group of alike tensors, then the allocation's).", valueName: "n"))
+    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations in all.", valueName: "n"))
     var budget = 16
     @Option(name: .customLong("eval-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds before one evaluation is stopped (an error).", valueName: "s"))
     var timeout = 600.0
