@@ -17,7 +17,7 @@ import WeightJPEGCodec
 ///    relative error `E`, minimizing bits subject to `Σ s_g E_g² ≤ D` gives `E_g = √(λ n_g / s_g)`
 ///    (Lagrangian; clamped to `minimumError…maximumError`). The sensitivities predict the `λ` that
 ///    spends the whole drop; the real drop is then searched over `λ` (a secant step on the measured
-///    drop, which grows about linearly in `λ`, kept inside the bracket, else a geometric halving),
+///    drop, which grows about linearly in `λ`, kept inside the bracket, else a step by 1.5),
 ///    each probe a whole coded file scored by the evaluator.
 /// 4. The smallest probe within the bound is the result: the file written is the one scored.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
@@ -203,8 +203,12 @@ public enum ErrorAllocation {
             if hi / lo < 1.05 { break }
             // The drop grows about in proportion to λ (Σ s_g E_g² = λ Σ n_g while no bound is clamped):
             // aim just inside the bound from the last probe, else halve the bracket geometrically.
-            let secant = drop > 0 ? lambda * 0.97 * options.maxDrop / drop : hi
-            lambda = secant > lo * 1.01 && secant < hi / 1.01 ? secant : (lo * hi).squareRoot()
+            // Outside the bracket, or too close to its ends, move by a factor 1.5 instead: the far end
+            // of the first bracket is every group at the largest bound, far from the answer.
+            let passed = lo == lambda
+            let secant = drop > 0 ? lambda * (passed ? 1 : 0.97) * options.maxDrop / drop : lambda * 1.5
+            let step = passed ? min(lambda * 1.5, (lambda * hi).squareRoot()) : max(lambda / 1.5, (lambda * lo).squareRoot())
+            lambda = secant > lo * 1.01 && secant < hi / 1.01 ? secant : step
         }
         if chosen == nil {
             // Every probe broke the bound: fall back to every group at the minimum.
