@@ -12,7 +12,7 @@ import numpy as np
 import weightjpeg
 from helpers import bf16_bits, cli, read_bytes, read_safetensors, smooth, write_safetensors
 
-ALL_CODINGS = {"exact", "float16", "int8-row", "jpeg", "entropy-uniform"}
+ALL_CODINGS = {"exact", "float16", "int8-row", "jpeg", "entropy-trellis"}
 
 
 def source_model() -> dict:
@@ -162,7 +162,7 @@ class FilesTest(unittest.TestCase):
             f.write(damaged)
         with weightjpeg.safe_open(self.path("damaged.wjpg")) as f:   # the header is intact: opening works
             f.get_tensor("a")                                           # an undamaged tensor reads
-            with self.assertRaisesRegex(weightjpeg.WeightJPEGError, "damaged.wjpg: tensor 'b': payload 0 is damaged") as caught:
+            with self.assertRaisesRegex(weightjpeg.WeightJPEGError, r"damaged.wjpg: tensor 'b': payload \d+ is damaged") as caught:
                 f.get_tensor("b")
             self.assertEqual(caught.exception.code, 5)
         with self.assertRaisesRegex(weightjpeg.WeightJPEGError, "damaged.wjpg"):

@@ -23,7 +23,7 @@ class TensorDeclaration:
     dtype: str
     #: the decoded tensor's shape, outermost first
     shape: Tuple[int, ...]
-    #: how the file codes it: "exact", "float16", "int8-row", "jpeg", "entropy-uniform", "fixed-rowN"
+    #: how the file codes it: "exact", "float16", "int8-row", "jpeg", "entropy-uniform", "entropy-trellis", "fixed-rowN"
     coding: str
     #: bytes the decoded tensor takes in its dtype
     decoded_bytes: int
