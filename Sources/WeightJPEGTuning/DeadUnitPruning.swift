@@ -27,15 +27,10 @@ public enum DeadUnitPruning {
         do { reports = try model.deadUnits(inputs: trainingInputs, count: trainingInputs.count / d) } catch {
             throw .inputSize(expected: d, values: trainingInputs.count)
         }
-        var removedRows: [String: Set<Int>] = [:], removedColumns: [String: Set<Int>] = [:]
-        for report in reports where !report.removed.isEmpty {
-            let here = MLP.parameterNames(layer: report.layer), next = MLP.parameterNames(layer: report.layer + 1)
-            removedRows[here.weight] = Set(report.removed)
-            removedRows[here.bias] = Set(report.removed)
-            removedColumns[next.weight] = Set(report.removed)
-        }
+        let slices = zeroSlices(reports)
         let tensors = file.tensors.map { tensor -> SafetensorsTensor in
-            let rows = removedRows[tensor.name] ?? [], columns = removedColumns[tensor.name] ?? []
+            func removed(axis: Int) -> Set<Int> { Set(slices[tensor.name]?.first { $0.axis == axis }?.indices ?? []) }
+            let rows = removed(axis: 0), columns = removed(axis: 1)
             if rows.isEmpty && columns.isEmpty { return tensor }
             return cut(tensor, rows: rows, columns: columns)
         }
