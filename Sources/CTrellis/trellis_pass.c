@@ -187,7 +187,7 @@ int ctrellis_uses_avx2(void) {
 
 double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class,
                       const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
-                      int32_t *indices, int32_t *scratch_indices, uint8_t *scratch_flags, double total) {
+                      int32_t *indices, int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total) {
     const float inv = 1 / step;
     const float inf = __builtin_inff();
     const int simd = ctrellis_uses_avx2();
@@ -254,17 +254,26 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
     if (c2 < best) { best = c2; st = 2; }
     if (c3 < best) { best = c3; st = 3; }
     double sum[2] = {0, 0};   // two chains of additions
-    for (int64_t i = e - 1; i >= 0; i--) {
-        const int bit = (scratch_flags[i] >> st) & 1;
-        const int q = st & 1;
-        const int32_t k = scratch_indices[4 * i + 2 * q + (bit ^ (st >> 1))];
-        indices[i] = k;
-        const int32_t m = k < 0 ? -k : k;
-        const int32_t rec = 2 * m - (q & (m != 0));
-        // (−ρ)·Δ is exactly −(ρ·Δ): the decoder's value, sign included, without a branch.
-        const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
-        sum[i & 1] += d * d;
-        st = 2 * q + bit;
+    int64_t i = e - 1;
+    for (int64_t r = rows - 1; r >= 0; r--) {
+        const int32_t rc = row_class[r];
+        for (int64_t c = columns - 1; c >= 0; c--, i--) {
+            const int bit = (scratch_flags[i] >> st) & 1;
+            const int q = st & 1;
+            const int32_t k = scratch_indices[4 * i + 2 * q + (bit ^ (st >> 1))];
+            indices[i] = k;
+            const int32_t m = k < 0 ? -k : k;
+            const int32_t rec = 2 * m - (q & (m != 0));
+            // (−ρ)·Δ is exactly −(ρ·Δ): the decoder's value, sign included, without a branch.
+            const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
+            sum[i & 1] += d * d;
+            int32_t cls = rc + shift[c];
+            cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+            const uint32_t um = (uint32_t)m, ex = 31u - (uint32_t)__builtin_clz(um | 1u);
+            const uint32_t token = um < 32 ? um : 32 + (ex - 5) * 8 + ((um >> (ex - 3)) & 7);
+            histogram[(size_t)(2 * cls + q) * 128 + token] += 1;
+            st = 2 * q + bit;
+        }
     }
     total += sum[0] + sum[1];
     return total;

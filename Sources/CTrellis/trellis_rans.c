@@ -15,23 +15,25 @@ static inline uint32_t raw_bits(uint32_t *x, uint32_t k) {
     return slot >> sh;
 }
 
-// Token `t` of signed symbol `sym`: base magnitude and extra-bit count (0 for t < 32).
-static inline uint32_t token_base(uint32_t sym, uint32_t *nb) {
-    const uint32_t t = (sym + 1) >> 1;
-    const int big = t >= 32;
-    const uint32_t n = big ? 2 + ((t - 32) >> 3) : 0;
-    *nb = n;
-    return big ? (8u | ((t - 32) & 7)) << n : t;
+// Per signed symbol: the token's base magnitude (bits 0–16), its extra-bit count (bits 17–20) and
+// the sign (bit 31: even non-zero symbols are negative).
+static void symbol_info(uint32_t *info) {
+    for (uint32_t sym = 0; sym < 256; sym++) {
+        const uint32_t t = (sym + 1) >> 1;
+        const uint32_t nb = t >= 32 ? 2 + ((t - 32) >> 3) : 0;
+        const uint32_t base = t >= 32 ? (8u | ((t - 32) & 7)) << nb : t;
+        info[sym] = base | nb << 17 | (uint32_t)(sym != 0 && (sym & 1) == 0) << 31;
+    }
 }
 
-// The value of magnitude `m` with signed symbol `sym` in trellis state `state` (mode 1) or plain;
+// The value of magnitude `m` with the sign of `info` in trellis state `state` (mode 1) or plain;
 // the sign applied to the float's bits (no branch: the sign is a coin toss).
-static inline float value(uint32_t m, uint32_t sym, uint32_t state, int dependent, float step) {
+static inline float value(uint32_t m, uint32_t info, uint32_t state, int dependent, float step) {
     const uint32_t rho = dependent ? 2 * m - ((state >> 1) & (m != 0)) : m;
     const float v = (float)(int32_t)rho * step;
     uint32_t bits;
     memcpy(&bits, &v, 4);
-    bits ^= (uint32_t)(sym != 0 && (sym & 1) == 0) << 31;
+    bits ^= info & 0x80000000u;
     float out;
     memcpy(&out, &bits, 4);
     return out;
@@ -45,7 +47,28 @@ static inline void renormalize(uint32_t *x, const uint8_t *p, int64_t *pos) {
     *pos += 2 * lt;
 }
 
+// The rANS step of one symbol with table `tb` (4,096 symbol bytes, then 256 entries
+// `frequency | start << 16`): returns the symbol; x is left to renormalize.
+static inline uint32_t symbol_step(uint32_t *x, const uint32_t *tb) {
+    const uint32_t slot = *x & 4095u;
+    const uint32_t sym = ((const uint8_t *)tb)[slot];
+    const uint32_t e = tb[1024 + sym];
+    *x = (e & 0xFFFFu) * (*x >> 12) + slot - (e >> 16);
+    return sym;
+}
+
+// Words of one decoder table: 4,096 symbol bytes and 256 entries.
+#define TABLE_WORDS 1280
+
 #define NEXT_STATES (0u | 2u << 2 | 2u << 4 | 0u << 6 | 1u << 8 | 3u << 10 | 3u << 12 | 1u << 14)
+
+// The first table of element c's class in a row of class `rc` (mode 1: the class's two tables).
+static inline const uint32_t *class_tables(const uint32_t *slots, int32_t rc, const int8_t *shift, int64_t c,
+                                           int use_shift, int32_t k_max, int64_t q) {
+    int32_t cls = use_shift ? rc + shift[c] : rc;
+    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+    return slots + (size_t)(q * cls) * TABLE_WORDS;
+}
 
 static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
                                const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
@@ -54,6 +77,8 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
     const uint8_t *p = bytes;
     uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
     if (x < RANS_L) return 1;
+    uint32_t info[256];
+    symbol_info(info);
     int64_t pos = 4;
     const int64_t end = length;
     const int64_t q = dependent ? 2 : 1;
@@ -71,18 +96,12 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
                 // Fast path: at most 3 renormalizations of 2 bytes per element, so every word read
                 // below is inside the stream.
                 for (; c < stop; c++) {
-                    int32_t cls = use_shift ? rc + shift[c] : rc;
-                    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
                     // Mode 1: the table of the state's quantizer (the second of the class's two).
-                    const uint32_t *tb = slots + ((size_t)(q * cls) + (dependent ? (state >> 1) : 0)) * 4096;
-                    const uint32_t slot = x & 4095u;
-                    const uint32_t e = tb[slot];
-                    const uint32_t sym = e & 255u;
-                    x = ((e >> 8) & 4095u) * (x >> 12) + (e >> 20);
+                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
+                    const uint32_t sym = symbol_step(&x, tb);
                     renormalize(&x, p, &pos);
-                    uint32_t nb;
-                    const uint32_t base = token_base(sym, &nb);
-                    uint32_t extra = 0;
+                    const uint32_t in = info[sym];
+                    uint32_t nb = (in >> 17) & 15, extra = 0;
                     if (nb > 12) {   // magnitudes of 2¹⁶ and more: rare
                         extra = raw_bits(&x, nb - 12);
                         renormalize(&x, p, &pos);
@@ -90,28 +109,22 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
                     }
                     extra = extra << nb | raw_bits(&x, nb);
                     renormalize(&x, p, &pos);
-                    const uint32_t m = base | extra;
-                    o[c] = value(m, sym, state, dependent, step);
+                    const uint32_t m = (in & 0x1FFFFu) | extra;
+                    o[c] = value(m, in, state, dependent, step);
                     state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
                 }
             } else {
                 // Near the end of the stream: every word read is checked.
                 for (; c < stop; c++) {
-                    int32_t cls = use_shift ? rc + shift[c] : rc;
-                    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-                    const uint32_t *tb = slots + ((size_t)(q * cls) + (dependent ? (state >> 1) : 0)) * 4096;
-                    const uint32_t slot = x & 4095u;
-                    const uint32_t e = tb[slot];
-                    const uint32_t sym = e & 255u;
-                    x = ((e >> 8) & 4095u) * (x >> 12) + (e >> 20);
+                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
+                    const uint32_t sym = symbol_step(&x, tb);
                     if (x < RANS_L) {
                         if (pos + 2 > end) return 1;
                         x = x << 16 | (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8;
                         pos += 2;
                     }
-                    uint32_t nb;
-                    const uint32_t base = token_base(sym, &nb);
-                    uint32_t extra = 0;
+                    const uint32_t in = info[sym];
+                    uint32_t nb = (in >> 17) & 15, extra = 0;
                     while (nb > 0) {
                         const uint32_t k = nb > 12 ? nb - 12 : nb;
                         extra = extra << k | raw_bits(&x, k);
@@ -122,8 +135,8 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
                         }
                         nb -= k;
                     }
-                    const uint32_t m = base | extra;
-                    o[c] = value(m, sym, state, dependent, step);
+                    const uint32_t m = (in & 0x1FFFFu) | extra;
+                    o[c] = value(m, in, state, dependent, step);
                     state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
                 }
             }

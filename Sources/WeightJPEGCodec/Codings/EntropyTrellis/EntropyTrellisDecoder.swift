@@ -6,8 +6,8 @@ import WeightJPEGFormats
 extension EntropyTrellis {
     // MARK: Decoding
 
-    /// A decoder's prepared state: the parsed model and decode tables (16 KiB per used table, at
-    /// most 64 classes × 2 quantizers, so ≤ 2 MiB). Immutable once built; chunks may share it across threads.
+    /// A decoder's prepared state: the parsed model and decode tables (5 KiB per table, at most
+    /// 64 classes × 2 quantizers, so ≤ 640 KiB). Immutable once built; chunks may share it across threads.
     package final class Prepared: @unchecked Sendable {
         let step: Float
         let rows: Int, columns: Int, rowsPerChunk: Int
@@ -15,8 +15,8 @@ extension EntropyTrellis {
         let columnShift: [Int8]
         let classes: Int
         let quantizers: Int
-        /// Per table (`classes × quantizers`, class-major), `M` entries `symbol | frequency << 8 |
-        /// (slot − start) << 20` (unused classes stay zero and are never reached).
+        /// Per table (`classes × quantizers`, class-major), `TrellisRANS.Table.decoderWords` words
+        /// (unused classes stay zero and are never reached).
         let slots: UnsafeMutablePointer<UInt32>
         /// The number of chunk payloads expected.
         package let chunks: Int
@@ -27,10 +27,10 @@ extension EntropyTrellis {
             self.rowClass = rowClass; self.columnShift = columnShift; self.classes = tables.count / quantizers
             self.quantizers = quantizers
             chunks = (rows - 1) / rowsPerChunk + 1
-            let m = Int(TrellisRANS.total)
-            slots = .allocate(capacity: tables.count * m)
-            slots.initialize(repeating: 0, count: tables.count * m)
-            for (k, t) in tables.enumerated() { t?.fillDecoder(slots: slots + k * m) }
+            let words = TrellisRANS.Table.decoderWords
+            slots = .allocate(capacity: tables.count * words)
+            slots.initialize(repeating: 0, count: tables.count * words)
+            for (k, t) in tables.enumerated() { t?.fillDecoder(slots + k * words) }
         }
         deinit { slots.deallocate() }
 

@@ -12,59 +12,47 @@ enum TrellisQuantizer {
     /// Next states packed 2 bits each, index `2·state + parity`: 0,2,2,0,1,3,3,1.
     static let packedTransitions: UInt32 = 0 | 2 << 2 | 2 << 4 | 0 << 6 | 1 << 8 | 3 << 10 | 3 << 12 | 1 << 14
 
+    /// Whether the trellis pass runs its AVX2 version (x86-64 CPUs with AVX2, unless `forcePortable`).
+    static var usesAVX2: Bool { ctrellis_uses_avx2() != 0 }
+
+    /// Runs the portable C version of the pass even where AVX2 exists (tests compare the two). Both
+    /// choose the same indices, so passes running meanwhile on other threads are unaffected.
+    static func forcePortable(_ on: Bool) { ctrellis_set_portable(on ? 1 : 0) }
+
     @inline(__always)
     static func next(_ state: UInt32, parity: UInt32) -> UInt32 { (packedTransitions >> ((2 * state + parity) * 2)) & 3 }
 
     /// Trellis-quantizes `v` (`rows × columns`) with step `step`, the state restarting at every
     /// chunk of `rowsPerChunk` rows. `bits[t·128 + token]` is the rate of a magnitude token under
-    /// table `t = 2·class + quantizer`; `classOf(r, c)` the class. Writes the indices into `k` and
-    /// returns Σ(w − decoded)² over the float32 decoded values. The pass itself is C
-    /// (`ctrellis_chunk`: branch-free, AVX2 where the CPU has it, same indices either way).
+    /// table `t = 2·class + quantizer`. Writes the indices into `k`; returns Σ(w − decoded)² over
+    /// the float32 decoded values and the indices' token counts per table (`t·128 + token`). The
+    /// pass itself is C (`ctrellis_chunk`: branch-free, AVX2 where the CPU has it, same indices either way).
     static func trellis(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, rowsPerChunk: Int, step: Float,
                         rowClass: [UInt8], shift: [Int8], classes: Int, bits: [Float], lambda: Float,
-                        into k: UnsafeMutableBufferPointer<Int32>) -> Double {
+                        into k: UnsafeMutableBufferPointer<Int32>) -> (error: Double, counts: [Int]) {
         let maxElements = min(rows, rowsPerChunk) * columns
         let scratchIndices = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * maxElements)
         let scratchFlags = UnsafeMutablePointer<UInt8>.allocate(capacity: maxElements)
         defer { scratchIndices.deallocate(); scratchFlags.deallocate() }
+        var histogram = [UInt32](repeating: 0, count: 2 * classes * 128)
         var total = 0.0
         bits.withUnsafeBufferPointer { b in
             rowClass.withUnsafeBufferPointer { rc in
                 shift.withUnsafeBufferPointer { sh in
-                    var r0 = 0
-                    while r0 < rows {
-                        let r1 = min(rows, r0 + rowsPerChunk)
-                        total = ctrellis_chunk(v.baseAddress! + r0 * columns, Int64(r1 - r0), Int64(columns), rc.baseAddress! + r0, sh.baseAddress!,
-                                               Int32(classes - 1), b.baseAddress!, lambda, step, k.baseAddress! + r0 * columns,
-                                               scratchIndices, scratchFlags, total)
-                        r0 = r1
+                    histogram.withUnsafeMutableBufferPointer { h in
+                        var r0 = 0
+                        while r0 < rows {
+                            let r1 = min(rows, r0 + rowsPerChunk)
+                            total = ctrellis_chunk(v.baseAddress! + r0 * columns, Int64(r1 - r0), Int64(columns), rc.baseAddress! + r0, sh.baseAddress!,
+                                                   Int32(classes - 1), b.baseAddress!, lambda, step, k.baseAddress! + r0 * columns,
+                                                   scratchIndices, scratchFlags, h.baseAddress!, total)
+                            r0 = r1
+                        }
                     }
                 }
             }
         }
-        return total
-    }
-
-    /// Per (class, quantizer) magnitude-token counts of indices `k`.
-    static func counts(_ k: UnsafeMutableBufferPointer<Int32>, rows: Int, columns: Int, rowsPerChunk: Int, rowClass: [UInt8],
-                       shift: [Int8], classes: Int) -> [Int] {
-        var h = [Int](repeating: 0, count: 2 * classes * 128)
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + rowsPerChunk)
-            var st: UInt32 = 0
-            for r in r0..<r1 {
-                let rc = Int(rowClass[r])
-                for c in 0..<columns {
-                    let m = k[r * columns + c].magnitude
-                    let cls = min(max(rc + Int(shift[c]), 0), classes - 1)
-                    h[(2 * cls + Int(st >> 1)) * 128 + Int(TrellisRANS.token(m).token)] += 1
-                    st = next(st, parity: m & 1)
-                }
-            }
-            r0 = r1
-        }
-        return h
+        return (total, histogram.map { Int($0) })
     }
 
     /// Tables from counts (a reachable class whose quantizer saw nothing gets a minimal table),
@@ -99,13 +87,18 @@ enum TrellisQuantizer {
     /// is not met within a few passes.
     static func encode(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, bound: Double,
                        options: EntropyTrellis.Options) -> EntropyTrellis.Encoded? {
-        var norm = 0.0, maxAbs: Float = 0
-        for w in v {
-            guard w.isFinite else { return nil }
-            norm += Double(w) * Double(w)
-            maxAbs = max(maxAbs, abs(w))
+        // Four sums (independent additions); a NaN or infinity makes the norm non-finite.
+        var sums = (0.0, 0.0, 0.0, 0.0), maxAbs: Float = 0
+        var i = 0
+        while i + 4 <= v.count {
+            let a = Double(v[i]), b = Double(v[i + 1]), c = Double(v[i + 2]), d = Double(v[i + 3])
+            sums.0 += a * a; sums.1 += b * b; sums.2 += c * c; sums.3 += d * d
+            maxAbs = max(maxAbs, abs(v[i]), abs(v[i + 1]), abs(v[i + 2]), abs(v[i + 3]))
+            i += 4
         }
-        guard norm > 0 else { return nil }
+        while i < v.count { sums.0 += Double(v[i]) * Double(v[i]); maxAbs = max(maxAbs, abs(v[i])); i += 1 }
+        let norm = (sums.0 + sums.1) + (sums.2 + sums.3)
+        guard norm.isFinite, norm > 0 else { return nil }
         let n = v.count
         let target = bound * bound * norm
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
@@ -116,14 +109,16 @@ enum TrellisQuantizer {
         // High-rate start: the uniform quantizer's Δ (Δ²/12 per weight) times the ratio the trellis
         // settles at (measured: about 0.57 at λ = 0.2).
         var step = clampStep(bound * (norm * 12 / Double(n)).squareRoot() * 0.57)
-        let (model, startingBits) = startingModel(v, rows: rows, columns: columns, step: step, options: options)
+        // Step search on a sample of rows (every j-th: about 65,536 elements, a quarter of a tensor
+        // of 32,768…262,143 elements with at least 16 rows; the whole tensor when smaller): the
+        // trellis error scales as Δ², so a few sample passes fix the step and the rates; then one
+        // full pass (a second, shrunk, only when the full error exceeds the bound).
+        var j = max(1, (n + 65_535) / 65_536)
+        if n >= 32_768, rows >= 16 { j = max(j, 4) }
+        let (model, startingBits) = startingModel(v, rows: rows, columns: columns, step: step, options: options, rowStride: j)
         var bits = startingBits
         let classes = model.classes
         var k = [Int32](repeating: 0, count: n)
-        // Step search on a sample of rows (every j-th, about 65,536 elements; the whole tensor when
-        // small): the trellis error scales as Δ², so a few sample passes fix the step and the
-        // rates; then one full pass (a second, shrunk, only when the full error exceeds the bound).
-        let j = max(1, (n + 65_535) / 65_536)
         if j > 1 {
             let sampleRows = Array(stride(from: 0, to: rows, by: j))
             var sv = [Float](repeating: 0, count: sampleRows.count * columns)
@@ -138,33 +133,31 @@ enum TrellisQuantizer {
             let sTarget = target * Double(sv.count) / Double(n)
             if sNorm > 0 {
                 for _ in 0..<3 {
-                    let e = sv.withUnsafeBufferPointer { svb in
+                    let (e, h) = sv.withUnsafeBufferPointer { svb in
                         sk.withUnsafeMutableBufferPointer { kb in
                             trellis(svb, rows: sampleRows.count, columns: columns, rowsPerChunk: rowsPerChunk, step: step, rowClass: sClass,
                                     shift: model.columnShift, classes: classes, bits: bits, lambda: options.lambda, into: kb)
                         }
                     }
-                    let h = sk.withUnsafeMutableBufferPointer { counts($0, rows: sampleRows.count, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: sClass, shift: model.columnShift, classes: classes) }
                     bits = tables(h, classes: classes).1
                     guard e > 0 else { break }
                     step = clampStep(Double(step) * min(max((sTarget / e).squareRoot(), 0.5), 2) * 0.998)
                 }
             }
         }
-        var best: (step: Float, error: Double, k: [Int32])? = nil
+        var best: (step: Float, error: Double, k: [Int32], counts: [Int])? = nil
         var failing = Float.infinity   // the smallest step seen to exceed the bound
         var attempt = 0
         while attempt < (j > 1 ? 4 : 6) {
             attempt += 1
-            let e = k.withUnsafeMutableBufferPointer { kb in
+            let (e, h) = k.withUnsafeMutableBufferPointer { kb in
                 trellis(v, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, step: step, rowClass: model.rowClass,
                         shift: model.columnShift, classes: classes, bits: bits, lambda: options.lambda, into: kb)
             }
-            if e <= target, best == nil || step > best!.step { best = (step, e, k) }
+            if e <= target, best == nil || step > best!.step { best = (step, e, k, h) }
             // Sampled: the first passing full pass is kept. Small tensors: two passes at least
             // (the first one's rates are estimates), then stop when close to the bound.
             if let b = best, j > 1 || (attempt >= 2 && b.error >= target * 0.99) { break }
-            let h = k.withUnsafeMutableBufferPointer { counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass, shift: model.columnShift, classes: classes) }
             bits = tables(h, classes: classes).1
             if e > target { failing = min(failing, step) }
             let ratio = e > 0 ? (target / e).squareRoot() : 2
@@ -177,10 +170,9 @@ enum TrellisQuantizer {
             if nextStep == step || nextStep >= failing || nextStep <= lo { break }
             step = nextStep
         }
-        guard var b = best else { return nil }
-        let h = b.k.withUnsafeMutableBufferPointer { counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass, shift: model.columnShift, classes: classes) }
+        guard let b = best else { return nil }
         var final = model
-        final.tables = tables(h, classes: classes).0
+        final.tables = tables(b.counts, classes: classes).0
         final.quantizers = 2
         // `trellis` measured the error on the values exactly as the decoder will produce them.
         let exact = b.error
@@ -193,16 +185,16 @@ enum TrellisQuantizer {
 
     /// The context model chosen from plain rounding at `2·step` (the magnitudes of the trellis
     /// indices) and the trellis's first rate estimates (each class's plain-rounding table, for
-    /// both quantizers).
+    /// both quantizers); the candidates' sizes estimated on every `rowStride`-th row.
     static func startingModel(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, step: Float,
-                              options: EntropyTrellis.Options) -> (EntropyTrellis.ClassModel, [Float]) {
+                              options: EntropyTrellis.Options, rowStride: Int = 1) -> (EntropyTrellis.ClassModel, [Float]) {
         let n = v.count
         var k = [Int32](repeating: 0, count: n)
         let model: EntropyTrellis.ClassModel = k.withUnsafeMutableBufferPointer { kb in
             _ = EntropyTrellis.quantize(v, step: 2 * step, into: kb)
             var tokens = [UInt8](repeating: 0, count: n)
             for i in 0..<n { tokens[i] = UInt8(TrellisRANS.token(kb[i].magnitude).token) }
-            return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2) }
+            return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2, rowStride: rowStride) }
         }
         let classes = model.classes
         var bits = [Float](repeating: 24, count: 2 * classes * 128)

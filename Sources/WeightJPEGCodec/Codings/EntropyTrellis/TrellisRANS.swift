@@ -122,13 +122,17 @@ enum TrellisRANS {
             return (f, s)
         }
 
-        /// The decoder's table: per `M` slot, `symbol | frequency << 8 | (slot − start) << 20` for the
-        /// signed token whose range holds the slot (frequencies ≤ 4,090 and offsets < 4,096 fit 12 bits),
-        /// so one load per symbol gives everything the rANS step needs. 16 KiB per table.
-        func fillDecoder(slots: UnsafeMutablePointer<UInt32>) {
+        /// The decoder's table, 1,280 words (5 KiB, so many classes stay in L1/L2): the signed token of
+        /// each of the `M` slots as bytes, then per signed token `freq | start << 16` (256 entries).
+        static let decoderWords = 1280
+
+        func fillDecoder(_ table: UnsafeMutablePointer<UInt32>) {
+            let symbols = UnsafeMutableRawPointer(table).assumingMemoryBound(to: UInt8.self)
+            let entries = table + 1024
             var slot: UInt32 = 0
             func run(_ s: UInt32, _ f: UInt32) {
-                for k in 0..<f { slots[Int(slot + k)] = s | f << 8 | k << 20 }
+                entries[Int(s)] = f | (slot << 16)
+                for k in 0..<f { symbols[Int(slot + k)] = UInt8(s) }
                 slot += f
             }
             run(0, g[0])
