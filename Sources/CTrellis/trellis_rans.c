@@ -154,6 +154,22 @@ int ctrellis_decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, in
 
 // MARK: Encoding
 
+// Before coding a symbol whose state limit is `limit`: emits the low 16 bits of x when x ≥ limit,
+// without a branch (the word is always stored, the count moves only when it is emitted).
+static inline void flush(uint32_t *x, uint64_t limit, uint16_t *words, int64_t *count) {
+    const uint32_t out = *x >= limit;
+    words[*count] = (uint16_t)*x;
+    *count += out;
+    *x >>= 16 * out;
+}
+
+// Codes `bits` ≤ 12 raw bits `v` (bits = 0 leaves x unchanged: its limit is 2³²).
+static inline void put_raw(uint32_t *x, uint32_t v, uint32_t bits, uint16_t *words, int64_t *count) {
+    const uint32_t sh = 12 - bits;
+    flush(x, (uint64_t)1 << (sh + 20), words, count);
+    *x = ((*x >> sh) << 12) + (*x & ((1u << sh) - 1)) + (v << sh);
+}
+
 int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
                               const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
                               uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
@@ -185,23 +201,21 @@ int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, c
                 token = 32 + (e - 5) * 8 + ((m >> nb) & 7);
             }
             uint32_t extra = m & ((1u << nb) - 1);
-            // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits).
-            while (nb > 0) {
-                const uint32_t bits = nb > 12 ? 12 : nb;   // the low 12 first when there are more
-                const uint32_t piece = nb > 12 ? extra & 4095u : extra;
-                const uint32_t sh = 12 - bits;
-                if (x >= (1u << sh) << 20) { scratch_words[words++] = (uint16_t)x; x >>= 16; }
-                x = ((x >> sh) << 12) + (x & ((1u << sh) - 1)) + (piece << sh);
-                extra >>= bits;
-                nb -= bits;
+            // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits); the low
+            // 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
+            if (nb > 12) {
+                put_raw(&x, extra & 4095u, 12, scratch_words, &words);
+                extra >>= 12;
+                nb -= 12;
             }
+            put_raw(&x, extra, nb, scratch_words, &words);
             const uint32_t sym = token == 0 ? 0 : 2 * token - (v < 0 ? 0 : 1);
             int32_t cls = rc + shift[c];
             cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
             const int64_t table = tables_per_class * cls + (dependent ? (scratch_states[i] >> 1) : 0);
             const uint32_t entry = entries[table * 256 + sym];
             const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
-            if (x >= f << 20) { scratch_words[words++] = (uint16_t)x; x >>= 16; }
+            flush(&x, (uint64_t)f << 20, scratch_words, &words);
             x = ((x / f) << 12) + (x % f) + start;
         }
     }
