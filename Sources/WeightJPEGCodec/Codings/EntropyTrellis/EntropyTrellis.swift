@@ -208,19 +208,20 @@ package enum EntropyTrellis {
     static func encodeChunk(_ q: UnsafeBufferPointer<Int32>, rows: Range<Int>, columns: Int, model: ClassModel,
                             entries packed: [UInt32]) -> [UInt8] {
         let count = rows.count * columns
+        // At most three 16-bit words per element (one per rANS step), plus the 4-byte state.
         let words = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * count)
         let states = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
-        defer { words.deallocate(); states.deallocate() }
-        return [UInt8](unsafeUninitializedCapacity: 4 + 6 * count) { out, written in
-            written = Int(packed.withUnsafeBufferPointer { pk in
-                model.rowClass.withUnsafeBufferPointer { rc in
-                    model.columnShift.withUnsafeBufferPointer { sh in
-                        ctrellis_encode_chunk(q.baseAddress! + rows.lowerBound * columns, Int64(rows.count), Int64(columns),
-                                              rc.baseAddress! + rows.lowerBound, sh.baseAddress!, Int32(model.classes - 1),
-                                              model.quantizers == 2 ? 1 : 0, pk.baseAddress!, out.baseAddress!, words, states)
-                    }
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 + 6 * count)
+        defer { words.deallocate(); states.deallocate(); out.deallocate() }
+        let written = packed.withUnsafeBufferPointer { pk in
+            model.rowClass.withUnsafeBufferPointer { rc in
+                model.columnShift.withUnsafeBufferPointer { sh in
+                    ctrellis_encode_chunk(q.baseAddress! + rows.lowerBound * columns, Int64(rows.count), Int64(columns),
+                                          rc.baseAddress! + rows.lowerBound, sh.baseAddress!, Int32(model.classes - 1),
+                                          model.quantizers == 2 ? 1 : 0, pk.baseAddress!, out, words, states)
                 }
-            })
+            }
         }
+        return Array(UnsafeBufferPointer(start: out, count: Int(written)))   // exactly as long as the stream
     }
 }
