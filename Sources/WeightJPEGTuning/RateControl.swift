@@ -30,6 +30,10 @@ public struct RateCandidate: Sendable {
     public var bytes: Int
     /// Validation accuracy (nil when not evaluated).
     public var accuracy: Double?
+    /// The validation drop from the float model, with its standard error (nil when not evaluated).
+    public var drop: AccuracyDrop?
+    /// Whether `RateControl.refine` (fine-tuning) ran before it was measured.
+    public var refined = false
     /// The coded model this candidate measured.
     public var container: Container
 }
@@ -45,8 +49,10 @@ public struct RateControlError: Error, CustomStringConvertible {
 ///
 /// The model is built once with the base policy; each candidate re-codes only the JPEG-coded
 /// entries (every tensor the policy JPEG-codes gets the same setting, with its own spectrum) and,
-/// optionally, the `int8PerRow` entries (`OutputCoding`). Accuracy is measured on the given
-/// validation inputs, never on a test set.
+/// optionally, the `int8PerRow` entries (`OutputCoding`), then, with `refine`, is fine-tuned before
+/// it is measured. Accuracy is measured on the given validation inputs, never on a test set, and a
+/// candidate passes an accuracy budget only when its drop plus `marginSigmas` standard errors
+/// (`AccuracyDrop.upperBound`) is within it.
 public final class RateControl {
     /// The float model every candidate is coded from.
     public let file: SafetensorsFile
@@ -58,6 +64,14 @@ public final class RateControl {
     let validationLabels: [UInt8]
     /// Float accuracy on the validation inputs (nil without data).
     public let floatAccuracy: Double?
+    /// The float model's predictions on the validation inputs (empty without data).
+    private let floatPredictions: [Int]
+    /// Standard errors added to a candidate's validation drop before it is compared with a budget
+    /// (0: the plain estimate; 1.645: the bound holds on unseen images with about 95 % confidence).
+    public let marginSigmas: Double
+    /// Applied to every coded candidate before it is measured (fine-tuning inside the search); its
+    /// bytes are the refined container's.
+    public let refine: ((Container) throws -> Container)?
     private var rmsCache: [String: [Double]] = [:]
     private var cache: [String: RateCandidate] = [:]
     /// Every candidate evaluated, in order.
@@ -66,8 +80,13 @@ public final class RateControl {
     /// - Parameters:
     ///   - file: the model (after dead-unit removal, if any).
     ///   - validationInputs: normalized inputs (`count × inputSize`), with `validationLabels`.
-    public init(file: SafetensorsFile, policy: CompressionPolicy, validationInputs: [Float]?, validationLabels: [UInt8]) throws {
+    ///   - marginSigmas: see `marginSigmas`.
+    ///   - refine: see `refine`.
+    public init(file: SafetensorsFile, policy: CompressionPolicy, validationInputs: [Float]?, validationLabels: [UInt8],
+                marginSigmas: Double = 0, refine: ((Container) throws -> Container)? = nil) throws {
         self.file = file
+        self.marginSigmas = marginSigmas
+        self.refine = refine
         self.policy = policy
         self.codec = try JPEGTensorCodec()
         self.base = try ModelCodec.compress(file, policy: policy)
@@ -76,8 +95,10 @@ public final class RateControl {
         if let x = validationInputs {
             let model = try MLP.sequential(in: file)
             floatAccuracy = try model.evaluate(inputs: x, labels: validationLabels).accuracy
+            floatPredictions = try model.predictions(x, count: validationLabels.count)
         } else {
             floatAccuracy = nil
+            floatPredictions = []
         }
     }
 
@@ -131,20 +152,32 @@ public final class RateControl {
         return try model.evaluate(inputs: inputs, labels: labels).accuracy
     }
 
-    /// Codes (and, with data, evaluates) one candidate; cached.
+    /// Codes (and, with data, evaluates) one candidate; cached. With `refined`, `refine` (when set)
+    /// runs on the coded candidate before it is measured.
     @discardableResult
-    public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8PerRow, measure: Bool = true) throws -> RateCandidate {
-        let key = "\(setting.kind)|\(setting.level)|\(output)"
+    public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8PerRow, measure: Bool = true,
+                         refined: Bool = false) throws -> RateCandidate {
+        let refining = refined && refine != nil && measure
+        let key = "\(setting.kind)|\(setting.level)|\(output)|\(refining)"
         if let c = cache[key], c.accuracy != nil || !measure { return c }
-        let container = try container(setting, output: output)
+        var container = try container(setting, output: output)
         var accuracy: Double? = nil
+        var drop: AccuracyDrop? = nil
         if measure, let x = validationInputs {
-            accuracy = try Self.accuracy(of: container, inputs: x, labels: validationLabels)
+            if refining, let refine { container = try refine(container) }
+            let model = try MLP(tensors: ModelCodec.floatTensors(container, path: "<candidate>"))
+            let predicted = try model.predictions(x, count: validationLabels.count)
+            drop = AccuracyDrop(reference: floatPredictions, candidate: predicted, labels: validationLabels)
+            accuracy = Double(zip(predicted, validationLabels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }) / Double(validationLabels.count)
         }
         let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count,
-                              accuracy: accuracy, container: container)
+                              accuracy: accuracy, drop: drop, refined: refining, container: container)
         cache[key] = c
-        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output }) { tried[i] = c } else { tried.append(c) }
+        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output && $0.refined == refining }) {
+            tried[i] = c
+        } else {
+            tried.append(c)
+        }
         return c
     }
 
@@ -152,6 +185,13 @@ public final class RateControl {
     public func drop(_ c: RateCandidate) -> Double? {
         guard let f = floatAccuracy, let a = c.accuracy else { return nil }
         return (f - a) * 100
+    }
+
+    /// Whether a measured candidate is within `maxDrop` percentage points once `marginSigmas`
+    /// standard errors are added to its drop.
+    public func passes(_ c: RateCandidate, maxDrop: Double) -> Bool {
+        guard let d = c.drop else { return false }
+        return d.upperBound(sigmas: marginSigmas) <= maxDrop
     }
 
     /// The largest level of each kind whose whole file is at most `targetBytes` (binary search over
@@ -179,17 +219,18 @@ public final class RateControl {
         return best
     }
 
-    /// The coarsest level of `kind` whose validation drop is at most `maxDrop` percentage points
-    /// (binary search over 1…100, assuming accuracy grows with the level), or nil when even level
-    /// 100 drops more.
+    /// The coarsest level of `kind` that `passes` `maxDrop` percentage points (binary search over
+    /// 1…100, assuming accuracy grows with the level), or nil when even level 100 does not. The
+    /// probes of the binary search are `refined`; level 100, which only checks that the budget can
+    /// be met, is not.
     public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
         let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
-        guard let d = drop(top), d <= maxDrop else { return nil }
+        guard passes(top, maxDrop: maxDrop) else { return nil }
         // Midpoints rounded up: the probe order is part of the result (`tried` lists the levels probed).
         return try Bisection.lowestPassing(in: 1..<100, midpoint: .up) { level in
-            let c = try evaluate(RateSetting(kind: kind, level: level), output: output)
-            return drop(c)! <= maxDrop ? c : nil
+            let c = try evaluate(RateSetting(kind: kind, level: level), output: output, refined: true)
+            return passes(c, maxDrop: maxDrop) ? c : nil
         } ?? top
     }
 
@@ -198,13 +239,14 @@ public final class RateControl {
 
     /// The smallest file over `kinds` whose validation drop is at most `maxDrop`. With
     /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
-    /// whose drop alone (first layer kept at IJG quality 100) stays within a third of the budget.
+    /// whose drop alone (first layer kept at IJG quality 100), margin included, stays within a third
+    /// of the budget.
     public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool) throws -> RateCandidate? {
         var outputs: [OutputCoding] = [.int8PerRow]
         if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
             for s in Self.outputSteps {
                 let c = try evaluate(RateSetting(kind: .ijg, level: 100), output: .jpegFlat(step: s))
-                if let d = drop(c), d <= maxDrop / 3 { outputs.append(.jpegFlat(step: s)); break }
+                if passes(c, maxDrop: maxDrop / 3) { outputs.append(.jpegFlat(step: s)); break }
             }
         }
         var best: RateCandidate? = nil

@@ -30,7 +30,7 @@ struct Compress: ParsableCommand {
     @OptionGroup(title: "Your task's metric") var task: TaskMetricOptions
     @OptionGroup(title: "Task data (MNIST-style MLPs)") var dataOptions: CompressDataOptions
     @OptionGroup(title: "Rate control (needs --data)") var rate: RateControlOptions
-    @Option(parsing: .unconditional, help: ArgumentHelp("Then fine-tune N epochs on --data as the finetune command does (default rows mosaic layout only).", valueName: "n"))
+    @Option(parsing: .unconditional, help: ArgumentHelp("Fine-tune N epochs on --data (with --max-drop: each candidate, before it is measured).", valueName: "n"))
     var finetune: Int?
     @OptionGroup(title: "Pipeline") var pipeline: PipelineOptions
     @OptionGroup(title: "Output") var report: ReportOptions

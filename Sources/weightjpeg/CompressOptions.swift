@@ -105,6 +105,8 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop on unseen validation images.", valueName: "sigmas"))
+    var margin: Double = RateControlRequest.defaultMarginSigmas
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
     var cheapOutput = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
@@ -118,6 +120,7 @@ struct RateControlOptions: ParsableArguments {
         guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive, got \(t)") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0-100 percentage points, got \(p)") }
+        guard margin >= 0 && margin <= 10 else { throw ValidationError("--margin must be 0-10 standard errors, got \(margin)") }
         guard (1...DataSplit.heldOut).contains(validationCount) else { throw ValidationError("--validation-count must be 1-10000, got \(validationCount)") }
         _ = try parsedKinds()
         _ = try parsedSweepLevels()
@@ -149,6 +152,7 @@ struct RateControlOptions: ParsableArguments {
         request.kinds = try parsedKinds()
         request.cheapOutput = cheapOutput
         request.validationCount = validationCount
+        request.marginSigmas = margin
         request.reportTest = reportTest
         request.sweepLevels = try parsedSweepLevels()
         return request
@@ -160,7 +164,7 @@ struct RateControlOptions: ParsableArguments {
 struct TaskMetricOptions: ParsableArguments {
     @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command scoring the model {} (a safetensors file): the last line it prints is the metric; --max-drop P is in its units.", valueName: "command"))
     var evalCommand: String?
-    @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("A built-in metric of a Linear-ReLU classifier on --data's validation images, in percent: accuracy, or agreement (same prediction as the original).", valueName: "metric"))
+    @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("Built-in metric of a Linear-ReLU classifier on --data's validation images: accuracy, agreement (with the original, %) or kl (from the original, millinats).", valueName: "metric"))
     var builtIn: ClassifierEvaluator.Metric?
     @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
     var direction: MetricDirection = .higherIsBetter

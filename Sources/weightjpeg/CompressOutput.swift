@@ -39,14 +39,24 @@ struct CompressOutput {
     func rateControlTable(_ r: RateControlReport) {
         func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
         status.line("rate control on \(grouped(r.validation.count)) validation images (training images \(grouped(r.validation.lowerBound))…\(grouped(r.validation.upperBound - 1))); float accuracy \(pct(r.floatValidationAccuracy))%")
-        status.line("  setting                         output           bytes   val acc %  drop pp")
+        if r.validationLooksTrainedOn, let fit = r.floatFitAccuracy {
+            status.note("the validation images score like training images (float \(pct(r.floatValidationAccuracy))% against \(pct(fit))% on training images 0…\(grouped(r.validation.count - 1))): the model was probably trained on them, so drops measured there over-state drops on unseen data (no --margin is added); hold out images 50,000…59,999 in training (train --holdout 10000) for a tighter choice")
+        }
+        if let sigmas = r.marginSigmas, sigmas > 0 {
+            status.line("  (a candidate passes when drop + \(fixed(sigmas, 3)) × standard error ≤ the budget)")
+        }
+        if let epochs = r.finetuneEpochs {
+            status.line("  (+ft: fine-tuned \(epochs) epoch\(epochs == 1 ? "" : "s") before it was measured)")
+        }
+        status.line("  setting                         output           bytes   val acc %  drop pp  ± se")
         for t in r.candidates {
-            let setting = TextTable.pad(t.setting, .init(30, .left, truncates: true))
+            let setting = TextTable.pad(t.setting + (t.finetuned == true ? " +ft" : ""), .init(30, .left, truncates: true))
             let output = TextTable.pad(t.output, .init(14, .left, truncates: true))
             let bytes = TextTable.right(grouped(t.bytes), 9)
             let accuracy = TextTable.right(pct(t.validationAccuracy), 8)
             let drop = TextTable.right(t.dropPoints.map { fixed($0, 2) } ?? "—", 7)
-            status.line("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop)\(t.chosen ? " ← chosen" : "")")
+            let se = TextTable.right(t.standardErrorPoints.map { fixed($0, 2) } ?? "—", 5)
+            status.line("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop) \(se)\(t.chosen ? " ← chosen" : "")")
         }
         guard let c = r.chosen else { return }
         status.line("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")

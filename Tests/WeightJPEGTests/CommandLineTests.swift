@@ -11,7 +11,7 @@ import Testing
         let command = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--quality", "30", "--pack", "tables",
                                           "--exact", "2.*", "--quality-for", "0.weight=40", "--keep-dead-units",
                                           "--max-drop", "0.5", "--table-kinds", "ijg,spectrum:1", "--no-cheap-output",
-                                          "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2"])
+                                          "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2", "--margin", "2.5"])
         let plan = try command.plan()
         #expect(plan.input == TestPaths.referenceMLP && plan.output == "out.wjpg")
         #expect(plan.policy.quality == 30 && plan.policy.pack == .sharedTables && plan.policy.exactPatterns == ["2.*"])
@@ -19,6 +19,10 @@ import Testing
         #expect(!plan.removeDeadUnits && plan.dataDirectory == "/nowhere" && plan.finetuneEpochs == 2 && plan.needsMemory)
         let rate = try #require(plan.rateControl)
         #expect(rate.goal == .maxDrop(0.5) && rate.kinds == [.ijg, .spectrum(exponent: 1)] && !rate.cheapOutput && rate.validationCount == 2000)
+        #expect(rate.marginSigmas == 2.5)
+        #expect(try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d"]).plan().rateControl?.marginSigmas
+                == RateControlRequest.defaultMarginSigmas)
+        #expect(throws: (any Error).self) { try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--margin", "-1"]) }
 
         let plain = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg"]).plan()
         #expect(!plain.removeDeadUnits && plain.dataDirectory == nil && plain.rateControl == nil && plain.finetuneEpochs == nil && !plain.needsMemory)

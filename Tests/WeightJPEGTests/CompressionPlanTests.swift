@@ -73,6 +73,28 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: plan.output))
     }
 
+    /// On MNIST, `--max-drop` on the reference model, which was trained on the validation images:
+    /// the report says so and adds no margin; the written file's validation drop is within budget.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func trainedOnValidationAddsNoMargin() throws {
+        let dir = try TestPaths.temporaryDirectory("plan")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        plan.dataDirectory = TestPaths.mnist
+        plan.policy = CompressionPolicy()
+        var request = RateControlRequest(goal: .maxDrop(1.0))
+        request.kinds = [.ijg]
+        request.cheapOutput = false
+        request.validationCount = 2_000
+        plan.rateControl = request
+        let report = try #require(try plan.run().rateControl)
+        #expect(report.validationLooksTrainedOn && report.marginSigmas == 0)
+        let fit = try #require(report.floatFitAccuracy)
+        #expect(fit > 0.99 && report.floatValidationAccuracy > 0.99)
+        let chosen = try #require(report.chosen)
+        #expect(try #require(chosen.dropPoints) <= 1.0 && chosen.standardErrorPoints != nil)
+    }
+
     /// On MNIST: the dead units of the reference model are removed (in memory), the file records
     /// them, and decompression gives back every tensor with its original shape: the kept units'
     /// values as coded, the removed ones as zeros; the classifier's outputs do not change.

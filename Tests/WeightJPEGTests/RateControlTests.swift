@@ -8,6 +8,14 @@ import Testing
 @testable import WeightJPEGTools
 
 @Suite struct RateControlTests {
+    /// The reference MLP without the hidden units dead on training images 0…9,999, and MNIST's
+    /// training set.
+    static func prunedReference() throws -> (SafetensorsFile, Dataset) {
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let train = try Dataset.load(directory: TestPaths.mnist, split: .train)
+        return (try DeadUnitPruning.prune(file, trainingInputs: train.subset(0..<10_000).normalized()).0, train)
+    }
+
     /// `--target-bytes`: the chosen whole file never exceeds the target, for every kind, with
     /// synthetic validation data (random inputs and labels) and without data.
     @Test func targetBytesNeverExceedsTarget() throws {
@@ -67,9 +75,7 @@ import Testing
     /// the debug build's run short.
     @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
     func maxDropStaysWithinBudget() throws {
-        var file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
-        let train = try Dataset.load(directory: TestPaths.mnist, split: .train)
-        file = try DeadUnitPruning.prune(file, trainingInputs: train.subset(0..<10_000).normalized()).0
+        let (file, train) = try Self.prunedReference()
         let validation = train.subset(DataSplit.standard.validation.prefix(2_000))
         let x = validation.normalized()
         let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels)
@@ -83,5 +89,61 @@ import Testing
             let passing = rc.tried.filter { ($0.accuracy.map { (floatAccuracy - $0) * 100 <= budget + 1e-9 }) ?? false }
             #expect(c.bytes == passing.map(\.bytes).min())
         }
+    }
+
+    /// With a margin, the chosen candidate's validation drop plus `marginSigmas` standard errors,
+    /// recomputed from the written bytes, is within the budget, and the file is never smaller than
+    /// the one the plain estimate chooses.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func aMarginChoosesOnTheUpperBound() throws {
+        let (file, train) = try Self.prunedReference()
+        let validation = train.subset(DataSplit.standard.validation.prefix(2_000))
+        let x = validation.normalized()
+        let plain = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels)
+        let careful = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels,
+                                      marginSigmas: 1.645)
+        let model = try MLP.sequential(in: file)
+        let reference = try model.predictions(x, count: validation.count)
+        let a = try #require(try plain.smallest(maxDrop: 1.0, kind: .ijg))
+        let b = try #require(try careful.smallest(maxDrop: 1.0, kind: .ijg))
+        let parsed = try Container(bytes: b.container.serialized(), path: "t")
+        let predicted = try MLP(tensors: ModelCodec.floatTensors(parsed, path: "t")).predictions(x, count: validation.count)
+        let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: validation.labels)
+        #expect(drop == b.drop)
+        #expect(drop.upperBound(sigmas: 1.645) <= 1.0)
+        #expect(drop.standardErrorPoints > 0)
+        #expect(b.bytes >= a.bytes)
+        #expect(b.setting.level > a.setting.level)
+    }
+
+    /// Fine-tuning inside the search: every probe of the binary search is refined before it is
+    /// measured, its bytes are the refined container's, and the refined coefficients differ from
+    /// the plain coding's. A small split (1,200 training images, 400 of them validation) keeps
+    /// it fast.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func finetuningRunsInsideTheSearch() throws {
+        let (file, train) = try Self.prunedReference()
+        let small = train.subset(0..<1_200)
+        let validation = small.subset(800..<1_200)
+        var configuration = FinetuneConfiguration()
+        configuration.epochs = 1
+        configuration.selectBest = false
+        let inputs = small.normalized()
+        var refinements = 0
+        let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: validation.normalized(),
+                                 validationLabels: validation.labels) { container in
+            refinements += 1
+            return try FinetuneRun(container: container, path: "t", configuration: configuration, trainInputs: inputs,
+                                   labels: small.labels, validationCount: 400).container
+        }
+        let c = try #require(try rc.smallest(maxDrop: 3.0, kind: .ijg))
+        #expect(c.refined)
+        #expect(c.bytes == c.container.serialized().count)
+        let probes = rc.tried.filter(\.refined)
+        #expect(probes.count == refinements && refinements >= 5)
+        let plain = try rc.container(c.setting)
+        #expect(plain.serialized() != c.container.serialized())
+        // The unrefined level-100 check is the only probe that was not fine-tuned.
+        #expect(rc.tried.filter { !$0.refined }.map(\.setting.level) == [100])
     }
 }

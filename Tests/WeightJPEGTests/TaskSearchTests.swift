@@ -140,6 +140,34 @@ import Testing
         #expect(throws: TaskEvaluationError.self) { try ClassifierEvaluator(dataDirectory: dir, metric: .accuracy, originalPath: TestPaths.referenceMLP) }
     }
 
+    /// KL(p ‖ q) by hand: p = (0.5, 0.5), q = (0.25, 0.75) gives 0.5 ln 2 + 0.5 ln(2/3) = 0.143841
+    /// nats; identical rows give 0; the mean is over rows.
+    @Test func klDivergenceByHand() {
+        let p = [0.5, 0.5, 1.0, 0.0], q = [0.25, 0.75, 1.0, 0.0]
+        let expected = (0.5 * log(2.0) + 0.5 * log(2.0 / 3.0)) / 2
+        #expect(abs(ClassifierEvaluator.meanKL(p, q, count: 2) - expected) < 1e-12)
+        #expect(ClassifierEvaluator.meanKL(p, p, count: 2) == 0)
+    }
+
+    /// The built-in `kl` metric: 0 for the original, positive and lower-is-better for a coarse
+    /// coding of it.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func theKLMetricIsZeroForTheOriginalAndGrowsWithError() throws {
+        let dir = try TestPaths.temporaryDirectory("kl")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let evaluator = try ClassifierEvaluator(dataDirectory: TestPaths.mnist, metric: .kl, originalPath: TestPaths.referenceMLP,
+                                                validationCount: 1_000)
+        #expect(evaluator.direction == .lowerIsBetter)
+        #expect(try evaluator.evaluate(modelAt: TestPaths.referenceMLP) == 0)
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/q.wjpg")
+        plan.policy = CompressionPolicy()
+        plan.policy.quality = 5
+        try plan.run()
+        try DecompressionPlan(input: plan.output, output: dir + "/q.safetensors").run()
+        let coarse = try evaluator.evaluate(modelAt: dir + "/q.safetensors")
+        #expect(coarse > 1, "\(coarse) millinats")
+    }
+
     /// The private evaluation folders of this process now in the temporary directory (the suite is
     /// serialized: only its own runs make them).
     static func evaluationFolders() -> Set<String> {

@@ -128,16 +128,20 @@ public struct CompressionPlan: Sendable {
             report.deadUnits = outcome
             events(.deadUnits(outcome))
         }
+        // With an accuracy budget, fine-tuning runs inside the search (each candidate is measured
+        // after it), so that the budget buys bytes; otherwise it follows the coding.
+        var request = rateControl
+        if case .maxDrop = request?.goal, let finetuneEpochs { request?.finetuneEpochs = finetuneEpochs }
         var container = try coded {
-            if let train, let rateControl {
-                let (container, rateReport) = try rateControl.run(source, input: input, policy: policy, train: train,
-                                                                  dataDirectory: dataDirectory, events: events)
+            if let train, let request {
+                let (container, rateReport) = try request.run(source, input: input, policy: policy, train: train,
+                                                              dataDirectory: dataDirectory, events: events)
                 report.rateControl = rateReport
                 return container
             }
             return try ModelCodec.compress(source, policy: policy)
         }
-        if let epochs = finetuneEpochs, let train {
+        if let epochs = finetuneEpochs, let train, request?.finetuneEpochs == nil {
             let finetuned: FinetuneReport
             (container, finetuned) = try finetune(container, epochs: epochs, train: train, events: events)
             report.finetune = finetuned

@@ -69,6 +69,10 @@ public struct RateControlReport: Codable, Sendable {
         public var validationAccuracy: Double?
         /// Float validation accuracy minus this one, in percentage points.
         public var dropPoints: Double?
+        /// Paired standard error of `dropPoints`, in percentage points.
+        public var standardErrorPoints: Double?
+        /// Whether it was fine-tuned before it was measured.
+        public var finetuned: Bool?
         public var chosen: Bool
     }
 
@@ -76,6 +80,10 @@ public struct RateControlReport: Codable, Sendable {
     public var validation: Range<Int>
     /// Float model's validation accuracy (fraction).
     public var floatValidationAccuracy: Double
+    /// Float model's accuracy on as many images from the start of the training set (which every
+    /// split trains on), as a fraction: when the validation accuracy is as high, the model was
+    /// probably trained on the validation images too (nil when not measured).
+    public var floatFitAccuracy: Double?
     /// Candidates tried, smallest file first.
     public var candidates: [Candidate]
     /// The chosen one (also marked in `candidates`); nil when only a sweep was asked for.
@@ -84,6 +92,26 @@ public struct RateControlReport: Codable, Sendable {
     public var reason: String?
     /// Test accuracies of the float model and the chosen file, when asked for (reporting only).
     public var test: TestAccuracy?
+    /// Standard errors added to each candidate's drop before it was compared with the budget.
+    public var marginSigmas: Double?
+    /// Epochs each candidate was fine-tuned before it was measured (nil: none).
+    public var finetuneEpochs: Int?
+
+    /// Whether the validation images score like images the model was trained on: the validation
+    /// accuracy is within two standard errors of `floatFitAccuracy` (or above it). Then a drop
+    /// measured on them over-states the drop on unseen images, and the choice is conservative.
+    public var validationLooksTrainedOn: Bool {
+        guard let fit = floatFitAccuracy else { return false }
+        return Self.looksTrainedOn(validationAccuracy: floatValidationAccuracy, fitAccuracy: fit, count: validation.count)
+    }
+
+    /// Whether a validation accuracy is within two standard errors (two independent proportions of
+    /// `count` images each) of the accuracy on trained-on images, or above it.
+    public static func looksTrainedOn(validationAccuracy: Double, fitAccuracy: Double, count: Int) -> Bool {
+        guard count > 0 else { return false }
+        let se = ((fitAccuracy * (1 - fitAccuracy) + validationAccuracy * (1 - validationAccuracy)) / Double(count)).squareRoot()
+        return validationAccuracy >= fitAccuracy - 2 * se
+    }
 
     public struct TestAccuracy: Codable, Sendable {
         public var float: Double

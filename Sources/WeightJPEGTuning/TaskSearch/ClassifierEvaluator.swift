@@ -3,26 +3,30 @@ import WeightJPEGFormats
 import WeightJPEGModel
 
 /// The built-in task metric for a `torch.nn.Sequential` Linear–ReLU classifier with MNIST-style
-/// data: measured on the validation split (the last 10,000 training images, never the test set),
-/// in percent.
+/// data, measured on the validation split (the last 10,000 training images, never the test set).
 ///
-/// `accuracy` is the usual one; on a model trained on all its training data it saturates (the
-/// reference models score 99.65% there) and under-states a test drop. `agreement` is label-free:
-/// the share of validation images on which the candidate predicts what the original model predicts;
-/// it keeps falling with weight error where training accuracy no longer does.
+/// `accuracy` (percent) is the usual one; on a model trained on all its training data it saturates
+/// (the reference models score 99.65% there). `agreement` (percent) is label-free: the share of
+/// validation images on which the candidate predicts what the original model predicts; it keeps
+/// falling with weight error where training accuracy no longer does. `kl` is label-free and
+/// continuous: the mean Kullback–Leibler divergence KL(original ‖ candidate) of the softmax outputs,
+/// in millinats (lower is better, 0 for the original), which moves with every weight change and not
+/// only with the few predictions that flip.
 public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     /// What is measured.
     public enum Metric: String, Codable, Sendable, CaseIterable {
-        case accuracy, agreement
+        case accuracy, agreement, kl
     }
 
     public let metric: Metric
-    public var direction: MetricDirection { .higherIsBetter }
+    public var direction: MetricDirection { metric == .kl ? .lowerIsBetter : .higherIsBetter }
     private let inputs: [Float]
     private let labels: [UInt8]
     private let count: Int
     /// The original model's predictions (for `agreement`).
     private let reference: [Int]
+    /// The original model's class probabilities, `count × classes` (for `kl`).
+    private let referenceProbabilities: [Double]
 
     /// An evaluator on the validation images of the training set in `dataDirectory`, referring to the
     /// model at `originalPath` for `agreement`.
@@ -41,18 +45,23 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         inputs = validation.normalized()
         labels = validation.labels
         count = validation.count
-        reference = try Self.predictions(modelAt: originalPath, inputs: inputs, labels: labels, count: count)
+        (reference, referenceProbabilities) = try Self.outputs(modelAt: originalPath, inputs: inputs, labels: labels, count: count)
     }
 
-    /// The predictions of the model at `path` on the validation images.
-    private static func predictions(modelAt path: String, inputs: [Float], labels: [UInt8], count: Int) throws(TaskEvaluationError) -> [Int] {
+    /// The predictions and class probabilities (`count × classes`) of the model at `path` on the
+    /// validation images.
+    private static func outputs(modelAt path: String, inputs: [Float], labels: [UInt8], count: Int) throws(TaskEvaluationError) -> ([Int], [Double]) {
         do {
             let model = try MLP.sequential(in: SafetensorsFile.read(path: path))
             guard model.inputSize * count == inputs.count else {
                 throw TaskEvaluationError.builtIn("\(path): the model takes \(model.inputSize) inputs, the images have \(inputs.count / max(count, 1)) pixels")
             }
             try Evaluation.checkClasses(outputs: model.outputSize, labels: labels)
-            return try model.predictions(inputs, count: count)
+            let z = try model.logits(inputs, count: count)
+            let n = model.outputSize
+            let predicted = z.withUnsafeBufferPointer { p in (0..<count).map { Softmax.argmax(p.baseAddress! + $0 * n, n) } }
+            let probabilities = (0..<count).flatMap { Softmax.probabilities(z[($0 * n)..<($0 * n + n)]) }
+            return (predicted, probabilities)
         } catch let e as TaskEvaluationError {
             throw e
         } catch {
@@ -61,12 +70,25 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     }
 
     public func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
-        let predicted = try Self.predictions(modelAt: path, inputs: inputs, labels: labels, count: count)
+        let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count)
         let hits: Int
         switch metric {
         case .accuracy: hits = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
         case .agreement: hits = zip(predicted, reference).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+        case .kl:
+            guard probabilities.count == referenceProbabilities.count else {
+                throw .builtIn("\(path): the model has \(probabilities.count / max(count, 1)) outputs, the original \(referenceProbabilities.count / max(count, 1))")
+            }
+            return 1000 * Self.meanKL(referenceProbabilities, probabilities, count: count)
         }
         return 100 * Double(hits) / Double(max(count, 1))
+    }
+
+    /// Mean over `count` rows of KL(p ‖ q) = Σ p log(p/q) in nats; a q of 0 where p > 0 counts as
+    /// the smallest positive Double (a large but finite divergence).
+    static func meanKL(_ p: [Double], _ q: [Double], count: Int) -> Double {
+        var total = 0.0
+        for i in p.indices where p[i] > 0 { total += p[i] * log(p[i] / max(q[i], Double.leastNonzeroMagnitude)) }
+        return total / Double(max(count, 1))
     }
 }
