@@ -40,13 +40,15 @@ let package = Package(
         .target(name: "CJPEGBench", dependencies: ["CJPEG"], linkerSettings: [.linkedLibrary("jpeg")]),
         // Batch-1 hot loops of DCT-domain inference, with AVX2/AVX-512 versions chosen at run time.
         .target(name: "CKernels"),
+        // Coding 6's hot loops (the encoder's trellis pass), branch-free C.
+        .target(name: "CTrellis"),
         // The C interface's header (weightjpeg.h) and its defaults; the functions are WeightJPEGC's.
         .target(name: "CWeightJPEG"),
 
         // Swift layers.
         .target(name: "WeightJPEGCore", dependencies: ["CBLAS", "CZlib"]),
         .target(name: "WeightJPEGFormats", dependencies: ["WeightJPEGCore", "CZlib"]),
-        .target(name: "WeightJPEGCodec", dependencies: ["WeightJPEGCore", "WeightJPEGFormats", "CJPEG"]),
+        .target(name: "WeightJPEGCodec", dependencies: ["WeightJPEGCore", "WeightJPEGFormats", "CJPEG", "CTrellis"]),
         .target(name: "WeightJPEGModel", dependencies: ["WeightJPEGCore", "WeightJPEGFormats"]),
         .target(name: "WeightJPEGInference",
                 dependencies: ["WeightJPEGCore", "WeightJPEGFormats", "WeightJPEGCodec", "WeightJPEGModel", "CBLAS", "CKernels"]),

@@ -180,3 +180,15 @@ import Testing
     }
     #expect(parseError(file(coding: 1, parameters: [])) == nil)
 }
+
+@Test func salvageOfAPayloadLengthBeyondIntReportsTheDamage() throws {
+    // A length above Int.max once trapped the salvaging reader (found by the container fuzzer).
+    let payload: [UInt8] = [1, 2, 3, 4]
+    let huge = RawRecord(name: "w", shape: [1], payloads: [RawPayload(offset: 0, length: .max - 7, crc: TestCRC32.checksum(payload))])
+    let file = rawFile(header: rawHeader(records: [huge]), area: payload)
+    guard case .payloadBounds = parseError(file)?.fault else { Issue.record("a normal read accepted the length"); return }
+    let salvaged = try Container(bytes: file, path: "s", salvage: true)
+    guard case .payloadBounds = salvaged["w"]?.damage?.fault else {
+        Issue.record("w's damage is \(String(describing: salvaged["w"]?.damage))"); return
+    }
+}

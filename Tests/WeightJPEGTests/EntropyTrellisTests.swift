@@ -307,7 +307,7 @@ func EntropyTrellisMeasure() throws {
         let e = g.withUnsafeBufferPointer { v in
             k.withUnsafeMutableBufferPointer { kb in
                 TrellisQuantizer.trellis(v, rows: rows, columns: columns, rowsPerChunk: 7, step: step, rowClass: [UInt8](repeating: 0, count: rows),
-                                   shift: [Int8](repeating: 0, count: columns), classes: 1, bits: [Float](repeating: 7, count: 256), lambda: 0, into: kb)
+                                   shift: [Int8](repeating: 0, count: columns), classes: 1, bits: [Float](repeating: 7, count: 256), lambda: 0, into: kb).error
             }
         }
         let perStep = e / Double(g.count) / Double(step * step)

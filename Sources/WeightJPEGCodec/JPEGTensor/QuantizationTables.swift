@@ -40,6 +40,8 @@ public enum QuantizationTables {
         let across = layout.grid(rows: rows, columns: columns).across
         var sum = [Double](repeating: 0, count: 64)
         var blocks = 0
+        let block = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64), rowsT = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64)
+        defer { block.deallocate(); rowsT.deallocate() }
         for t in 0..<layout.tileCount(rows: rows, columns: columns) {
             let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
             let ph = roundUpToBlock(h), pw = roundUpToBlock(w)
@@ -51,11 +53,15 @@ public enum QuantizationTables {
                     pixels[y * pw + x] = Double(mapping.pixel(values[start + min(x, w - 1)])) - 128
                 }
             }
-            for by in stride(from: 0, to: ph, by: 8) {
-                for bx in stride(from: 0, to: pw, by: 8) {
-                    let c = dct8x8(pixels, stride: pw, origin: by * pw + bx)
-                    for k in 0..<64 { sum[k] += c[k] * c[k] }
-                    blocks += 1
+            pixels.withUnsafeBufferPointer { px in
+                sum.withUnsafeMutableBufferPointer { acc in
+                    for by in stride(from: 0, to: ph, by: 8) {
+                        for bx in stride(from: 0, to: pw, by: 8) {
+                            dct8x8(px.baseAddress! + by * pw + bx, stride: pw, into: block.baseAddress!, scratch: rowsT.baseAddress!)
+                            for k in 0..<64 { acc[k] += block[k] * block[k] }
+                            blocks += 1
+                        }
+                    }
                 }
             }
         }
@@ -65,23 +71,38 @@ public enum QuantizationTables {
     /// The 2-D DCT of the 8×8 block at `origin` of a row-major image with `stride` columns
     /// (natural order).
     static func dct8x8(_ p: [Double], stride: Int, origin: Int) -> [Double] {
-        var rowsT = [Double](repeating: 0, count: 64)   // horizontal transform: rowsT[y*8+v]
-        for y in 0..<8 {
-            for v in 0..<8 {
-                var s = 0.0
-                for x in 0..<8 { s += basis[v][x] * p[origin + y * stride + x] }
-                rowsT[y * 8 + v] = s
-            }
-        }
-        var out = [Double](repeating: 0, count: 64)
-        for u in 0..<8 {
-            for v in 0..<8 {
-                var s = 0.0
-                for y in 0..<8 { s += basis[u][y] * rowsT[y * 8 + v] }
-                out[u * 8 + v] = s
+        var out = [Double](repeating: 0, count: 64), rowsT = [Double](repeating: 0, count: 64)
+        p.withUnsafeBufferPointer { pb in
+            out.withUnsafeMutableBufferPointer { o in
+                rowsT.withUnsafeMutableBufferPointer { r in dct8x8(pb.baseAddress! + origin, stride: stride, into: o.baseAddress!, scratch: r.baseAddress!) }
             }
         }
         return out
+    }
+
+    /// `basis` flattened, `flatBasis[8u + x] = basis[u][x]`.
+    static let flatBasis: [Double] = basis.flatMap { $0 }
+
+    /// The 2-D DCT of the 8×8 block at `p` (row stride `stride`) into `out` (64 values, natural
+    /// order), using 64 values of `scratch`; no allocation (the coding-gain test runs it on every
+    /// block of a tensor).
+    static func dct8x8(_ p: UnsafePointer<Double>, stride: Int, into out: UnsafeMutablePointer<Double>, scratch rowsT: UnsafeMutablePointer<Double>) {
+        flatBasis.withUnsafeBufferPointer { b in
+            for y in 0..<8 {   // horizontal transform: rowsT[y*8+v]
+                for v in 0..<8 {
+                    var s = 0.0
+                    for x in 0..<8 { s += b[v &* 8 &+ x] * p[y &* stride &+ x] }
+                    rowsT[y &* 8 &+ v] = s
+                }
+            }
+            for u in 0..<8 {
+                for v in 0..<8 {
+                    var s = 0.0
+                    for y in 0..<8 { s += b[u &* 8 &+ y] * rowsT[y &* 8 &+ v] }
+                    out[u &* 8 &+ v] = s
+                }
+            }
+        }
     }
 
     /// A table from a spectrum: `Q(k) = step · (rms(k) / g)^(−exponent)`, `g` the geometric mean of

@@ -194,7 +194,13 @@ public enum ErrorTargetedSearch {
         guard span.isFinite, span < Double(RANS.maxAlphabet) else { return .infinity }
         var counts = [Int](repeating: 0, count: Int(span))
         let inv = 1 / step
-        for v in values { counts[Int((v * inv).rounded() - low)] += 1 }
+        let offset = Int(low)
+        // `Float.rounded()` (ties away from zero) without a libm call: the float's half added in
+        // Double is exact, and truncation then rounds as it does.
+        for v in values {
+            let y = Double(v * inv)
+            counts[Int(y + (y < 0 ? -0.5 : 0.5)) - offset] += 1
+        }
         let n = Double(values.count)
         var bits = 0.0, used = 0
         for c in counts where c > 0 {

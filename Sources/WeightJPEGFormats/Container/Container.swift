@@ -308,7 +308,8 @@ public struct Container: Equatable, Sendable {
                     }
                     // Before any payload is read or output allocated: a small file must not claim a huge
                     // tensor, stored or restored (an index of 4 bytes restores a whole slice).
-                    let payloadBytes = payloads.reduce(0) { $0 + Int($1.length) }
+                    // (Only undamaged records: a salvaged out-of-bounds length may not even fit an Int.)
+                    let payloadBytes = damage == nil ? payloads.reduce(0) { $0 + Int($1.length) } : 0
                     if damage == nil, let refusal = DecodeLimits.refusal(coding: coding, shape: shape, payloadBytes: payloadBytes)
                         ?? DecodeLimits.restoredRefusal(shape: ZeroSlices.restoredShape(shape, zeroSlices),
                                                         payloadBytes: payloadBytes + 4 * zeroSlices.reduce(0) { $0 + $1.indices.count }) {

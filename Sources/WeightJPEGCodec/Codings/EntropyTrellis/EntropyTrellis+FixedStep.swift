@@ -25,26 +25,16 @@ extension EntropyTrellis {
             }
             let (model, startingBits) = TrellisQuantizer.startingModel(v, rows: rows, columns: columns, step: p.step, options: opts)
             var bits = startingBits
-            var error = 0.0
+            var error = 0.0, counts: [Int] = []
             for pass in 0..<2 {
-                error = k.withUnsafeMutableBufferPointer { kb in
+                (error, counts) = k.withUnsafeMutableBufferPointer { kb in
                     TrellisQuantizer.trellis(v, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, step: p.step, rowClass: model.rowClass,
                                              shift: model.columnShift, classes: model.classes, bits: bits, lambda: opts.lambda, into: kb)
                 }
-                if pass == 0 {
-                    let h = k.withUnsafeMutableBufferPointer {
-                        TrellisQuantizer.counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass,
-                                                shift: model.columnShift, classes: model.classes)
-                    }
-                    bits = TrellisQuantizer.tables(h, classes: model.classes).1
-                }
-            }
-            let h = k.withUnsafeMutableBufferPointer {
-                TrellisQuantizer.counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass,
-                                        shift: model.columnShift, classes: model.classes)
+                if pass == 0 { bits = TrellisQuantizer.tables(counts, classes: model.classes).1 }
             }
             var final = model
-            final.tables = TrellisQuantizer.tables(h, classes: model.classes).0
+            final.tables = TrellisQuantizer.tables(counts, classes: model.classes).0
             final.quantizers = 2
             return k.withUnsafeBufferPointer {
                 write($0, rows: rows, columns: columns, step: p.step, relativeError: relative(error), model: final, options: opts)

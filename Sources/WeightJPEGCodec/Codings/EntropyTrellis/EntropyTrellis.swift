@@ -1,3 +1,4 @@
+import CTrellis
 import Foundation
 import WeightJPEGCore
 import WeightJPEGFormats
@@ -186,78 +187,41 @@ package enum EntropyTrellis {
                       model: ClassModel, options: Options) -> Encoded {
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
         var payloads: [[UInt8]] = [model.serialized(rows: rows, columns: columns)]
-        let enc = model.tables.map { $0?.encoderEntries() }
+        // The tables flattened: table t's entries `freq | start << 16` at t·256.
+        var entries = [UInt32](repeating: 0, count: 256 * model.tables.count)
+        for (t, table) in model.tables.enumerated() {
+            guard let e = table?.encoderEntries() else { continue }
+            for s in 0..<256 { entries[256 * t + s] = e.freq[s] | e.start[s] << 16 }
+        }
         var r0 = 0
         while r0 < rows {
             let r1 = min(rows, r0 + rowsPerChunk)
-            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: enc))
+            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: entries))
             r0 = r1
         }
         let parameters = EntropyTrellisParameters(dependent: model.quantizers == 2, step: step, rowsPerChunk: rowsPerChunk)
         return Encoded(payloads: payloads, parameters: parameters, relativeError: relativeError, step: step, model: model.name)
     }
 
+    /// The rANS stream of the chunk of `q` covering `rows` (`ctrellis_encode_chunk`, C); `entries`
+    /// as `write` flattens them.
     static func encodeChunk(_ q: UnsafeBufferPointer<Int32>, rows: Range<Int>, columns: Int, model: ClassModel,
-                            entries: [(freq: [UInt32], start: [UInt32])?]) -> [UInt8] {
-        var words: [UInt16] = []
-        words.reserveCapacity(rows.count * columns / 3 + 16)
-        var x = TrellisRANS.lowerBound
-        let pb = TrellisRANS.probBits
-        // Flatten the tables: class k's entries at k·256.
-        let k = model.tables.count
-        var freq = [UInt32](repeating: 0, count: 256 * k), start = [UInt32](repeating: 0, count: 256 * k)
-        for (i, e) in entries.enumerated() {
-            guard let e else { continue }
-            for s in 0..<256 { freq[256 * i + s] = e.freq[s]; start[256 * i + s] = e.start[s] }
-        }
-        @inline(__always) func put(_ f: UInt32, _ st: UInt32) {
-            if x >= f << 20 { words.append(UInt16(truncatingIfNeeded: x)); x >>= 16 }
-            x = ((x / f) << pb) + (x % f) + st
-        }
-        @inline(__always) func putBits(_ v: UInt32, _ bits: UInt32) {
-            let sh = pb - bits
-            let f: UInt32 = 1 << sh
-            if x >= f << 20 { words.append(UInt16(truncatingIfNeeded: x)); x >>= 16 }
-            x = ((x >> sh) << pb) + (x & (f - 1)) + (v << sh)
-        }
-        let kMax = model.classes - 1
-        let nq = model.quantizers
-        // Trellis states before each element (dependent quantization), forwards from state 0.
-        var states = [UInt8](repeating: 0, count: nq == 2 ? rows.count * columns : 0)
-        if nq == 2 {
-            var st: UInt32 = 0
-            let base = rows.lowerBound * columns
-            for i in 0..<states.count {
-                states[i] = UInt8(st)
-                st = TrellisQuantizer.next(st, parity: UInt32(q[base + i].magnitude & 1))
-            }
-        }
-        freq.withUnsafeBufferPointer { fr in
-            start.withUnsafeBufferPointer { stt in
-                for r in rows.reversed() {
-                    let rc = Int(model.rowClass[r])
-                    let base = r * columns
-                    for c in stride(from: columns - 1, through: 0, by: -1) {
-                        let v = q[base + c]
-                        let (t, nb, extra) = TrellisRANS.token(UInt32(v.magnitude))
-                        if nb > 12 {
-                            putBits(extra & 0xFFF, 12)
-                            putBits(extra >> 12, nb - 12)
-                        } else if nb > 0 {
-                            putBits(extra, nb)
-                        }
-                        let s = TrellisRANS.signedToken(t, negative: v < 0)
-                        var cls = min(max(rc + Int(model.columnShift[c]), 0), kMax)
-                        if nq == 2 { cls = 2 * cls + Int(states[(r - rows.lowerBound) * columns + c] >> 1) }
-                        put(fr[256 * cls + s], stt[256 * cls + s])
-                    }
+                            entries packed: [UInt32]) -> [UInt8] {
+        let count = rows.count * columns
+        // At most three 16-bit words per element (one per rANS step), plus the 4-byte state.
+        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * count)
+        let states = UnsafeMutablePointer<UInt8>.allocate(capacity: count)
+        let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 + 6 * count)
+        defer { words.deallocate(); states.deallocate(); out.deallocate() }
+        let written = packed.withUnsafeBufferPointer { pk in
+            model.rowClass.withUnsafeBufferPointer { rc in
+                model.columnShift.withUnsafeBufferPointer { sh in
+                    ctrellis_encode_chunk(q.baseAddress! + rows.lowerBound * columns, Int64(rows.count), Int64(columns),
+                                          rc.baseAddress! + rows.lowerBound, sh.baseAddress!, Int32(model.classes - 1),
+                                          model.quantizers == 2 ? 1 : 0, pk.baseAddress!, out, words, states)
                 }
             }
         }
-        var out: [UInt8] = []
-        out.reserveCapacity(4 + 2 * words.count)
-        for b in 0..<4 { out.append(UInt8((x >> (8 * UInt32(b))) & 0xFF)) }
-        for w in words.reversed() { out.append(UInt8(w & 0xFF)); out.append(UInt8(w >> 8)) }
-        return out
+        return Array(UnsafeBufferPointer(start: out, count: Int(written)))   // exactly as long as the stream
     }
 }

@@ -1,3 +1,4 @@
+import CTrellis
 import Foundation
 import WeightJPEGCore
 import WeightJPEGFormats
@@ -5,8 +6,8 @@ import WeightJPEGFormats
 extension EntropyTrellis {
     // MARK: Decoding
 
-    /// A decoder's prepared state: the parsed model and decode tables (scratch: 16 KiB per used
-    /// class, at most 64 classes, so ≤ 1 MiB). Immutable once built; chunks may share it across threads.
+    /// A decoder's prepared state: the parsed model and decode tables (5 KiB per table, at most
+    /// 64 classes × 2 quantizers, so ≤ 640 KiB). Immutable once built; chunks may share it across threads.
     package final class Prepared: @unchecked Sendable {
         let step: Float
         let rows: Int, columns: Int, rowsPerChunk: Int
@@ -14,10 +15,9 @@ extension EntropyTrellis {
         let columnShift: [Int8]
         let classes: Int
         let quantizers: Int
-        /// Per table (`classes × quantizers`, class-major): `M` slot → signed token bytes, and
-        /// 256 `freq | start << 16` entries (unused classes stay zero and are never reached).
-        let symbols: UnsafeMutablePointer<UInt8>
-        let entries: UnsafeMutablePointer<UInt32>
+        /// Per table (`classes × quantizers`, class-major), `TrellisRANS.Table.decoderWords` words
+        /// (unused classes stay zero and are never reached).
+        let slots: UnsafeMutablePointer<UInt32>
         /// The number of chunk payloads expected.
         package let chunks: Int
 
@@ -27,14 +27,12 @@ extension EntropyTrellis {
             self.rowClass = rowClass; self.columnShift = columnShift; self.classes = tables.count / quantizers
             self.quantizers = quantizers
             chunks = (rows - 1) / rowsPerChunk + 1
-            let m = Int(TrellisRANS.total)
-            symbols = .allocate(capacity: tables.count * m)
-            symbols.initialize(repeating: 0, count: tables.count * m)
-            entries = .allocate(capacity: tables.count * 256)
-            entries.initialize(repeating: 0, count: tables.count * 256)
-            for (k, t) in tables.enumerated() { t?.fillDecoder(symbols: symbols + k * m, entries: entries + k * 256) }
+            let words = TrellisRANS.Table.decoderWords
+            slots = .allocate(capacity: tables.count * words)
+            slots.initialize(repeating: 0, count: tables.count * words)
+            for (k, t) in tables.enumerated() { t?.fillDecoder(slots + k * words) }
         }
-        deinit { symbols.deallocate(); entries.deallocate() }
+        deinit { slots.deallocate() }
 
         /// The rows chunk `index` covers.
         package func rowRange(chunk index: Int) -> Range<Int> {
@@ -105,7 +103,7 @@ extension EntropyTrellis {
     /// Decodes chunk `index` (payload `index + 1`) into the rows `prepared.rowRange(chunk:)` of
     /// `output` (the whole tensor's buffer, `rows × columns`). Work is bounded: the chunk is
     /// rejected before decoding if it claims more than 4,040 elements per byte, and each element
-    /// takes at most three rANS steps.
+    /// takes at most three rANS steps (`ctrellis_decode_chunk`, C).
     package static func decodeChunk(_ bytes: [UInt8], index: Int, prepared pr: Prepared,
                                    into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
         guard output.count == pr.rows * pr.columns else { throw CodecError(tensor: "", reason: "output has \(output.count) elements, expected \(pr.rows * pr.columns)") }
@@ -115,88 +113,16 @@ extension EntropyTrellis {
         guard bytes.count >= 4, bytes.count % 2 == 0 else { throw CodecError(tensor: "", reason: "chunk \(index) has \(bytes.count) bytes (even, ≥ 4 expected)") }
         let (cap, overflow) = bytes.count.multipliedReportingOverflow(by: TrellisRANS.maxSymbolsPerByte)
         guard overflow || count <= cap else { throw CodecError(tensor: "", reason: "chunk \(index): \(count) elements cannot come from \(bytes.count) bytes") }
-        let ok: Bool = bytes.withUnsafeBufferPointer { b in
+        let status = bytes.withUnsafeBufferPointer { b in
             pr.rowClass.withUnsafeBufferPointer { rcs in
                 pr.columnShift.withUnsafeBufferPointer { css in
-                    pr.quantizers == 2
-                        ? decodeDependent(b, rows: range, columns: pr.columns, rowClass: rcs, shift: css, classes: pr.classes,
-                                          symbols: pr.symbols, entries: pr.entries, step: pr.step, out: output.baseAddress!)
-                        : decodePlain(b, rows: range, columns: pr.columns, rowClass: rcs, shift: css, classes: pr.classes,
-                                      symbols: pr.symbols, entries: pr.entries, step: pr.step, out: output.baseAddress!)
+                    ctrellis_decode_chunk(b.baseAddress!, Int64(b.count), Int64(range.count), Int64(pr.columns), rcs.baseAddress! + range.lowerBound,
+                                          css.baseAddress!, Int32(pr.classes - 1), pr.quantizers == 2 ? 1 : 0, pr.slots, pr.step,
+                                          output.baseAddress! + range.lowerBound * pr.columns)
                 }
             }
         }
-        guard ok else { throw CodecError(tensor: "", reason: "chunk \(index) is corrupt (ends early, has bytes left, or ends in the wrong state)") }
-    }
-
-    /// The hot loop of plain (mode 0) chunks: `decodeLoop` specialized.
-    @inline(never)
-    static func decodePlain(_ b: UnsafeBufferPointer<UInt8>, rows: Range<Int>, columns: Int, rowClass: UnsafeBufferPointer<UInt8>,
-                            shift: UnsafeBufferPointer<Int8>, classes: Int, symbols: UnsafeMutablePointer<UInt8>, entries: UnsafeMutablePointer<UInt32>,
-                            step: Float, out: UnsafeMutablePointer<Float>) -> Bool {
-        decodeLoop(b, rows: rows, columns: columns, rowClass: rowClass, shift: shift, classes: classes, symbols: symbols, entries: entries,
-                   step: step, out: out, dependent: false)
-    }
-
-    /// The hot loop of trellis (mode 1) chunks: `decodeLoop` specialized.
-    @inline(never)
-    static func decodeDependent(_ b: UnsafeBufferPointer<UInt8>, rows: Range<Int>, columns: Int, rowClass: UnsafeBufferPointer<UInt8>,
-                                shift: UnsafeBufferPointer<Int8>, classes: Int, symbols: UnsafeMutablePointer<UInt8>, entries: UnsafeMutablePointer<UInt32>,
-                                step: Float, out: UnsafeMutablePointer<Float>) -> Bool {
-        decodeLoop(b, rows: rows, columns: columns, rowClass: rowClass, shift: shift, classes: classes, symbols: symbols, entries: entries,
-                   step: step, out: out, dependent: true)
-    }
-
-    /// Decodes one chunk's rows; false on corrupt input (output for the chunk's rows may then be
-    /// partly written). `dependent` selects the table by trellis state and maps indices to
-    /// reconstructions `2m − (state ≥ 2)`; inlined into the two callers so each loop is specialized.
-    @inline(__always)
-    static func decodeLoop(_ b: UnsafeBufferPointer<UInt8>, rows: Range<Int>, columns: Int, rowClass: UnsafeBufferPointer<UInt8>,
-                           shift: UnsafeBufferPointer<Int8>, classes: Int, symbols: UnsafeMutablePointer<UInt8>, entries: UnsafeMutablePointer<UInt32>,
-                           step: Float, out: UnsafeMutablePointer<Float>, dependent: Bool) -> Bool {
-        let p = b.baseAddress!
-        let end = b.count
-        var x = UInt32(p[0]) | UInt32(p[1]) << 8 | UInt32(p[2]) << 16 | UInt32(p[3]) << 24
-        guard x >= TrellisRANS.lowerBound else { return false }
-        var pos = 4
-        let mask: UInt32 = TrellisRANS.total - 1
-        let lower = TrellisRANS.lowerBound
-        let kMax = classes - 1
-        let useShift = shift.contains { $0 != 0 }
-        var state: UInt32 = 0
-        for r in rows {
-            let rc = Int(rowClass[r])
-            let o = out + r * columns
-            for c in 0..<columns {
-                let cls = useShift ? min(max(rc + Int(shift[c]), 0), kMax) : rc
-                let table = dependent ? 2 &* cls &+ Int(state >> 1) : cls
-                let slot = x & mask
-                let sym = symbols[table &<< 12 | Int(slot)]
-                let e = entries[table &<< 8 | Int(sym)]
-                x = (e & 0xFFFF) &* (x >> 12) &+ slot &- (e >> 16)
-                if x < lower {
-                    guard pos + 2 <= end else { return false }
-                    x = (x << 16) | UInt32(p[pos]) | UInt32(p[pos + 1]) << 8
-                    pos += 2
-                }
-                let s = UInt32(sym)
-                if s == 0 {
-                    o[c] = 0
-                    if dependent { state = TrellisQuantizer.next(state, parity: 0) }
-                    continue
-                }
-                let t = (s + 1) >> 1
-                var m = t
-                if t >= 32 {
-                    guard let full = TrellisRANS.magnitude(token: t, x: &x, p: p, pos: &pos, end: end) else { return false }
-                    m = full
-                }
-                let v = Float(dependent ? 2 * m - (state >> 1) : m) * step
-                o[c] = s & 1 == 1 ? v : -v
-                if dependent { state = TrellisQuantizer.next(state, parity: m & 1) }
-            }
-        }
-        return pos == end && x == lower
+        guard status == 0 else { throw CodecError(tensor: "", reason: "chunk \(index) is corrupt (ends early, has bytes left, or ends in the wrong state)") }
     }
 
     /// Decodes every chunk into `output` (`rows × columns`, row-major). Before the tables are

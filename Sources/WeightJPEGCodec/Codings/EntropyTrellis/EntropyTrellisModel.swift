@@ -37,8 +37,11 @@ extension EntropyTrellis {
     static func bitsFor(_ maxValue: Int) -> Int { maxValue <= 0 ? 0 : Int.bitWidth - maxValue.leadingZeroBitCount }
 
     /// Builds each candidate model, estimates its size from its class histograms, keeps the smallest.
+    /// With `rowStride > 1` the histograms (and so the returned tables, then only estimates) cover
+    /// every `rowStride`-th row, their symbol bits scaled up to the whole tensor; the row and column
+    /// classes always come from every row.
     static func chooseModel(_ q: UnsafeBufferPointer<Int32>, tokens: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int,
-                            options: Options, tableCopies: Int = 1) -> ClassModel {
+                            options: Options, tableCopies: Int = 1, rowStride: Int = 1) -> ClassModel {
         // Log2 RMS per row, and per column of the row-normalized values.
         var rowLog = [Double](repeating: 0, count: rows)
         var rowMS = [Double](repeating: 0, count: rows)
@@ -119,7 +122,7 @@ extension EntropyTrellis {
             hist.withUnsafeMutableBufferPointer { h in
                 cand.rowClass.withUnsafeBufferPointer { rc in
                     cand.columnShift.withUnsafeBufferPointer { cs in
-                        for r in 0..<rows {
+                        for r in stride(from: 0, to: rows, by: rowStride) {
                             let base = Int(rc[r])
                             let row = r * columns
                             if cand.columnBits == 0 {
@@ -136,6 +139,7 @@ extension EntropyTrellis {
                 }
             }
             var bits = Double(rows * cand.rowBits + columns * cand.columnBits)
+            let scale = Double(rows) / Double((rows + rowStride - 1) / rowStride)
             var tables: [TrellisRANS.Table?] = []
             for cls in 0..<kk {
                 let counts = Array(hist[(cls * 128)..<(cls * 128 + 128)])
@@ -146,7 +150,7 @@ extension EntropyTrellis {
                 // Cost under the quantized table (signed symbols: token t ≥ 1 splits its count between signs).
                 for t in 0..<table.g.count where counts[t] > 0 {
                     let p = Double(table.g[t]) / Double(TrellisRANS.total)
-                    bits += Double(counts[t]) * -log2(p)
+                    bits += scale * Double(counts[t]) * -log2(p)
                 }
             }
             cand.tables = tables

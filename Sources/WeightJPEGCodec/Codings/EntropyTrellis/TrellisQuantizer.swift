@@ -1,3 +1,4 @@
+import CTrellis
 import Foundation
 
 /// Dependent (trellis-coded) quantization for `EntropyTrellis`, as in VVC: two quantizers with step
@@ -11,150 +12,47 @@ enum TrellisQuantizer {
     /// Next states packed 2 bits each, index `2·state + parity`: 0,2,2,0,1,3,3,1.
     static let packedTransitions: UInt32 = 0 | 2 << 2 | 2 << 4 | 0 << 6 | 1 << 8 | 3 << 10 | 3 << 12 | 1 << 14
 
-    /// `⌊y⌋` for |y| < 2³¹ without a libm call (the baseline x86-64 target has no rounding
-    /// instruction, and `floorf` dominated the trellis).
-    @inline(__always)
-    static func floorSmall(_ y: Float) -> Float {
-        let t = Float(Int32(y))
-        return t > y ? t - 1 : t
-    }
+    /// Whether the trellis pass runs its AVX2 version (x86-64 CPUs with AVX2, unless `forcePortable`).
+    static var usesAVX2: Bool { ctrellis_uses_avx2() != 0 }
+
+    /// Runs the portable C version of the pass even where AVX2 exists (tests compare the two). Both
+    /// choose the same indices, so passes running meanwhile on other threads are unaffected.
+    static func forcePortable(_ on: Bool) { ctrellis_set_portable(on ? 1 : 0) }
 
     @inline(__always)
     static func next(_ state: UInt32, parity: UInt32) -> UInt32 { (packedTransitions >> ((2 * state + parity) * 2)) & 3 }
 
-    /// The reconstruction magnitude (in steps) of index magnitude `m` under quantizer `qz`.
-    @inline(__always)
-    static func reconstruction(_ m: UInt32, quantizer qz: UInt32) -> UInt32 { qz == 0 ? 2 * m : (m == 0 ? 0 : 2 * m - 1) }
-
     /// Trellis-quantizes `v` (`rows × columns`) with step `step`, the state restarting at every
     /// chunk of `rowsPerChunk` rows. `bits[t·128 + token]` is the rate of a magnitude token under
-    /// table `t = 2·class + quantizer`; `classOf(r, c)` the class. Writes the indices into `k` and
-    /// returns Σ(w − decoded)² over the float32 decoded values.
+    /// table `t = 2·class + quantizer`. Writes the indices into `k`; returns Σ(w − decoded)² over
+    /// the float32 decoded values and the indices' token counts per table (`t·128 + token`). The
+    /// pass itself is C (`ctrellis_chunk`: branch-free, AVX2 where the CPU has it, same indices either way).
     static func trellis(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, rowsPerChunk: Int, step: Float,
                         rowClass: [UInt8], shift: [Int8], classes: Int, bits: [Float], lambda: Float,
-                        into k: UnsafeMutableBufferPointer<Int32>) -> Double {
-        let inv = 1 / step
-        let limit = Float(TrellisRANS.maxMagnitude)
-        let kMax = classes - 1
+                        into k: UnsafeMutableBufferPointer<Int32>) -> (error: Double, counts: [Int]) {
         let maxElements = min(rows, rowsPerChunk) * columns
-        var prev = [UInt8](repeating: 0, count: maxElements * 4)
-        var index = [Int32](repeating: 0, count: maxElements * 4)
-        let inf = Float.infinity
-        @inline(__always) func rate(_ b: UnsafeBufferPointer<Float>, _ table: Int, _ kk: Float) -> Float {
-            let (t, nb, _) = TrellisRANS.token(UInt32(abs(kk)))
-            return b[table &* 128 &+ Int(t)] + Float(nb)
-        }
+        let scratchIndices = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * maxElements)
+        let scratchFlags = UnsafeMutablePointer<UInt8>.allocate(capacity: maxElements)
+        defer { scratchIndices.deallocate(); scratchFlags.deallocate() }
+        var histogram = [UInt32](repeating: 0, count: 2 * classes * 128)
+        var total = 0.0
         bits.withUnsafeBufferPointer { b in
-            prev.withUnsafeMutableBufferPointer { pv in
-                index.withUnsafeMutableBufferPointer { ix in
-                    var r0 = 0
-                    while r0 < rows {
-                        let r1 = min(rows, r0 + rowsPerChunk)
-                        var c0: Float = 0, c1 = inf, c2 = inf, c3 = inf   // chunks start in state 0
-                        var e = 0
-                        for r in r0..<r1 {
-                            let rc = Int(rowClass[r])
-                            for c in 0..<columns {
-                                let x = v[r * columns + c] * inv
-                                let cls = min(max(rc + Int(shift[c]), 0), kMax)
-                                let t0 = 2 * cls, t1 = 2 * cls + 1
-                                // Q0: reconstructions 2a and 2a + 2 (a = ⌊x/2⌋), indices a, a + 1.
-                                let a = min(max(floorSmall(min(max(x * 0.5, -2 * limit), 2 * limit)), -limit), limit - 1)
-                                let dA = x - 2 * a, dB = dA - 2
-                                let jA = dA * dA + lambda * rate(b, t0, a)
-                                let jB = dB * dB + lambda * rate(b, t0, a + 1)
-                                let aOdd = Int32(a) & 1 != 0
-                                let (jE0, kE0, jO0, kO0) = aOdd ? (jB, a + 1, jA, a) : (jA, a, jB, a + 1)
-                                // Q1: odd reconstructions o and o + 2 around x (indices differ by 1), and 0 (index 0).
-                                let o = min(max(2 * floorSmall(min(max((x - 1) * 0.5, -2 * limit), 2 * limit)) + 1, -2 * limit + 1), 2 * limit - 3)
-                                let kO = o > 0 ? (o + 1) * 0.5 : (o - 1) * 0.5
-                                let kP = o + 2 > 0 ? (o + 3) * 0.5 : (o + 1) * 0.5
-                                let dO = x - o, dP = dO - 2
-                                let jO = dO * dO + lambda * rate(b, t1, kO)
-                                let jP = dP * dP + lambda * rate(b, t1, kP)
-                                let jZ = x * x + lambda * b[t1 * 128]
-                                // Sort by parity (around 0 both odd candidates, −1 and +1, are odd).
-                                var jE1 = jZ, kE1: Float = 0, jO1 = inf, kO1: Float = 0
-                                if Int32(kO) & 1 != 0 { if jO < jO1 { jO1 = jO; kO1 = kO } } else if jO < jE1 { jE1 = jO; kE1 = kO }
-                                if Int32(kP) & 1 != 0 { if jP < jO1 { jO1 = jP; kO1 = kP } } else if jP < jE1 { jE1 = jP; kE1 = kP }
-                                // Transitions: 0 ← (0, even) | (1, odd); 2 ← (0, odd) | (1, even);
-                                //              1 ← (2, even) | (3, odd); 3 ← (2, odd) | (3, even).
-                                var n0 = c0 + jE0, n2 = c0 + jO0, n1 = c2 + jE1, n3 = c2 + jO1
-                                var s0: UInt8 = 0, s2: UInt8 = 0, s1: UInt8 = 2, s3: UInt8 = 2
-                                var k0 = kE0, k2 = kO0, k1 = kE1, k3 = kO1
-                                if c1 + jO0 < n0 { n0 = c1 + jO0; s0 = 1; k0 = kO0 }
-                                if c1 + jE0 < n2 { n2 = c1 + jE0; s2 = 1; k2 = kE0 }
-                                if c3 + jO1 < n1 { n1 = c3 + jO1; s1 = 3; k1 = kO1 }
-                                if c3 + jE1 < n3 { n3 = c3 + jE1; s3 = 3; k3 = kE1 }
-                                // Renormalize (costs stay small in Float).
-                                let m = min(min(n0, n1), min(n2, n3))
-                                c0 = n0 - m; c1 = n1 - m; c2 = n2 - m; c3 = n3 - m
-                                pv[4 * e] = s0; pv[4 * e + 1] = s1; pv[4 * e + 2] = s2; pv[4 * e + 3] = s3
-                                ix[4 * e] = Int32(k0); ix[4 * e + 1] = Int32(k1); ix[4 * e + 2] = Int32(k2); ix[4 * e + 3] = Int32(k3)
-                                e += 1
-                            }
+            rowClass.withUnsafeBufferPointer { rc in
+                shift.withUnsafeBufferPointer { sh in
+                    histogram.withUnsafeMutableBufferPointer { h in
+                        var r0 = 0
+                        while r0 < rows {
+                            let r1 = min(rows, r0 + rowsPerChunk)
+                            total = ctrellis_chunk(v.baseAddress! + r0 * columns, Int64(r1 - r0), Int64(columns), rc.baseAddress! + r0, sh.baseAddress!,
+                                                   Int32(classes - 1), b.baseAddress!, lambda, step, k.baseAddress! + r0 * columns,
+                                                   scratchIndices, scratchFlags, h.baseAddress!, total)
+                            r0 = r1
                         }
-                        // Back-track from the cheapest final state.
-                        var st = 0
-                        var best = c0
-                        if c1 < best { best = c1; st = 1 }
-                        if c2 < best { best = c2; st = 2 }
-                        if c3 < best { best = c3; st = 3 }
-                        let base = r0 * columns
-                        var i = e - 1
-                        while i >= 0 {
-                            k[base + i] = ix[4 * i + st]
-                            st = Int(pv[4 * i + st])
-                            i -= 1
-                        }
-                        r0 = r1
                     }
                 }
             }
         }
-        return squaredError(v, k, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, step: step)
-    }
-
-    /// Σ(w − decoded)² of indices `k`, decoded exactly as the decoder does (float32).
-    static func squaredError(_ v: UnsafeBufferPointer<Float>, _ k: UnsafeMutableBufferPointer<Int32>, rows: Int, columns: Int,
-                             rowsPerChunk: Int, step: Float) -> Double {
-        var total = 0.0
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + rowsPerChunk)
-            var st: UInt32 = 0
-            for i in (r0 * columns)..<(r1 * columns) {
-                let m = k[i].magnitude
-                let rec = Float(reconstruction(m, quantizer: st >> 1)) * step
-                let d = Double(v[i]) - Double(k[i] < 0 ? -rec : rec)
-                total += d * d
-                st = next(st, parity: m & 1)
-            }
-            r0 = r1
-        }
-        return total
-    }
-
-    /// Per (class, quantizer) magnitude-token counts of indices `k`.
-    static func counts(_ k: UnsafeMutableBufferPointer<Int32>, rows: Int, columns: Int, rowsPerChunk: Int, rowClass: [UInt8],
-                       shift: [Int8], classes: Int) -> [Int] {
-        var h = [Int](repeating: 0, count: 2 * classes * 128)
-        var r0 = 0
-        while r0 < rows {
-            let r1 = min(rows, r0 + rowsPerChunk)
-            var st: UInt32 = 0
-            for r in r0..<r1 {
-                let rc = Int(rowClass[r])
-                for c in 0..<columns {
-                    let m = k[r * columns + c].magnitude
-                    let cls = min(max(rc + Int(shift[c]), 0), classes - 1)
-                    h[(2 * cls + Int(st >> 1)) * 128 + Int(TrellisRANS.token(m).token)] += 1
-                    st = next(st, parity: m & 1)
-                }
-            }
-            r0 = r1
-        }
-        return h
+        return (total, histogram.map { Int($0) })
     }
 
     /// Tables from counts (a reachable class whose quantizer saw nothing gets a minimal table),
@@ -189,13 +87,18 @@ enum TrellisQuantizer {
     /// is not met within a few passes.
     static func encode(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, bound: Double,
                        options: EntropyTrellis.Options) -> EntropyTrellis.Encoded? {
-        var norm = 0.0, maxAbs: Float = 0
-        for w in v {
-            guard w.isFinite else { return nil }
-            norm += Double(w) * Double(w)
-            maxAbs = max(maxAbs, abs(w))
+        // Four sums (independent additions); a NaN or infinity makes the norm non-finite.
+        var sums = (0.0, 0.0, 0.0, 0.0), maxAbs: Float = 0
+        var i = 0
+        while i + 4 <= v.count {
+            let a = Double(v[i]), b = Double(v[i + 1]), c = Double(v[i + 2]), d = Double(v[i + 3])
+            sums.0 += a * a; sums.1 += b * b; sums.2 += c * c; sums.3 += d * d
+            maxAbs = max(maxAbs, abs(v[i]), abs(v[i + 1]), abs(v[i + 2]), abs(v[i + 3]))
+            i += 4
         }
-        guard norm > 0 else { return nil }
+        while i < v.count { sums.0 += Double(v[i]) * Double(v[i]); maxAbs = max(maxAbs, abs(v[i])); i += 1 }
+        let norm = (sums.0 + sums.1) + (sums.2 + sums.3)
+        guard norm.isFinite, norm > 0 else { return nil }
         let n = v.count
         let target = bound * bound * norm
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
@@ -206,14 +109,16 @@ enum TrellisQuantizer {
         // High-rate start: the uniform quantizer's Δ (Δ²/12 per weight) times the ratio the trellis
         // settles at (measured: about 0.57 at λ = 0.2).
         var step = clampStep(bound * (norm * 12 / Double(n)).squareRoot() * 0.57)
-        let (model, startingBits) = startingModel(v, rows: rows, columns: columns, step: step, options: options)
+        // Step search on a sample of rows (every j-th: about 65,536 elements, a quarter of a tensor
+        // of 32,768…262,143 elements with at least 16 rows; the whole tensor when smaller): the
+        // trellis error scales as Δ², so a few sample passes fix the step and the rates; then one
+        // full pass (a second, shrunk, only when the full error exceeds the bound).
+        var j = max(1, (n + 65_535) / 65_536)
+        if n >= 32_768, rows >= 16 { j = max(j, 4) }
+        let (model, startingBits) = startingModel(v, rows: rows, columns: columns, step: step, options: options, rowStride: j)
         var bits = startingBits
         let classes = model.classes
         var k = [Int32](repeating: 0, count: n)
-        // Step search on a sample of rows (every j-th, about 65,536 elements; the whole tensor when
-        // small): the trellis error scales as Δ², so a few sample passes fix the step and the
-        // rates; then one full pass (a second, shrunk, only when the full error exceeds the bound).
-        let j = max(1, (n + 65_535) / 65_536)
         if j > 1 {
             let sampleRows = Array(stride(from: 0, to: rows, by: j))
             var sv = [Float](repeating: 0, count: sampleRows.count * columns)
@@ -223,36 +128,36 @@ enum TrellisQuantizer {
             }
             let sClass = sampleRows.map { model.rowClass[$0] }
             var sk = [Int32](repeating: 0, count: sv.count)
-            let sTarget = bound * bound * sNorm
+            // The sample's share of the target by element count: at high rate the error per weight
+            // is about the same in every row, while row norms (the other way to scale) vary a lot.
+            let sTarget = target * Double(sv.count) / Double(n)
             if sNorm > 0 {
                 for _ in 0..<3 {
-                    let e = sv.withUnsafeBufferPointer { svb in
+                    let (e, h) = sv.withUnsafeBufferPointer { svb in
                         sk.withUnsafeMutableBufferPointer { kb in
                             trellis(svb, rows: sampleRows.count, columns: columns, rowsPerChunk: rowsPerChunk, step: step, rowClass: sClass,
                                     shift: model.columnShift, classes: classes, bits: bits, lambda: options.lambda, into: kb)
                         }
                     }
-                    let h = sk.withUnsafeMutableBufferPointer { counts($0, rows: sampleRows.count, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: sClass, shift: model.columnShift, classes: classes) }
                     bits = tables(h, classes: classes).1
                     guard e > 0 else { break }
                     step = clampStep(Double(step) * min(max((sTarget / e).squareRoot(), 0.5), 2) * 0.998)
                 }
             }
         }
-        var best: (step: Float, error: Double, k: [Int32])? = nil
+        var best: (step: Float, error: Double, k: [Int32], counts: [Int])? = nil
         var failing = Float.infinity   // the smallest step seen to exceed the bound
         var attempt = 0
         while attempt < (j > 1 ? 4 : 6) {
             attempt += 1
-            let e = k.withUnsafeMutableBufferPointer { kb in
+            let (e, h) = k.withUnsafeMutableBufferPointer { kb in
                 trellis(v, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, step: step, rowClass: model.rowClass,
                         shift: model.columnShift, classes: classes, bits: bits, lambda: options.lambda, into: kb)
             }
-            if e <= target, best == nil || step > best!.step { best = (step, e, k) }
+            if e <= target, best == nil || step > best!.step { best = (step, e, k, h) }
             // Sampled: the first passing full pass is kept. Small tensors: two passes at least
             // (the first one's rates are estimates), then stop when close to the bound.
             if let b = best, j > 1 || (attempt >= 2 && b.error >= target * 0.99) { break }
-            let h = k.withUnsafeMutableBufferPointer { counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass, shift: model.columnShift, classes: classes) }
             bits = tables(h, classes: classes).1
             if e > target { failing = min(failing, step) }
             let ratio = e > 0 ? (target / e).squareRoot() : 2
@@ -265,15 +170,12 @@ enum TrellisQuantizer {
             if nextStep == step || nextStep >= failing || nextStep <= lo { break }
             step = nextStep
         }
-        guard var b = best else { return nil }
-        let h = b.k.withUnsafeMutableBufferPointer { counts($0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, rowClass: model.rowClass, shift: model.columnShift, classes: classes) }
+        guard let b = best else { return nil }
         var final = model
-        final.tables = tables(h, classes: classes).0
+        final.tables = tables(b.counts, classes: classes).0
         final.quantizers = 2
-        // Confirm the error exactly as the decoder will see it.
-        let exact = b.k.withUnsafeMutableBufferPointer { squaredError(v, $0, rows: rows, columns: columns, rowsPerChunk: rowsPerChunk, step: b.step) }
-        guard exact <= target else { return nil }
-        b.error = exact
+        // `trellis` measured the error on the values exactly as the decoder will produce them.
+        let exact = b.error
         var opts = options
         opts.chunkElements = rowsPerChunk * columns
         return b.k.withUnsafeBufferPointer { kb in
@@ -283,16 +185,16 @@ enum TrellisQuantizer {
 
     /// The context model chosen from plain rounding at `2·step` (the magnitudes of the trellis
     /// indices) and the trellis's first rate estimates (each class's plain-rounding table, for
-    /// both quantizers).
+    /// both quantizers); the candidates' sizes estimated on every `rowStride`-th row.
     static func startingModel(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, step: Float,
-                              options: EntropyTrellis.Options) -> (EntropyTrellis.ClassModel, [Float]) {
+                              options: EntropyTrellis.Options, rowStride: Int = 1) -> (EntropyTrellis.ClassModel, [Float]) {
         let n = v.count
         var k = [Int32](repeating: 0, count: n)
         let model: EntropyTrellis.ClassModel = k.withUnsafeMutableBufferPointer { kb in
             _ = EntropyTrellis.quantize(v, step: 2 * step, into: kb)
             var tokens = [UInt8](repeating: 0, count: n)
             for i in 0..<n { tokens[i] = UInt8(TrellisRANS.token(kb[i].magnitude).token) }
-            return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2) }
+            return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2, rowStride: rowStride) }
         }
         let classes = model.classes
         var bits = [Float](repeating: 24, count: 2 * classes * 128)

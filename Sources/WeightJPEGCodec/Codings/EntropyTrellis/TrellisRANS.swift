@@ -36,39 +36,6 @@ enum TrellisRANS {
         return (32 + (e - 5) * 8 + ((m >> nb) & 7), nb, m & ((1 << nb) - 1))
     }
 
-    /// The magnitude of token `t` (≥ 32): its base plus the raw extra bits read from the rANS state
-    /// `x` in slices of at most 12 bits, renormalizing from `p[pos..<end]`; nil when the stream ends early.
-    @inline(__always)
-    static func magnitude(token t: UInt32, x: inout UInt32, p: UnsafePointer<UInt8>, pos: inout Int, end: Int) -> UInt32? {
-        let mask: UInt32 = total - 1
-        let (base, nb) = Self.base(t)
-        var extra: UInt32 = 0
-        var left = nb
-        while left > 0 {
-            let k = left > 12 ? left - 12 : left
-            let sh = 12 - k
-            let slot = x & mask
-            extra = (extra << k) | (slot >> sh)
-            x = (x >> 12) << sh &+ (slot & ((1 << sh) - 1))
-            if x < lowerBound {
-                guard pos + 2 <= end else { return nil }
-                x = (x << 16) | UInt32(p[pos]) | UInt32(p[pos + 1]) << 8
-                pos += 2
-            }
-            left -= k
-        }
-        return base | extra
-    }
-
-    /// The inverse of `token` without the extra bits: (base magnitude, extra-bit count).
-    @inline(__always)
-    static func base(_ t: UInt32) -> (base: UInt32, bits: UInt32) {
-        if t < 32 { return (t, 0) }
-        let e = 5 + ((t - 32) >> 3)
-        let nb = e - 3
-        return ((8 | ((t - 32) & 7)) << nb, nb)
-    }
-
     /// The signed token of `q`: 0 for 0, `2t − 1` for `+m`, `2t` for `−m` (t = token of m), ≤ 254.
     @inline(__always)
     static func signedToken(_ t: UInt32, negative: Bool) -> Int { t == 0 ? 0 : Int(2 * t) - (negative ? 0 : 1) }
@@ -155,9 +122,13 @@ enum TrellisRANS {
             return (f, s)
         }
 
-        /// The decoder's tables: `M` slot → signed-token bytes, and per signed token
-        /// `freq | start << 16` (256 entries). 4.25 KiB per table, so many classes stay in L1/L2.
-        func fillDecoder(symbols: UnsafeMutablePointer<UInt8>, entries: UnsafeMutablePointer<UInt32>) {
+        /// The decoder's table, 1,280 words (5 KiB, so many classes stay in L1/L2): the signed token of
+        /// each of the `M` slots as bytes, then per signed token `freq | start << 16` (256 entries).
+        static let decoderWords = 1280
+
+        func fillDecoder(_ table: UnsafeMutablePointer<UInt32>) {
+            let symbols = UnsafeMutableRawPointer(table).assumingMemoryBound(to: UInt8.self)
+            let entries = table + 1024
             var slot: UInt32 = 0
             func run(_ s: UInt32, _ f: UInt32) {
                 entries[Int(s)] = f | (slot << 16)

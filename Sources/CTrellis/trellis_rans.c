@@ -1,0 +1,229 @@
+// The rANS chunk streams of coding 6 (docs/FORMAT.md §4, "6 — entropy-trellis"): decoder and
+// encoder, see include/ctrellis.h.
+#include "ctrellis.h"
+
+#include <string.h>
+
+// MARK: Decoding
+
+#define RANS_L 65536u
+
+// One rANS step of `k` ≤ 12 raw bits (k = 0 leaves x unchanged): returns the bits.
+static inline uint32_t raw_bits(uint32_t *x, uint32_t k) {
+    const uint32_t sh = 12 - k, slot = *x & 4095u;
+    *x = ((*x >> 12) << sh) + (slot & ((1u << sh) - 1));
+    return slot >> sh;
+}
+
+// Per signed symbol: the token's base magnitude (bits 0–16), its extra-bit count (bits 17–20) and
+// the sign (bit 31: even non-zero symbols are negative).
+static void symbol_info(uint32_t *info) {
+    for (uint32_t sym = 0; sym < 256; sym++) {
+        const uint32_t t = (sym + 1) >> 1;
+        const uint32_t nb = t >= 32 ? 2 + ((t - 32) >> 3) : 0;
+        const uint32_t base = t >= 32 ? (8u | ((t - 32) & 7)) << nb : t;
+        info[sym] = base | nb << 17 | (uint32_t)(sym != 0 && (sym & 1) == 0) << 31;
+    }
+}
+
+// The value of magnitude `m` with the sign of `info` in trellis state `state` (mode 1) or plain;
+// the sign applied to the float's bits (no branch: the sign is a coin toss).
+static inline float value(uint32_t m, uint32_t info, uint32_t state, int dependent, float step) {
+    const uint32_t rho = dependent ? 2 * m - ((state >> 1) & (m != 0)) : m;
+    const float v = (float)(int32_t)rho * step;
+    uint32_t bits;
+    memcpy(&bits, &v, 4);
+    bits ^= info & 0x80000000u;
+    float out;
+    memcpy(&out, &bits, 4);
+    return out;
+}
+
+// Renormalization without a branch (the caller guarantees 2 readable bytes at p + *pos).
+static inline void renormalize(uint32_t *x, const uint8_t *p, int64_t *pos) {
+    const uint32_t lt = *x < RANS_L;
+    const uint32_t w = (uint32_t)p[*pos] | (uint32_t)p[*pos + 1] << 8;
+    *x = (*x << (16 * lt)) | (w & (0u - lt));
+    *pos += 2 * lt;
+}
+
+// The rANS step of one symbol with table `tb` (4,096 symbol bytes, then 256 entries
+// `frequency | start << 16`): returns the symbol; x is left to renormalize.
+static inline uint32_t symbol_step(uint32_t *x, const uint32_t *tb) {
+    const uint32_t slot = *x & 4095u;
+    const uint32_t sym = ((const uint8_t *)tb)[slot];
+    const uint32_t e = tb[1024 + sym];
+    *x = (e & 0xFFFFu) * (*x >> 12) + slot - (e >> 16);
+    return sym;
+}
+
+// Words of one decoder table: 4,096 symbol bytes and 256 entries.
+#define TABLE_WORDS 1280
+
+#define NEXT_STATES (0u | 2u << 2 | 2u << 4 | 0u << 6 | 1u << 8 | 3u << 10 | 3u << 12 | 1u << 14)
+
+// The first table of element c's class in a row of class `rc` (mode 1: the class's two tables).
+static inline const uint32_t *class_tables(const uint32_t *slots, int32_t rc, const int8_t *shift, int64_t c,
+                                           int use_shift, int32_t k_max, int64_t q) {
+    int32_t cls = use_shift ? rc + shift[c] : rc;
+    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+    return slots + (size_t)(q * cls) * TABLE_WORDS;
+}
+
+static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
+                               const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
+                               const uint32_t *slots, float step, float *out) {
+    if (length < 4) return 1;
+    const uint8_t *p = bytes;
+    uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    if (x < RANS_L) return 1;
+    uint32_t info[256];
+    symbol_info(info);
+    int64_t pos = 4;
+    const int64_t end = length;
+    const int64_t q = dependent ? 2 : 1;
+    int use_shift = 0;
+    for (int64_t c = 0; c < columns; c++) use_shift |= shift[c] != 0;
+    uint32_t state = 0;
+    enum { BLOCK = 16 };
+    for (int64_t r = 0; r < rows; r++) {
+        const int32_t rc = row_class[r];
+        float *o = out + r * columns;
+        int64_t c = 0;
+        while (c < columns) {
+            const int64_t stop = columns - c < BLOCK ? columns : c + BLOCK;
+            if (end - pos >= 6 * BLOCK) {
+                // Fast path: at most 3 renormalizations of 2 bytes per element, so every word read
+                // below is inside the stream.
+                for (; c < stop; c++) {
+                    // Mode 1: the table of the state's quantizer (the second of the class's two).
+                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
+                    const uint32_t sym = symbol_step(&x, tb);
+                    renormalize(&x, p, &pos);
+                    const uint32_t in = info[sym];
+                    uint32_t nb = (in >> 17) & 15, extra = 0;
+                    if (nb > 12) {   // magnitudes of 2¹⁶ and more: rare
+                        extra = raw_bits(&x, nb - 12);
+                        renormalize(&x, p, &pos);
+                        nb = 12;
+                    }
+                    extra = extra << nb | raw_bits(&x, nb);
+                    renormalize(&x, p, &pos);
+                    const uint32_t m = (in & 0x1FFFFu) | extra;
+                    o[c] = value(m, in, state, dependent, step);
+                    state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
+                }
+            } else {
+                // Near the end of the stream: every word read is checked.
+                for (; c < stop; c++) {
+                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
+                    const uint32_t sym = symbol_step(&x, tb);
+                    if (x < RANS_L) {
+                        if (pos + 2 > end) return 1;
+                        x = x << 16 | (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8;
+                        pos += 2;
+                    }
+                    const uint32_t in = info[sym];
+                    uint32_t nb = (in >> 17) & 15, extra = 0;
+                    while (nb > 0) {
+                        const uint32_t k = nb > 12 ? nb - 12 : nb;
+                        extra = extra << k | raw_bits(&x, k);
+                        if (x < RANS_L) {
+                            if (pos + 2 > end) return 1;
+                            x = x << 16 | (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8;
+                            pos += 2;
+                        }
+                        nb -= k;
+                    }
+                    const uint32_t m = (in & 0x1FFFFu) | extra;
+                    o[c] = value(m, in, state, dependent, step);
+                    state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
+                }
+            }
+        }
+    }
+    return pos == end && x == RANS_L ? 0 : 1;
+}
+
+int ctrellis_decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
+                          const uint8_t *row_class, const int8_t *shift, int32_t k_max, int dependent,
+                          const uint32_t *slots, float step, float *out) {
+    return dependent ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, slots, step, out)
+                     : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, slots, step, out);
+}
+
+// MARK: Encoding
+
+// Before coding a symbol whose state limit is `limit`: emits the low 16 bits of x when x ≥ limit,
+// without a branch (the word is always stored, the count moves only when it is emitted).
+static inline void flush(uint32_t *x, uint64_t limit, uint16_t *words, int64_t *count) {
+    const uint32_t out = *x >= limit;
+    words[*count] = (uint16_t)*x;
+    *count += out;
+    *x >>= 16 * out;
+}
+
+// Codes `bits` ≤ 12 raw bits `v` (bits = 0 leaves x unchanged: its limit is 2³²).
+static inline void put_raw(uint32_t *x, uint32_t v, uint32_t bits, uint16_t *words, int64_t *count) {
+    const uint32_t sh = 12 - bits;
+    flush(x, (uint64_t)1 << (sh + 20), words, count);
+    *x = ((*x >> sh) << 12) + (*x & ((1u << sh) - 1)) + (v << sh);
+}
+
+int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
+                              const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
+                              uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
+    const int64_t n = rows * columns;
+    const int64_t tables_per_class = dependent ? 2 : 1;
+    // Trellis states before each element, forwards from state 0.
+    if (dependent) {
+        uint32_t st = 0;
+        for (int64_t i = 0; i < n; i++) {
+            scratch_states[i] = (uint8_t)st;
+            const int32_t k = q[i];
+            st = (NEXT_STATES >> ((2 * st + ((uint32_t)(k < 0 ? -k : k) & 1)) * 2)) & 3;
+        }
+    }
+    // rANS codes last in, first out: elements from the last to the first, and within an element
+    // the low extra bits, then the high ones, then the symbol.
+    uint32_t x = RANS_L;
+    int64_t words = 0;
+    for (int64_t r = rows - 1; r >= 0; r--) {
+        const int32_t rc = row_class[r];
+        for (int64_t c = columns - 1; c >= 0; c--) {
+            const int64_t i = r * columns + c;
+            const int32_t v = q[i];
+            const uint32_t m = (uint32_t)(v < 0 ? -v : v);
+            uint32_t token = m, nb = 0;
+            if (m >= 32) {
+                const uint32_t e = 31u - (uint32_t)__builtin_clz(m);
+                nb = e - 3;
+                token = 32 + (e - 5) * 8 + ((m >> nb) & 7);
+            }
+            uint32_t extra = m & ((1u << nb) - 1);
+            // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits); the low
+            // 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
+            if (nb > 12) {
+                put_raw(&x, extra & 4095u, 12, scratch_words, &words);
+                extra >>= 12;
+                nb -= 12;
+            }
+            put_raw(&x, extra, nb, scratch_words, &words);
+            const uint32_t sym = token == 0 ? 0 : 2 * token - (v < 0 ? 0 : 1);
+            int32_t cls = rc + shift[c];
+            cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+            const int64_t table = tables_per_class * cls + (dependent ? (scratch_states[i] >> 1) : 0);
+            const uint32_t entry = entries[table * 256 + sym];
+            const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
+            flush(&x, (uint64_t)f << 20, scratch_words, &words);
+            x = ((x / f) << 12) + (x % f) + start;
+        }
+    }
+    out[0] = (uint8_t)x; out[1] = (uint8_t)(x >> 8); out[2] = (uint8_t)(x >> 16); out[3] = (uint8_t)(x >> 24);
+    for (int64_t w = 0; w < words; w++) {
+        const uint16_t word = scratch_words[words - 1 - w];
+        out[4 + 2 * w] = (uint8_t)word;
+        out[5 + 2 * w] = (uint8_t)(word >> 8);
+    }
+    return 4 + 2 * words;
+}

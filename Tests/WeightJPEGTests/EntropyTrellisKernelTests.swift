@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+@testable import WeightJPEGCore
+@testable import WeightJPEGFormats
+@testable import WeightJPEGCodec
+
+// Coding 6's C kernels (Sources/CTrellis): the AVX2 and portable trellis passes agree, and the
+// chunk encoder/decoder handle every token range, chunk edge and context model.
+
+/// Rows scaled by a factor cycling over 1…7 and columns by 1 or 3 (so the encoder picks row
+/// classes and column shifts), with a few outliers.
+private func scaledTensor(rows: Int, columns: Int, seed: UInt64) -> [Float] {
+    var values = entropyTrellisGaussian(rows * columns, sigma: 0.02, seed: seed)
+    for r in 0..<rows {
+        for c in 0..<columns { values[r * columns + c] *= Float(1 + r % 7) * (c % 5 == 0 ? 3 : 1) }
+    }
+    for i in stride(from: 17, to: values.count, by: 997) { values[i] *= 40 }
+    return values
+}
+
+@Test(arguments: [0.002, 0.03])
+func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double) throws {
+    let rows = 96, columns = 203   // not a multiple of 8: the AVX2 pass finishes rows with the portable code
+    let values = scaledTensor(rows: rows, columns: columns, seed: 11)
+    TrellisQuantizer.forcePortable(true)
+    let portable = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound)
+    TrellisQuantizer.forcePortable(false)
+    let simd = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound)
+    let p = try #require(portable), s = try #require(simd)
+    #expect(p.payloads == s.payloads && p.parameters == s.parameters,
+            "portable and \(TrellisQuantizer.usesAVX2 ? "AVX2" : "portable (no AVX2 here)") passes differ")
+    let decoded = try EntropyTrellis.decode(s.payloads, parameters: s.parameters, rows: rows, columns: columns)
+    var e = 0.0, w = 0.0
+    for i in values.indices { let d = Double(decoded[i]) - Double(values[i]); e += d * d; w += Double(values[i]) * Double(values[i]) }
+    #expect((e / w).squareRoot() <= bound)
+    #expect(abs((e / w).squareRoot() - s.relativeError) <= 1e-9)
+}
+
+@Test func entropyTrellisCodesMagnitudesAbove65536() throws {
+    // A tight bound and outliers 2,000σ out: indices above 2¹⁶ (13 extra bits, two raw pieces).
+    let rows = 64, columns = 256
+    var values = entropyTrellisGaussian(rows * columns, sigma: 1, seed: 5)
+    for i in stride(from: 3, to: values.count, by: 1021) { values[i] = i % 2 == 0 ? 2_000 : -2_000 }
+    let bound = 1e-4
+    let enc = try #require(EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound))
+    let step = Double(enc.parameters.step)
+    #expect(2_000 / step / 2 > 65_536, "the outliers' indices stay below 2¹⁶ (step \(step))")
+    let decoded = try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: rows, columns: columns)
+    for i in stride(from: 3, to: values.count, by: 1021) {
+        #expect(abs(Double(decoded[i]) - Double(values[i])) <= 4 * step, "outlier \(i): \(decoded[i])")
+    }
+    var e = 0.0, w = 0.0
+    for i in values.indices { let d = Double(decoded[i]) - Double(values[i]); e += d * d; w += Double(values[i]) * Double(values[i]) }
+    #expect((e / w).squareRoot() <= bound)
+}
+
+@Test func entropyTrellisDecodesEveryChunkSizeAtTheStreamEnd() throws {
+    // Chunks of 1…40 rows of 7 columns: the decoder's checked path (the stream's last bytes) and
+    // its fast path meet at every offset; plain and trellis modes.
+    let values = scaledTensor(rows: 40, columns: 7, seed: 3)
+    for rowsPerChunk in [1, 2, 3, 5, 8, 13, 40] {
+        for dependent in [false, true] {
+            var options = EntropyTrellis.Options()
+            options.chunkElements = rowsPerChunk * 7
+            options.dependentQuantization = dependent
+            let enc = try #require(EntropyTrellis.encode(values, rows: 40, columns: 7, maxRelativeError: 0.01, options: options))
+            #expect(enc.parameters.rowsPerChunk == rowsPerChunk && enc.parameters.dependent == dependent)
+            let decoded = try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: 40, columns: 7)
+            var e = 0.0, w = 0.0
+            for i in values.indices { let d = Double(decoded[i]) - Double(values[i]); e += d * d; w += Double(values[i]) * Double(values[i]) }
+            #expect(abs((e / w).squareRoot() - enc.relativeError) <= 1e-9, "\(rowsPerChunk) rows per chunk, dependent \(dependent)")
+        }
+    }
+}
