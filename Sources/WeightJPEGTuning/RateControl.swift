@@ -221,15 +221,16 @@ public final class RateControl {
 
     /// The coarsest level of `kind` that `passes` `maxDrop` percentage points (binary search over
     /// 1…100, assuming accuracy grows with the level), or nil when even level 100 does not. The
-    /// probes of the binary search are `refined`; level 100, which only checks that the budget can
-    /// be met, is not.
-    public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow) throws -> RateCandidate? {
+    /// probes of the binary search are `refined` (unless `refined` is false); level 100, which only
+    /// checks that the budget can be met, is not.
+    public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow,
+                         refined: Bool = true) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
         let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
         guard passes(top, maxDrop: maxDrop) else { return nil }
         // Midpoints rounded up: the probe order is part of the result (`tried` lists the levels probed).
         return try Bisection.lowestPassing(in: 1..<100, midpoint: .up) { level in
-            let c = try evaluate(RateSetting(kind: kind, level: level), output: output, refined: true)
+            let c = try evaluate(RateSetting(kind: kind, level: level), output: output, refined: refined)
             return passes(c, maxDrop: maxDrop) ? c : nil
         } ?? top
     }
@@ -241,7 +242,7 @@ public final class RateControl {
     /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
     /// whose drop alone (first layer kept at IJG quality 100), margin included, stays within a third
     /// of the budget.
-    public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool) throws -> RateCandidate? {
+    public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool, refined: Bool = true) throws -> RateCandidate? {
         var outputs: [OutputCoding] = [.int8PerRow]
         if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
             for s in Self.outputSteps {
@@ -252,7 +253,7 @@ public final class RateControl {
         var best: RateCandidate? = nil
         for output in outputs {
             for kind in kinds {
-                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output) else { continue }
+                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output, refined: refined) else { continue }
                 if best == nil || c.bytes < best!.bytes { best = c }
             }
         }

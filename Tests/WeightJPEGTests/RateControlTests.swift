@@ -145,5 +145,8 @@ import Testing
         #expect(plain.serialized() != c.container.serialized())
         // The unrefined level-100 check is the only probe that was not fine-tuned.
         #expect(rc.tried.filter { !$0.refined }.map(\.setting.level) == [100])
+        // The plain search beside it fine-tunes nothing.
+        let plainChoice = try #require(try rc.smallest(maxDrop: 3.0, kind: .ijg, refined: false))
+        #expect(!plainChoice.refined && refinements == probes.count)
     }
 }

@@ -38,7 +38,8 @@ public struct RateControlRequest: Sendable {
     public static let defaultMarginSigmas = 1.645
     /// With `maxDrop`: fine-tune every candidate this many epochs (`FinetuneRun` on training images
     /// 0..<50,000, keeping the last epoch) before measuring it, so that the coarsest setting that is
-    /// within the budget *after* fine-tuning is chosen. Nil: no fine-tuning inside the search.
+    /// within the budget *after* fine-tuning is chosen; the search without fine-tuning runs too, and
+    /// the smaller passing file is written. Nil: no fine-tuning inside the search.
     public var finetuneEpochs: Int?
     /// Also measure the chosen file's test accuracy (reporting only, never used to choose).
     public var reportTest = false
@@ -115,13 +116,22 @@ public struct RateControlRequest: Sendable {
             chosen = c
             reason = "finest setting of each kind with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among kinds"
         case .maxDrop(let maxDrop):
-            guard let c = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput) else {
+            var best = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
+            // Fine-tuning can make the measured drop larger (on validation images the model was
+            // trained on, it moves the model away from them): the plain search runs too, and the
+            // smaller passing file wins, so fine-tuning never costs bytes.
+            if refine != nil, let plain = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput, refined: false),
+               best == nil || plain.bytes < best!.bytes {
+                best = plain
+            }
+            guard let c = best else {
                 throw CompressionPlanError.dropUnreachable(maxDrop: maxDrop)
             }
             chosen = c
             let marginWords = margin > 0 ? " + \(fixed(margin, 3)) standard errors" : ""
-            let tuned = finetuneEpochs.map { " after fine-tuning \($0) epoch\($0 == 1 ? "" : "s")" } ?? ""
-            reason = "smallest whole file whose validation drop\(tuned)\(marginWords) is ≤ \(maxDrop) pp"
+            let tuned = chosen.refined ? finetuneEpochs.map { " after fine-tuning \($0) epoch\($0 == 1 ? "" : "s")" } ?? "" : ""
+            let untuned = refine != nil && !chosen.refined ? "; the fine-tuned candidates within the budget were larger" : ""
+            reason = "smallest whole file whose validation drop\(tuned)\(marginWords) is ≤ \(maxDrop) pp\(untuned)"
         case .none:
             return (try ModelCodec.compress(source, policy: policy), nil)
         }
