@@ -21,9 +21,7 @@ extension Classifier {
 
     /// The predicted class (`Softmax.argmax` of the logits) of each of `count` samples.
     public func predictions(_ inputs: [Float], count: Int) throws(ModelError) -> [Int] {
-        let z = try logits(inputs, count: count)
-        let n = outputSize
-        return z.withUnsafeBufferPointer { p in (0..<count).map { Softmax.argmax(p.baseAddress! + $0 * n, n) } }
+        Softmax.argmaxRows(try logits(inputs, count: count), rows: count, classes: outputSize)
     }
 
     /// Classifies `labels.count` samples from `inputs` (normalized, `labels.count × inputSize`) and

@@ -15,6 +15,11 @@ public enum Softmax {
         return best
     }
 
+    /// The `argmax` of each of the `rows` rows of `z` (`rows × classes` logits, row-major).
+    public static func argmaxRows(_ z: [Float], rows: Int, classes: Int) -> [Int] {
+        z.withUnsafeBufferPointer { p in (0..<rows).map { argmax(p.baseAddress! + $0 * classes, classes) } }
+    }
+
     /// `−log softmax(row)[label]` in Double: `m + log Σ_k exp(row_k − m) − row_label`, `m = max row`.
     public static func crossEntropy(_ row: UnsafePointer<Float>, _ n: Int, label: Int) -> Double {
         let m = row[argmax(row, n)]

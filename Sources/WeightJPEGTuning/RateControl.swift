@@ -68,7 +68,8 @@ public final class RateControl {
     private let floatPredictions: [Int]
     /// Standard errors added to a candidate's validation drop before it is compared with a budget
     /// (0: the plain estimate; 1.645: the bound holds on unseen images with about 95 % confidence).
-    public let marginSigmas: Double
+    /// Set it before a search: cached candidates keep their measurements, not their verdicts.
+    public var marginSigmas: Double
     /// Applied to every coded candidate before it is measured (fine-tuning inside the search); its
     /// bytes are the refined container's.
     public let refine: ((Container) throws -> Container)?

@@ -68,18 +68,8 @@ public struct RateControlRequest: Sendable {
                                 trainInputs: inputs, labels: train.labels).container
             }
         }
-        // The margin is for sampling noise of unseen images. Validation images the model was trained
-        // on (it scores on them as on images 0…) over-state the drop on unseen data by more than that,
-        // so no margin is added on top.
-        let fit = train.subset(0..<validationCount)
-        let floatModel = try MLP.sequential(in: source)
-        let fitAccuracy = try floatModel.evaluate(inputs: fit.normalized(), labels: fit.labels).accuracy
-        let validationAccuracy = try floatModel.evaluate(inputs: validation.normalized(), labels: validation.labels).accuracy
-        let trainedOn = RateControlReport.looksTrainedOn(validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy,
-                                                         count: validationCount)
-        let margin = trainedOn ? 0 : marginSigmas
         let rc = try RateControl(file: source, policy: policy, validationInputs: validation.normalized(), validationLabels: validation.labels,
-                                 marginSigmas: margin, refine: refine)
+                                 refine: refine)
         guard !rc.jpegTensors.isEmpty else { throw CompressionPlanError.nothingJPEGCoded(input: input) }
         let floatAccuracy = rc.floatAccuracy!
         var test: Dataset? = nil
@@ -108,6 +98,8 @@ public struct RateControlRequest: Sendable {
 
         let chosen: RateCandidate
         let reason: String
+        // With `maxDrop`: the float accuracy on trained-on images 0… and the margin that was used.
+        var maxDropFacts: (fitAccuracy: Double, margin: Double)? = nil
         switch goal {
         case .targetBytes(let targetBytes):
             guard let c = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8PerRow) else {
@@ -116,6 +108,15 @@ public struct RateControlRequest: Sendable {
             chosen = c
             reason = "finest setting of each kind with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among kinds"
         case .maxDrop(let maxDrop):
+            // The margin is for sampling noise of unseen images. Validation images the model was
+            // trained on (it scores on them as on images 0…) over-state the drop on unseen data by
+            // more than that, so no margin is added on top.
+            let fit = train.subset(0..<validationCount)
+            let fitAccuracy = try MLP.sequential(in: source).evaluate(inputs: fit.normalized(), labels: fit.labels).accuracy
+            let trainedOn = RateControlReport.looksTrainedOn(validationAccuracy: floatAccuracy, fitAccuracy: fitAccuracy,
+                                                             count: validationCount)
+            rc.marginSigmas = trainedOn ? 0 : marginSigmas
+            maxDropFacts = (fitAccuracy, rc.marginSigmas)
             var best = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
             // Fine-tuning can make the measured drop larger (on validation images the model was
             // trained on, it moves the model away from them): the plain search runs too, and the
@@ -128,7 +129,7 @@ public struct RateControlRequest: Sendable {
                 throw CompressionPlanError.dropUnreachable(maxDrop: maxDrop)
             }
             chosen = c
-            let marginWords = margin > 0 ? " + \(fixed(margin, 3)) standard errors" : ""
+            let marginWords = rc.marginSigmas > 0 ? " + \(fixed(rc.marginSigmas, 3)) standard errors" : ""
             let tuned = chosen.refined ? finetuneEpochs.map { " after fine-tuning \($0) epoch\($0 == 1 ? "" : "s")" } ?? "" : ""
             let untuned = refine != nil && !chosen.refined ? "; the fine-tuned candidates within the budget were larger" : ""
             reason = "smallest whole file whose validation drop\(tuned)\(marginWords) is ≤ \(maxDrop) pp\(untuned)"
@@ -149,9 +150,9 @@ public struct RateControlRequest: Sendable {
                                                                            standardErrorPoints: chosen.drop?.standardErrorPoints,
                                                                            finetuned: chosen.refined ? true : nil, chosen: true),
                                        reason: reason)
-        if case .maxDrop = goal {
-            report.floatFitAccuracy = fitAccuracy
-            report.marginSigmas = margin
+        if let facts = maxDropFacts {
+            report.floatFitAccuracy = facts.fitAccuracy
+            report.marginSigmas = facts.margin
             report.finetuneEpochs = refine == nil ? nil : finetuneEpochs
         }
         if reportTest, let test {

@@ -25,7 +25,7 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     private let count: Int
     /// The original model's predictions (for `agreement`).
     private let reference: [Int]
-    /// The original model's class probabilities, `count × classes` (for `kl`).
+    /// The original model's class probabilities, `count × classes` (for `kl`; empty otherwise).
     private let referenceProbabilities: [Double]
 
     /// An evaluator on the validation images of the training set in `dataDirectory`, referring to the
@@ -45,12 +45,14 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         inputs = validation.normalized()
         labels = validation.labels
         count = validation.count
-        (reference, referenceProbabilities) = try Self.outputs(modelAt: originalPath, inputs: inputs, labels: labels, count: count)
+        (reference, referenceProbabilities) = try Self.outputs(modelAt: originalPath, inputs: inputs, labels: labels, count: count,
+                                                               withProbabilities: metric == .kl)
     }
 
-    /// The predictions and class probabilities (`count × classes`) of the model at `path` on the
-    /// validation images.
-    private static func outputs(modelAt path: String, inputs: [Float], labels: [UInt8], count: Int) throws(TaskEvaluationError) -> ([Int], [Double]) {
+    /// The predictions and, `withProbabilities`, the class probabilities (`count × classes`; else
+    /// empty) of the model at `path` on the validation images.
+    private static func outputs(modelAt path: String, inputs: [Float], labels: [UInt8], count: Int,
+                                withProbabilities: Bool) throws(TaskEvaluationError) -> ([Int], [Double]) {
         do {
             let model = try MLP.sequential(in: SafetensorsFile.read(path: path))
             guard model.inputSize * count == inputs.count else {
@@ -59,9 +61,8 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
             try Evaluation.checkClasses(outputs: model.outputSize, labels: labels)
             let z = try model.logits(inputs, count: count)
             let n = model.outputSize
-            let predicted = z.withUnsafeBufferPointer { p in (0..<count).map { Softmax.argmax(p.baseAddress! + $0 * n, n) } }
-            let probabilities = (0..<count).flatMap { Softmax.probabilities(z[($0 * n)..<($0 * n + n)]) }
-            return (predicted, probabilities)
+            let probabilities = withProbabilities ? (0..<count).flatMap { Softmax.probabilities(z[($0 * n)..<($0 * n + n)]) } : []
+            return (Softmax.argmaxRows(z, rows: count, classes: n), probabilities)
         } catch let e as TaskEvaluationError {
             throw e
         } catch {
@@ -70,7 +71,8 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     }
 
     public func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
-        let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count)
+        let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count,
+                                                          withProbabilities: metric == .kl)
         let hits: Int
         switch metric {
         case .accuracy: hits = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
