@@ -253,7 +253,9 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
     if (c1 < best) { best = c1; st = 1; }
     if (c2 < best) { best = c2; st = 2; }
     if (c3 < best) { best = c3; st = 3; }
-    double sum[2] = {0, 0};   // two chains of additions
+    // Two chains of additions, alternating by element (in registers: `here` takes this element,
+    // then the two swap). Element k of the walk (i = e − 1 − k) goes to chain k mod 2.
+    double here = 0, other = 0;
     int64_t i = e - 1;
     for (int64_t r = rows - 1; r >= 0; r--) {
         const int32_t rc = row_class[r];
@@ -266,7 +268,8 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
             const int32_t rec = 2 * m - (q & (m != 0));
             // (−ρ)·Δ is exactly −(ρ·Δ): the decoder's value, sign included, without a branch.
             const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
-            sum[i & 1] += d * d;
+            here += d * d;
+            const double swap = here; here = other; other = swap;
             int32_t cls = rc + shift[c];
             cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
             const uint32_t um = (uint32_t)m, ex = 31u - (uint32_t)__builtin_clz(um | 1u);
@@ -275,6 +278,7 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
             st = 2 * q + bit;
         }
     }
-    total += sum[0] + sum[1];
+    // After e swaps the chain of k even is `here` when e is even, `other` when odd; a + b = b + a.
+    total += here + other;
     return total;
 }

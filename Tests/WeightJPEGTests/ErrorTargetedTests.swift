@@ -293,3 +293,45 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let jpeg = try ModelCodec.decompress(ModelCodec.compress(SafetensorsFile(tensors: [noise], metadata: nil), policy: off), path: "m")
     #expect(!WeightDistortion(original: floats(noise), decoded: floats(jpeg.tensors[0])).within(0.3))
 }
+
+// MARK: - JPEG's pixel-grid floor
+
+@Test func pixelGridFloorIsBelowEveryJPEGCodingAndStopsAtItsLimit() throws {
+    let codec = try JPEGTensorCodec()
+    let rows = 96, columns = 80
+    // A smooth matrix (JPEG's kind) and white noise (never JPEG's kind at tight bounds).
+    let smooth = (0..<(rows * columns)).map { i in Float(sin(Double(i / columns) * 0.11) * cos(Double(i % columns) * 0.07)) }
+    let noise = gaussian(rows * columns, sigma: 0.02, seed: 11)
+    for values in [smooth, noise] {
+        for (layout, scale) in [(TileLayout.matrix(tileHeight: 32, tileWidth: 40), ScaleMode.tile), (.matrix(tileHeight: 96, tileWidth: 80), .tensor)] {
+            let floor = JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout, scale: scale)
+            #expect(floor > 0)
+            for (quality, table) in [(100, nil), (60, nil), (0, [UInt16](repeating: 1, count: 64))] as [(Int, [UInt16]?)] {
+                let p = JPEGTensorParameters(layout: layout, scale: scale, pack: .mosaic, quality: quality)
+                let coded = try codec.encode(values, rows: rows, columns: columns, parameters: p, table: table)
+                let back = try codec.decode(coded.payloads, rows: rows, columns: columns, parameters: coded.parameters)
+                let error = zip(values, back).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+                #expect(error >= 0.999 * floor, "quality \(quality) \(layout): error \(error) below the floor \(floor)")
+            }
+            // With a limit: the exact sum when it is not exceeded, a value above the limit when it is.
+            #expect(JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout, scale: scale, limit: floor * 2) == floor)
+            #expect(JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout, scale: scale, limit: floor / 10) > floor / 10)
+        }
+    }
+}
+
+@Test func noiseAtATightBoundSkipsJPEGAndStillMeetsTheBound() throws {
+    // White noise at 0.002: the 8-bit pixel grid alone leaves about 0.01, so no JPEG level can pass
+    // and the search must not need one; the result is coding 6 within the bound.
+    let values = gaussian(128 * 256, sigma: 0.05, seed: 12)
+    let floor = JPEGTensorCodec.pixelGridSquaredError(values, rows: 128, columns: 256, layout: TileLayout.defaultMatrix, scale: .tile)
+    let norm = values.reduce(0.0) { $0 + Double($1) * Double($1) }
+    #expect((floor / norm).squareRoot() > 0.005)
+    let tensor = SafetensorsTensor(name: "noise", shape: [128, 256], floats: values)
+    let codec = try JPEGTensorCodec()
+    var policy = CompressionPolicy()
+    policy.maxRelativeError = 0.002
+    let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
+    guard case .entropyTrellis = entry.coding else { Issue.record("coding \(entry.coding)"); return }
+    #expect(WeightDistortion(original: values, decoded: try ModelCodec.decode(entry, codec: codec, path: "m").floats()).within(0.002))
+}

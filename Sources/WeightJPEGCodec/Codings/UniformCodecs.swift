@@ -99,10 +99,11 @@ package enum UniformCodecs {
     /// Σ(w − decoded)² of `encodeFixedRows(values, rows:, bits:)` followed by `decodeFixedRows`,
     /// computed in one pass without packing (the same float32 scales and levels): the search's
     /// cheap test of a depth before it codes it.
-    static func fixedRowsSquaredError(_ values: [Float], rows: Int, bits: Int) -> Double {
+    /// Stops as soon as the sum exceeds `limit` (then returns a value above it, not the sum).
+    static func fixedRowsSquaredError(_ values: [Float], rows: Int, bits: Int, limit: Double = .infinity) -> Double {
         let columns = values.count / rows, m = levels(bits: bits)
         var total = 0.0
-        for r in 0..<rows {
+        for r in 0..<rows where total <= limit {
             let row = values[(r * columns)..<((r + 1) * columns)]
             let scale = SymmetricQuantizer.maxMagnitude(row) / Float(m)
             let inv: Float = scale > 0 ? 1 / scale : 0

@@ -103,6 +103,38 @@ public final class JPEGTensorCodec {
         return (p, payloads)
     }
 
+    /// Σ(w − ŵ)² where ŵ is `w` moved to the nearest value its tile's 8-bit pixel grid can decode
+    /// to (`lo + p·(hi − lo)/255`, the mappings `encode` fits for `layout` and `scale`): the error a
+    /// lossless coder of the pixels would leave, hence a floor under the float32 error of every
+    /// JPEG coding with this layout and scale mode, whatever the quality or table. The search uses it
+    /// to skip JPEG where no level can pass (noise-like tensors at tight bounds) without a single encode.
+    /// Stops as soon as the sum exceeds `limit` (then returns a value above it, not the sum).
+    public static func pixelGridSquaredError(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, scale: ScaleMode,
+                                             limit: Double = .infinity) -> Double {
+        precondition(layout.fits(rows: rows, columns: columns) && values.count == rows * columns)
+        let scales = ScaleTable.fit(values: values, layout: layout, rows: rows, columns: columns, mode: scale)
+        let across = layout.grid(rows: rows, columns: columns).across
+        var total = 0.0
+        values.withUnsafeBufferPointer { v in
+            for t in 0..<layout.tileCount(rows: rows, columns: columns) where total <= limit {
+                let mapping = scales.mapping(tile: t)
+                let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
+                let lo = mapping.lo, step = mapping.step, pixelScale = mapping.pixelScale
+                for y in 0..<h {
+                    let row = v.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
+                    var sum: Float = 0   // one row of a tile: at most a few thousand terms, then Double
+                    for x in 0..<w {
+                        let p = Float(PixelMapping.pixel(row[x], lo: lo, scale: pixelScale))
+                        let d = row[x] - (mapping.isConstant ? lo : lo + p * step)
+                        sum += d * d
+                    }
+                    total += Double(sum)
+                }
+            }
+        }
+        return total
+    }
+
     /// Fills mosaic image `k` (`width × height` pixels at `out`) as the encoder gives it to libjpeg:
     /// each tile mapped to pixels, padded to whole blocks by edge replication, unused slots 128.
     private static func fillMosaicImage(_ k: Int, mosaic: Mosaic, values: [Float], rows: Int, columns: Int, layout: TileLayout,

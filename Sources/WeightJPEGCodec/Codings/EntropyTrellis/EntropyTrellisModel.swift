@@ -39,7 +39,7 @@ extension EntropyTrellis {
     /// Builds each candidate model, estimates its size from its class histograms, keeps the smallest.
     /// With `rowStride > 1` the histograms (and so the returned tables, then only estimates) cover
     /// every `rowStride`-th row, their symbol bits scaled up to the whole tensor; the row and column
-    /// classes always come from every row.
+    /// classes always come from every row. `tokens` is read only on the rows the histograms cover.
     static func chooseModel(_ q: UnsafeBufferPointer<Int32>, tokens: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int,
                             options: Options, tableCopies: Int = 1, rowStride: Int = 1) -> ClassModel {
         // Log2 RMS per row, and per column of the row-normalized values.

@@ -192,8 +192,11 @@ enum TrellisQuantizer {
         var k = [Int32](repeating: 0, count: n)
         let model: EntropyTrellis.ClassModel = k.withUnsafeMutableBufferPointer { kb in
             _ = EntropyTrellis.quantize(v, step: 2 * step, into: kb)
+            // Tokens of the rows the size estimates read (every `rowStride`-th); the others stay 0.
             var tokens = [UInt8](repeating: 0, count: n)
-            for i in 0..<n { tokens[i] = UInt8(TrellisRANS.token(kb[i].magnitude).token) }
+            for r in stride(from: 0, to: rows, by: rowStride) {
+                for i in (r * columns)..<((r + 1) * columns) { tokens[i] = UInt8(TrellisRANS.token(kb[i].magnitude).token) }
+            }
             return tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(UnsafeBufferPointer(kb), tokens: $0, rows: rows, columns: columns, options: options, tableCopies: 2, rowStride: rowStride) }
         }
         let classes = model.classes
