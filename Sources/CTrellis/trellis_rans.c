@@ -72,7 +72,7 @@ static inline const uint32_t *class_tables(const uint32_t *slots, int32_t rc, co
 
 static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
                                const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
-                               const uint32_t *slots, float step, float *out) {
+                               const int use_shift, const uint32_t *slots, float step, float *out) {
     if (length < 4) return 1;
     const uint8_t *p = bytes;
     uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
@@ -82,8 +82,6 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
     int64_t pos = 4;
     const int64_t end = length;
     const int64_t q = dependent ? 2 : 1;
-    int use_shift = 0;
-    for (int64_t c = 0; c < columns; c++) use_shift |= shift[c] != 0;
     uint32_t state = 0;
     enum { BLOCK = 16 };
     for (int64_t r = 0; r < rows; r++) {
@@ -148,8 +146,14 @@ static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *byt
 int ctrellis_decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
                           const uint8_t *row_class, const int8_t *shift, int32_t k_max, int dependent,
                           const uint32_t *slots, float step, float *out) {
-    return dependent ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, slots, step, out)
-                     : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, slots, step, out);
+    int use_shift = 0;
+    for (int64_t c = 0; c < columns; c++) use_shift |= shift[c] != 0;
+    // One specialized loop per mode and per kind of class model (column shifts or one class per row).
+    if (dependent)
+        return use_shift ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 1, slots, step, out)
+                         : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 0, slots, step, out);
+    return use_shift ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 1, slots, step, out)
+                     : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 0, slots, step, out);
 }
 
 // MARK: Encoding
@@ -170,9 +174,11 @@ static inline void put_raw(uint32_t *x, uint32_t v, uint32_t bits, uint16_t *wor
     *x = ((*x >> sh) << 12) + (*x & ((1u << sh) - 1)) + (v << sh);
 }
 
+uint64_t ctrellis_reciprocal(uint32_t f) { return f == 0 ? 0 : (((uint64_t)1 << 63) + f - 1) / f; }
+
 int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
                               const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
-                              uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
+                              const uint64_t *reciprocals, uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
     const int64_t n = rows * columns;
     const int64_t tables_per_class = dependent ? 2 : 1;
     // Trellis states before each element, forwards from state 0.
@@ -216,7 +222,8 @@ int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, c
             const uint32_t entry = entries[table * 256 + sym];
             const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
             flush(&x, (uint64_t)f << 20, scratch_words, &words);
-            x = ((x / f) << 12) + (x % f) + start;
+            const uint32_t quotient = (uint32_t)(((unsigned __int128)x * reciprocals[table * 256 + sym]) >> 63);   // x / f
+            x = (quotient << 12) + (x - quotient * f) + start;
         }
     }
     out[0] = (uint8_t)x; out[1] = (uint8_t)(x >> 8); out[2] = (uint8_t)(x >> 16); out[3] = (uint8_t)(x >> 24);

@@ -18,4 +18,10 @@ struct WeightJPEGCommand: ParsableCommand {
         version: WeightJPEGVersion.current,
         subcommands: [Reproduce.self, Train.self, Eval.self, Compress.self, Decompress.self, Inspect.self, Extract.self, Report.self, Infer.self, Bench.self, Finetune.self, Compare.self]
     )
+
+    /// Stops OpenBLAS's spinning start-up threads first (`BLAS.stopIdleThreads`), then runs the command.
+    static func main() {
+        BLAS.stopIdleThreads()
+        main(nil)
+    }
 }

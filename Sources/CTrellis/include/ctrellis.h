@@ -30,12 +30,18 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
 /// Encodes the indices `q` (`rows × columns`, row-major, |q| < 2¹⁷) of one chunk as its rANS stream
 /// (docs/FORMAT.md §4, the inverse of `ctrellis_decode_chunk`): `entries` holds per table
 /// (class-major, `dependent ? 2 : 1` tables per class) 256 entries `frequency | start << 16` per
-/// signed token; every table an element uses must give its symbols non-zero frequencies. Writes the
+/// signed token; every table an element uses must give its symbols non-zero frequencies, and
+/// `reciprocals` (same layout) holds for each such entry `ctrellis_reciprocal(frequency)`. Writes the
 /// stream to `out` (capacity at least 4 + 6 per element) and returns its length; `scratch_words`
 /// holds 3 and `scratch_states` 1 entries per element.
 int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
                               const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
-                              uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states);
+                              const uint64_t *reciprocals, uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states);
+
+/// ⌈2⁶³ / f⌉ for a frequency 1 ≤ f ≤ 4096: `x / f` is then `(x · r) >> 63` (128-bit product) for
+/// every x < 2³², exactly (the error x·(r·f − 2⁶³)/(f·2⁶³) < 2⁻³¹ cannot reach the next integer,
+/// which is at least 1/f ≥ 2⁻¹² away), a multiplication where the encoder would divide.
+uint64_t ctrellis_reciprocal(uint32_t f);
 
 /// Whether `ctrellis_chunk` uses its AVX2 version (x86-64 CPUs with AVX2, unless forbidden).
 int ctrellis_uses_avx2(void);

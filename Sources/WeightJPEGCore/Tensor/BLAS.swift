@@ -2,6 +2,9 @@
 import Accelerate
 #else
 import CBLAS
+#if canImport(Glibc)
+import Glibc
+#endif
 #endif
 
 /// Every matrix product of training and dense inference goes through here, to OpenBLAS's `cblas_sgemm`
@@ -64,6 +67,20 @@ public enum BLAS {
         let core = openblas_get_corename().map { String(cString: $0) } ?? "unknown"
         let config = openblas_get_config().map { String(cString: $0) } ?? "OpenBLAS"
         return "\(config), core \(core), \(openblas_get_num_threads()) thread(s)"
+        #endif
+    }
+
+    /// Stops OpenBLAS's worker threads (its pthread build starts them when the library loads, and
+    /// each spins in `sched_yield` for about 0.1 s before it sleeps: measured on a 0.15 s
+    /// `decompress`, a third more CPU time, all in the kernel). A later multi-threaded product
+    /// starts them again (OpenBLAS restarts its pool on demand, as after a fork); a single-threaded
+    /// one never needs them. Looked up at run time (`blas_thread_shutdown_`): a no-op where the
+    /// library has no such function, and on Accelerate.
+    public static func stopIdleThreads() {
+        #if !canImport(Accelerate)
+        typealias Shutdown = @convention(c) () -> Int32
+        guard let symbol = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "blas_thread_shutdown_") else { return }
+        _ = unsafeBitCast(symbol, to: Shutdown.self)()
         #endif
     }
 

@@ -187,16 +187,21 @@ package enum EntropyTrellis {
                       model: ClassModel, options: Options) -> Encoded {
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
         var payloads: [[UInt8]] = [model.serialized(rows: rows, columns: columns)]
-        // The tables flattened: table t's entries `freq | start << 16` at t·256.
+        // The tables flattened: table t's entries `freq | start << 16` at t·256, and the
+        // frequencies' reciprocals (the encoder multiplies where it would divide).
         var entries = [UInt32](repeating: 0, count: 256 * model.tables.count)
+        var reciprocals = [UInt64](repeating: 0, count: 256 * model.tables.count)
         for (t, table) in model.tables.enumerated() {
             guard let e = table?.encoderEntries() else { continue }
-            for s in 0..<256 { entries[256 * t + s] = e.freq[s] | e.start[s] << 16 }
+            for s in 0..<256 where e.freq[s] > 0 {
+                entries[256 * t + s] = e.freq[s] | e.start[s] << 16
+                reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s])
+            }
         }
         var r0 = 0
         while r0 < rows {
             let r1 = min(rows, r0 + rowsPerChunk)
-            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: entries))
+            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: entries, reciprocals: reciprocals))
             r0 = r1
         }
         let parameters = EntropyTrellisParameters(dependent: model.quantizers == 2, step: step, rowsPerChunk: rowsPerChunk)
@@ -204,9 +209,9 @@ package enum EntropyTrellis {
     }
 
     /// The rANS stream of the chunk of `q` covering `rows` (`ctrellis_encode_chunk`, C); `entries`
-    /// as `write` flattens them.
+    /// and `reciprocals` as `write` flattens them.
     static func encodeChunk(_ q: UnsafeBufferPointer<Int32>, rows: Range<Int>, columns: Int, model: ClassModel,
-                            entries packed: [UInt32]) -> [UInt8] {
+                            entries packed: [UInt32], reciprocals: [UInt64]) -> [UInt8] {
         let count = rows.count * columns
         // At most three 16-bit words per element (one per rANS step), plus the 4-byte state.
         let words = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * count)
@@ -214,11 +219,13 @@ package enum EntropyTrellis {
         let out = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 + 6 * count)
         defer { words.deallocate(); states.deallocate(); out.deallocate() }
         let written = packed.withUnsafeBufferPointer { pk in
-            model.rowClass.withUnsafeBufferPointer { rc in
-                model.columnShift.withUnsafeBufferPointer { sh in
-                    ctrellis_encode_chunk(q.baseAddress! + rows.lowerBound * columns, Int64(rows.count), Int64(columns),
-                                          rc.baseAddress! + rows.lowerBound, sh.baseAddress!, Int32(model.classes - 1),
-                                          model.quantizers == 2 ? 1 : 0, pk.baseAddress!, out, words, states)
+            reciprocals.withUnsafeBufferPointer { rp in
+                model.rowClass.withUnsafeBufferPointer { rc in
+                    model.columnShift.withUnsafeBufferPointer { sh in
+                        ctrellis_encode_chunk(q.baseAddress! + rows.lowerBound * columns, Int64(rows.count), Int64(columns),
+                                              rc.baseAddress! + rows.lowerBound, sh.baseAddress!, Int32(model.classes - 1),
+                                              model.quantizers == 2 ? 1 : 0, pk.baseAddress!, rp.baseAddress!, out, words, states)
+                    }
                 }
             }
         }
