@@ -70,90 +70,185 @@ static inline const uint32_t *class_tables(const uint32_t *slots, int32_t rc, co
     return slots + (size_t)(q * cls) * TABLE_WORDS;
 }
 
-static inline __attribute__((always_inline)) int decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
-                               const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
-                               const int use_shift, const uint32_t *slots, float step, float *out) {
+// One chunk stream being decoded: its bytes, read position, rANS state and trellis state.
+typedef struct {
+    const uint8_t *p;
+    int64_t pos, end;
+    uint32_t x, state;
+} lane_t;
+
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+
+// Starts a lane: 0, or 1 when the stream is shorter than its state or the state is out of range.
+ALWAYS_INLINE int lane_start(lane_t *l, const uint8_t *bytes, int64_t length) {
     if (length < 4) return 1;
-    const uint8_t *p = bytes;
-    uint32_t x = (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
-    if (x < RANS_L) return 1;
-    uint32_t info[256];
-    symbol_info(info);
-    int64_t pos = 4;
-    const int64_t end = length;
-    const int64_t q = dependent ? 2 : 1;
-    uint32_t state = 0;
-    enum { BLOCK = 16 };
-    for (int64_t r = 0; r < rows; r++) {
+    l->p = bytes;
+    l->x = (uint32_t)bytes[0] | (uint32_t)bytes[1] << 8 | (uint32_t)bytes[2] << 16 | (uint32_t)bytes[3] << 24;
+    l->pos = 4; l->end = length; l->state = 0;
+    return l->x < RANS_L;
+}
+
+// Whether the lane ended exactly: every word read and the state back at 2¹⁶ (0), else 1.
+ALWAYS_INLINE int lane_finished(const lane_t *l) { return l->pos == l->end && l->x == RANS_L ? 0 : 1; }
+
+// The first table of the element's class, then (mode 1) the one of the state's quantizer.
+ALWAYS_INLINE const uint32_t *element_table(const lane_t *l, const uint32_t *slots, int32_t rc, const int8_t *shift, int64_t c,
+                                             const int use_shift, int32_t k_max, const int dependent) {
+    return class_tables(slots, rc, shift, c, use_shift, k_max, dependent ? 2 : 1) + (dependent ? (l->state >> 1) * TABLE_WORDS : 0);
+}
+
+// Decodes one element without bounds checks: the caller guarantees 6 readable bytes at pos (at
+// most 3 renormalizations of 2 bytes).
+ALWAYS_INLINE float lane_fast(lane_t *l, const uint32_t *tb, const uint32_t *info, const int dependent, float step) {
+    const uint32_t sym = symbol_step(&l->x, tb);
+    renormalize(&l->x, l->p, &l->pos);
+    const uint32_t in = info[sym];
+    uint32_t nb = (in >> 17) & 15, extra = 0;
+    if (nb > 12) {   // magnitudes of 2¹⁶ and more: rare
+        extra = raw_bits(&l->x, nb - 12);
+        renormalize(&l->x, l->p, &l->pos);
+        nb = 12;
+    }
+    extra = extra << nb | raw_bits(&l->x, nb);
+    renormalize(&l->x, l->p, &l->pos);
+    const uint32_t m = (in & 0x1FFFFu) | extra;
+    const float v = value(m, in, l->state, dependent, step);
+    l->state = (NEXT_STATES >> ((2 * l->state + (m & 1)) * 2)) & 3;
+    return v;
+}
+
+// Decodes one element, checking every word read: 0, or 1 when the stream ends early.
+ALWAYS_INLINE int lane_checked(lane_t *l, const uint32_t *tb, const uint32_t *info, const int dependent, float step, float *out) {
+    const uint32_t sym = symbol_step(&l->x, tb);
+    if (l->x < RANS_L) {
+        if (l->pos + 2 > l->end) return 1;
+        l->x = l->x << 16 | (uint32_t)l->p[l->pos] | (uint32_t)l->p[l->pos + 1] << 8;
+        l->pos += 2;
+    }
+    const uint32_t in = info[sym];
+    uint32_t nb = (in >> 17) & 15, extra = 0;
+    while (nb > 0) {
+        const uint32_t k = nb > 12 ? nb - 12 : nb;
+        extra = extra << k | raw_bits(&l->x, k);
+        if (l->x < RANS_L) {
+            if (l->pos + 2 > l->end) return 1;
+            l->x = l->x << 16 | (uint32_t)l->p[l->pos] | (uint32_t)l->p[l->pos + 1] << 8;
+            l->pos += 2;
+        }
+        nb -= k;
+    }
+    const uint32_t m = (in & 0x1FFFFu) | extra;
+    *out = value(m, in, l->state, dependent, step);
+    l->state = (NEXT_STATES >> ((2 * l->state + (m & 1)) * 2)) & 3;
+    return 0;
+}
+
+enum { BLOCK = 16 };
+
+// Decodes a lane's elements from row r0, column c0 to the end of row `rows − 1`: 0, or 1 when
+// the stream ends early.
+ALWAYS_INLINE int lane_rest(lane_t *l, int64_t r0, int64_t c0, int64_t rows, int64_t columns, const uint8_t *row_class,
+                            const int8_t *shift, int32_t k_max, const int dependent, const int use_shift,
+                            const uint32_t *slots, const uint32_t *info, float step, float *out) {
+    for (int64_t r = r0; r < rows; r++) {
         const int32_t rc = row_class[r];
         float *o = out + r * columns;
-        int64_t c = 0;
+        int64_t c = r == r0 ? c0 : 0;
         while (c < columns) {
             const int64_t stop = columns - c < BLOCK ? columns : c + BLOCK;
-            if (end - pos >= 6 * BLOCK) {
-                // Fast path: at most 3 renormalizations of 2 bytes per element, so every word read
-                // below is inside the stream.
-                for (; c < stop; c++) {
-                    // Mode 1: the table of the state's quantizer (the second of the class's two).
-                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
-                    const uint32_t sym = symbol_step(&x, tb);
-                    renormalize(&x, p, &pos);
-                    const uint32_t in = info[sym];
-                    uint32_t nb = (in >> 17) & 15, extra = 0;
-                    if (nb > 12) {   // magnitudes of 2¹⁶ and more: rare
-                        extra = raw_bits(&x, nb - 12);
-                        renormalize(&x, p, &pos);
-                        nb = 12;
-                    }
-                    extra = extra << nb | raw_bits(&x, nb);
-                    renormalize(&x, p, &pos);
-                    const uint32_t m = (in & 0x1FFFFu) | extra;
-                    o[c] = value(m, in, state, dependent, step);
-                    state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
-                }
+            if (l->end - l->pos >= 6 * BLOCK) {
+                for (; c < stop; c++)
+                    o[c] = lane_fast(l, element_table(l, slots, rc, shift, c, use_shift, k_max, dependent), info, dependent, step);
             } else {
                 // Near the end of the stream: every word read is checked.
-                for (; c < stop; c++) {
-                    const uint32_t *tb = class_tables(slots, rc, shift, c, use_shift, k_max, q) + (dependent ? (state >> 1) * TABLE_WORDS : 0);
-                    const uint32_t sym = symbol_step(&x, tb);
-                    if (x < RANS_L) {
-                        if (pos + 2 > end) return 1;
-                        x = x << 16 | (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8;
-                        pos += 2;
-                    }
-                    const uint32_t in = info[sym];
-                    uint32_t nb = (in >> 17) & 15, extra = 0;
-                    while (nb > 0) {
-                        const uint32_t k = nb > 12 ? nb - 12 : nb;
-                        extra = extra << k | raw_bits(&x, k);
-                        if (x < RANS_L) {
-                            if (pos + 2 > end) return 1;
-                            x = x << 16 | (uint32_t)p[pos] | (uint32_t)p[pos + 1] << 8;
-                            pos += 2;
-                        }
-                        nb -= k;
-                    }
-                    const uint32_t m = (in & 0x1FFFFu) | extra;
-                    o[c] = value(m, in, state, dependent, step);
-                    state = (NEXT_STATES >> ((2 * state + (m & 1)) * 2)) & 3;
-                }
+                for (; c < stop; c++)
+                    if (lane_checked(l, element_table(l, slots, rc, shift, c, use_shift, k_max, dependent), info, dependent, step, o + c))
+                        return 1;
             }
         }
     }
-    return pos == end && x == RANS_L ? 0 : 1;
+    return 0;
+}
+
+ALWAYS_INLINE int decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns, const uint8_t *row_class,
+                               const int8_t *shift, int32_t k_max, const int dependent, const int use_shift,
+                               const uint32_t *slots, float step, float *out) {
+    lane_t l;
+    if (lane_start(&l, bytes, length)) return 1;
+    uint32_t info[256];
+    symbol_info(info);
+    if (lane_rest(&l, 0, 0, rows, columns, row_class, shift, k_max, dependent, use_shift, slots, info, step, out)) return 1;
+    return lane_finished(&l);
+}
+
+static int uses_shift(const int8_t *shift, int64_t columns) {
+    int use = 0;
+    for (int64_t c = 0; c < columns; c++) use |= shift[c] != 0;
+    return use;
 }
 
 int ctrellis_decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, int64_t columns,
                           const uint8_t *row_class, const int8_t *shift, int32_t k_max, int dependent,
                           const uint32_t *slots, float step, float *out) {
-    int use_shift = 0;
-    for (int64_t c = 0; c < columns; c++) use_shift |= shift[c] != 0;
     // One specialized loop per mode and per kind of class model (column shifts or one class per row).
     if (dependent)
-        return use_shift ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 1, slots, step, out)
-                         : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 0, slots, step, out);
-    return use_shift ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 1, slots, step, out)
-                     : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 0, slots, step, out);
+        return uses_shift(shift, columns) ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 1, slots, step, out)
+                                          : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 1, 0, slots, step, out);
+    return uses_shift(shift, columns) ? decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 1, slots, step, out)
+                                      : decode_chunk(bytes, length, rows, columns, row_class, shift, k_max, 0, 0, slots, step, out);
+}
+
+// Two chunks in lockstep: row r, column c of chunk a, then of chunk b, so that their two serial
+// chains of rANS steps overlap in the CPU (one chain alone leaves most execution units idle:
+// measured 9.5 ns per element alone, 5.9 paired). Near the end of either stream, and for the rows
+// of a that b does not have, each goes on alone.
+ALWAYS_INLINE void decode_pair(const uint8_t *bytes_a, int64_t length_a, int64_t rows_a, const uint8_t *row_class_a, float *out_a,
+                               const uint8_t *bytes_b, int64_t length_b, int64_t rows_b, const uint8_t *row_class_b, float *out_b,
+                               int64_t columns, const int8_t *shift, int32_t k_max, const int dependent, const int use_shift,
+                               const uint32_t *slots, float step, int32_t *status) {
+    lane_t a, b;
+    uint32_t info[256];
+    symbol_info(info);
+    status[0] = lane_start(&a, bytes_a, length_a);
+    status[1] = lane_start(&b, bytes_b, length_b);
+    int64_t r = 0, c = 0;
+    if (status[0] == 0 && status[1] == 0) {
+        const int64_t paired = rows_a < rows_b ? rows_a : rows_b;
+        for (; r < paired; r++) {
+            const int32_t rca = row_class_a[r], rcb = row_class_b[r];
+            float *oa = out_a + r * columns, *ob = out_b + r * columns;
+            for (c = 0; c < columns;) {
+                if (a.end - a.pos < 6 * BLOCK || b.end - b.pos < 6 * BLOCK) goto alone;
+                const int64_t stop = columns - c < BLOCK ? columns : c + BLOCK;
+                for (; c < stop; c++) {
+                    oa[c] = lane_fast(&a, element_table(&a, slots, rca, shift, c, use_shift, k_max, dependent), info, dependent, step);
+                    ob[c] = lane_fast(&b, element_table(&b, slots, rcb, shift, c, use_shift, k_max, dependent), info, dependent, step);
+                }
+            }
+        }
+        c = 0;
+    }
+alone:
+    if (status[0] == 0)
+        status[0] = lane_rest(&a, r, c, rows_a, columns, row_class_a, shift, k_max, dependent, use_shift, slots, info, step, out_a)
+                    || lane_finished(&a);
+    if (status[1] == 0)
+        status[1] = lane_rest(&b, r, c, rows_b, columns, row_class_b, shift, k_max, dependent, use_shift, slots, info, step, out_b)
+                    || lane_finished(&b);
+}
+
+void ctrellis_decode_chunk_pair(const uint8_t *bytes_a, int64_t length_a, int64_t rows_a, const uint8_t *row_class_a, float *out_a,
+                                const uint8_t *bytes_b, int64_t length_b, int64_t rows_b, const uint8_t *row_class_b, float *out_b,
+                                int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *slots,
+                                float step, int32_t *status) {
+#define PAIR(dep, sh) decode_pair(bytes_a, length_a, rows_a, row_class_a, out_a, bytes_b, length_b, rows_b, row_class_b, out_b, \
+                                  columns, shift, k_max, dep, sh, slots, step, status)
+    if (dependent) {
+        if (uses_shift(shift, columns)) PAIR(1, 1); else PAIR(1, 0);
+    } else {
+        if (uses_shift(shift, columns)) PAIR(0, 1); else PAIR(0, 0);
+    }
+#undef PAIR
 }
 
 // MARK: Encoding

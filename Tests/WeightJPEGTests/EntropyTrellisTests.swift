@@ -126,6 +126,68 @@ func entropyTrellisBoundHoldsOnGaussianAndLaplacian(bound: Double) throws {
     #expect(out == dec)
 }
 
+/// Every chunk decoded alone (`decodeChunk`), in reverse order.
+private func decodedChunkByChunk(_ enc: EntropyTrellis.Encoded, rows: Int, columns: Int) throws -> [Float] {
+    let prepared = try EntropyTrellis.prepare(parameters: enc.parameters, model: enc.payloads[0], rows: rows, columns: columns)
+    var out = [Float](repeating: .nan, count: rows * columns)
+    try out.withUnsafeMutableBufferPointer { o in
+        for i in (0..<prepared.chunks).reversed() { try EntropyTrellis.decodeChunk(enc.payloads[i + 1], index: i, prepared: prepared, into: o) }
+    }
+    return out
+}
+
+@Test func entropyTrellisChunkPairsDecodeAsChunksAlone() throws {
+    // Pairs with a shorter second chunk, an odd last chunk, plain and trellis modes, one class per
+    // row and column shifts (a few loud columns), and streams short enough that a pair ends its
+    // lockstep near the end of a stream.
+    for (rows, columns, chunkElements, dependent, loudColumns) in [(37, 41, 500, true, false), (37, 41, 500, false, true),
+                                                                  (64, 96, 96 * 16, true, true), (9, 300, 600, true, false),
+                                                                  (5, 7, 14, true, true)] {
+        var v = entropyTrellisGaussian(rows * columns, sigma: 0.1, seed: UInt64(rows * columns))
+        for r in stride(from: 0, to: rows, by: 3) { for c in 0..<columns { v[r * columns + c] *= 8 } }
+        if loudColumns { for r in 0..<rows { for c in stride(from: 0, to: columns, by: 5) { v[r * columns + c] *= 20 } } }
+        var opts = EntropyTrellis.Options()
+        opts.chunkElements = chunkElements
+        opts.dependentQuantization = dependent
+        let (enc, dec) = try roundTrip(v, rows: rows, columns: columns, bound: 0.02, options: opts)
+        #expect(enc.payloads.count >= 3, "\(rows)×\(columns): \(enc.payloads.count - 1) chunks")
+        #expect(try decodedChunkByChunk(enc, rows: rows, columns: columns) == dec, "\(rows)×\(columns) \(enc.model)")
+    }
+}
+
+@Test func entropyTrellisChunkPairNamesTheCorruptChunkAndDecodesTheOther() throws {
+    let rows = 40, columns = 64
+    let v = entropyTrellisGaussian(rows * columns, sigma: 0.1, seed: 21)
+    var opts = EntropyTrellis.Options()
+    opts.chunkElements = 20 * columns   // two chunks of 20 rows
+    let (enc, dec) = try roundTrip(v, rows: rows, columns: columns, bound: 0.02, options: opts)
+    #expect(enc.payloads.count == 3)
+    let prepared = try EntropyTrellis.prepare(parameters: enc.parameters, model: enc.payloads[0], rows: rows, columns: columns)
+    let half = 20 * columns
+    for bad in 0..<2 {
+        for damage in ["truncated", "longer", "flipped"] {
+            var chunks = [enc.payloads[1], enc.payloads[2]]
+            switch damage {
+            case "truncated": chunks[bad].removeLast(2)
+            case "longer": chunks[bad] += [0, 0]
+            default: chunks[bad][chunks[bad].count / 2] ^= 0x5A
+            }
+            var out = [Float](repeating: .nan, count: rows * columns)
+            var message = ""
+            do {
+                try out.withUnsafeMutableBufferPointer { o in
+                    try EntropyTrellis.decodeChunkPair(chunks[0], chunks[1], index: 0, prepared: prepared, into: o)
+                }
+            } catch let e as CodecError { message = e.reason } catch { message = "\(error)" }
+            if damage == "flipped" && message.isEmpty { continue }   // a flip may decode to other values; the container's CRC catches it
+            #expect(message.contains("chunk \(bad) is corrupt"), "\(damage) chunk \(bad): \(message)")
+            // The intact chunk is decoded all the same.
+            let intact = bad == 0 ? half..<(2 * half) : 0..<half
+            #expect(Array(out[intact]) == Array(dec[intact]), "\(damage) chunk \(bad): the other chunk differs")
+        }
+    }
+}
+
 // MARK: - Hostile bytes
 
 @Test func entropyTrellisRejectsTruncatedAndCorruptInput() throws {

@@ -61,6 +61,16 @@ int ctrellis_decode_chunk(const uint8_t *bytes, int64_t length, int64_t rows, in
                           const uint8_t *row_class, const int8_t *shift, int32_t k_max, int dependent,
                           const uint32_t *slots, float step, float *out);
 
+/// Two chunk streams of one tensor, `a` then `b` (for each: stream, length, rows, row classes and
+/// output as `ctrellis_decode_chunk` takes them; columns, shifts, tables and step shared), decoded
+/// in lockstep so that their serial rANS chains overlap: the same values and verdicts as two calls
+/// of `ctrellis_decode_chunk`, written to `status[0]` and `status[1]` (0 decoded, 1 corrupt). A
+/// corrupt stream leaves its output partly written; the other is decoded all the same.
+void ctrellis_decode_chunk_pair(const uint8_t *bytes_a, int64_t length_a, int64_t rows_a, const uint8_t *row_class_a, float *out_a,
+                                const uint8_t *bytes_b, int64_t length_b, int64_t rows_b, const uint8_t *row_class_b, float *out_b,
+                                int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *slots,
+                                float step, int32_t *status);
+
 #ifdef __cplusplus
 }
 #endif

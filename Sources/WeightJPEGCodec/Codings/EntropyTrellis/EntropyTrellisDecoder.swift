@@ -109,10 +109,7 @@ extension EntropyTrellis {
         guard output.count == pr.rows * pr.columns else { throw CodecError(tensor: "", reason: "output has \(output.count) elements, expected \(pr.rows * pr.columns)") }
         guard (0..<pr.chunks).contains(index) else { throw CodecError(tensor: "", reason: "chunk \(index) of \(pr.chunks)") }
         let range = pr.rowRange(chunk: index)
-        let count = range.count * pr.columns
-        guard bytes.count >= 4, bytes.count % 2 == 0 else { throw CodecError(tensor: "", reason: "chunk \(index) has \(bytes.count) bytes (even, ≥ 4 expected)") }
-        let (cap, overflow) = bytes.count.multipliedReportingOverflow(by: TrellisRANS.maxSymbolsPerByte)
-        guard overflow || count <= cap else { throw CodecError(tensor: "", reason: "chunk \(index): \(count) elements cannot come from \(bytes.count) bytes") }
+        try checkChunkSize(bytes, index: index, elements: range.count * pr.columns)
         let status = bytes.withUnsafeBufferPointer { b in
             pr.rowClass.withUnsafeBufferPointer { rcs in
                 pr.columnShift.withUnsafeBufferPointer { css in
@@ -122,13 +119,58 @@ extension EntropyTrellis {
                 }
             }
         }
-        guard status == 0 else { throw CodecError(tensor: "", reason: "chunk \(index) is corrupt (ends early, has bytes left, or ends in the wrong state)") }
+        guard status == 0 else { throw corruptChunk(index) }
+    }
+
+    /// Decodes chunks `index` and `index + 1` (payloads `index + 1`, `index + 2`) into their rows of
+    /// `output` in lockstep (`ctrellis_decode_chunk_pair`: their two serial rANS chains overlap in
+    /// the CPU), with `decodeChunk`'s checks and verdicts; the lower index's error first.
+    package static func decodeChunkPair(_ first: [UInt8], _ second: [UInt8], index: Int, prepared pr: Prepared,
+                                        into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
+        guard output.count == pr.rows * pr.columns else { throw CodecError(tensor: "", reason: "output has \(output.count) elements, expected \(pr.rows * pr.columns)") }
+        guard index >= 0, index + 1 < pr.chunks else { throw CodecError(tensor: "", reason: "chunks \(index) and \(index + 1) of \(pr.chunks)") }
+        let a = pr.rowRange(chunk: index), b = pr.rowRange(chunk: index + 1)
+        try checkChunkSize(first, index: index, elements: a.count * pr.columns)
+        try checkChunkSize(second, index: index + 1, elements: b.count * pr.columns)
+        var status: [Int32] = [0, 0]
+        first.withUnsafeBufferPointer { fa in
+            second.withUnsafeBufferPointer { fb in
+                pr.rowClass.withUnsafeBufferPointer { rcs in
+                    pr.columnShift.withUnsafeBufferPointer { css in
+                        status.withUnsafeMutableBufferPointer { st in
+                            ctrellis_decode_chunk_pair(fa.baseAddress!, Int64(fa.count), Int64(a.count), rcs.baseAddress! + a.lowerBound,
+                                                       output.baseAddress! + a.lowerBound * pr.columns,
+                                                       fb.baseAddress!, Int64(fb.count), Int64(b.count), rcs.baseAddress! + b.lowerBound,
+                                                       output.baseAddress! + b.lowerBound * pr.columns,
+                                                       Int64(pr.columns), css.baseAddress!, Int32(pr.classes - 1), pr.quantizers == 2 ? 1 : 0,
+                                                       pr.slots, pr.step, st.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        if status[0] != 0 { throw corruptChunk(index) }
+        if status[1] != 0 { throw corruptChunk(index + 1) }
+    }
+
+    /// Checks a chunk of `bytes` meant to hold `elements` elements: an even length of at least 4,
+    /// and at most 4,040 elements per byte.
+    static func checkChunkSize(_ bytes: [UInt8], index: Int, elements: Int) throws(CodecError) {
+        guard bytes.count >= 4, bytes.count % 2 == 0 else { throw CodecError(tensor: "", reason: "chunk \(index) has \(bytes.count) bytes (even, ≥ 4 expected)") }
+        let (cap, overflow) = bytes.count.multipliedReportingOverflow(by: TrellisRANS.maxSymbolsPerByte)
+        guard overflow || elements <= cap else { throw CodecError(tensor: "", reason: "chunk \(index): \(elements) elements cannot come from \(bytes.count) bytes") }
+    }
+
+    /// The error of a chunk whose stream does not decode.
+    static func corruptChunk(_ index: Int) -> CodecError {
+        CodecError(tensor: "", reason: "chunk \(index) is corrupt (ends early, has bytes left, or ends in the wrong state)")
     }
 
     /// Decodes every chunk into `output` (`rows × columns`, row-major). Before the tables are
     /// built, the payload count and every chunk's size are checked (more than 4,040 elements per
-    /// chunk byte is corrupt). A tensor of at least 2²⁰ elements in several chunks is decoded on
-    /// several threads (the chunks are independent streams writing disjoint rows).
+    /// chunk byte is corrupt). Chunks are decoded two at a time (`decodeChunkPair`); a tensor of at
+    /// least 2²⁰ elements in more than two chunks is decoded on several threads (the chunks are
+    /// independent streams writing disjoint rows).
     package static func decode(_ payloads: [[UInt8]], parameters p: EntropyTrellisParameters, rows: Int, columns: Int,
                                into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
         guard let model = payloads.first else { throw CodecError(tensor: "", reason: "entropy-trellis tensor has no payloads") }
@@ -148,18 +190,28 @@ extension EntropyTrellis {
             }
         }
         let prepared = try prepare(parameters: p, model: model, rows: rows, columns: columns)
-        guard chunks > 1, n >= 1 << 20 else {
-            for i in 0..<chunks { try decodeChunk(payloads[i + 1], index: i, prepared: prepared, into: output) }
+        // Chunks go in pairs (2k, 2k + 1), each pair decoded in lockstep; an odd last one alone.
+        @Sendable func decodePair(_ k: Int, into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
+            let i = 2 * k
+            if i + 1 < chunks {
+                try decodeChunkPair(payloads[i + 1], payloads[i + 2], index: i, prepared: prepared, into: output)
+            } else {
+                try decodeChunk(payloads[i + 1], index: i, prepared: prepared, into: output)
+            }
+        }
+        let pairs = (chunks + 1) / 2
+        guard pairs > 1, n >= 1 << 20 else {
+            for k in 0..<pairs { try decodePair(k, into: output) }
             return
         }
         let failures = ChunkFailures()
-        // Each chunk writes only its own rows of the buffer.
+        // Each pair writes only its own rows of the buffer.
         nonisolated(unsafe) let shared = output
-        DispatchQueue.concurrentPerform(iterations: chunks) { i in
+        DispatchQueue.concurrentPerform(iterations: pairs) { k in
             do throws(CodecError) {
-                try decodeChunk(payloads[i + 1], index: i, prepared: prepared, into: shared)
+                try decodePair(k, into: shared)
             } catch {
-                failures.record(index: i, error)
+                failures.record(index: k, error)
             }
         }
         if let first = failures.first { throw first }
