@@ -271,61 +271,116 @@ static inline void put_raw(uint32_t *x, uint32_t v, uint32_t bits, uint16_t *wor
 
 uint64_t ctrellis_reciprocal(uint32_t f) { return f == 0 ? 0 : (((uint64_t)1 << 63) + f - 1) / f; }
 
-int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
-                              const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
-                              const uint64_t *reciprocals, uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
-    const int64_t n = rows * columns;
-    const int64_t tables_per_class = dependent ? 2 : 1;
-    // Trellis states before each element, forwards from state 0.
-    if (dependent) {
-        uint32_t st = 0;
-        for (int64_t i = 0; i < n; i++) {
-            scratch_states[i] = (uint8_t)st;
-            const int32_t k = q[i];
-            st = (NEXT_STATES >> ((2 * st + ((uint32_t)(k < 0 ? -k : k) & 1)) * 2)) & 3;
-        }
+// One chunk being encoded: the rANS state and the words emitted so far (in reverse order).
+typedef struct {
+    uint32_t x;
+    int64_t count;
+    uint16_t *words;
+} encoder_lane_t;
+
+// Trellis states before each of `n` elements, forwards from state 0 (mode 1 only).
+static void trellis_states(const int32_t *q, int64_t n, uint8_t *states) {
+    uint32_t st = 0;
+    for (int64_t i = 0; i < n; i++) {
+        states[i] = (uint8_t)st;
+        const int32_t k = q[i];
+        st = (NEXT_STATES >> ((2 * st + ((uint32_t)(k < 0 ? -k : k) & 1)) * 2)) & 3;
     }
-    // rANS codes last in, first out: elements from the last to the first, and within an element
-    // the low extra bits, then the high ones, then the symbol.
-    uint32_t x = RANS_L;
-    int64_t words = 0;
-    for (int64_t r = rows - 1; r >= 0; r--) {
-        const int32_t rc = row_class[r];
-        for (int64_t c = columns - 1; c >= 0; c--) {
-            const int64_t i = r * columns + c;
-            const int32_t v = q[i];
-            const uint32_t m = (uint32_t)(v < 0 ? -v : v);
-            uint32_t token = m, nb = 0;
-            if (m >= 32) {
-                const uint32_t e = 31u - (uint32_t)__builtin_clz(m);
-                nb = e - 3;
-                token = 32 + (e - 5) * 8 + ((m >> nb) & 7);
-            }
-            uint32_t extra = m & ((1u << nb) - 1);
-            // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits); the low
-            // 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
-            if (nb > 12) {
-                put_raw(&x, extra & 4095u, 12, scratch_words, &words);
-                extra >>= 12;
-                nb -= 12;
-            }
-            put_raw(&x, extra, nb, scratch_words, &words);
-            const uint32_t sym = token == 0 ? 0 : 2 * token - (v < 0 ? 0 : 1);
-            int32_t cls = rc + shift[c];
-            cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-            const int64_t table = tables_per_class * cls + (dependent ? (scratch_states[i] >> 1) : 0);
-            const uint32_t entry = entries[table * 256 + sym];
-            const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
-            flush(&x, (uint64_t)f << 20, scratch_words, &words);
-            const uint32_t quotient = (uint32_t)(((unsigned __int128)x * reciprocals[table * 256 + sym]) >> 63);   // x / f
-            x = (quotient << 12) + (x - quotient * f) + start;
-        }
+}
+
+// Codes element (r, c) of a chunk: rANS codes last in, first out, so within an element the low
+// extra bits first, then the high ones, then the symbol.
+ALWAYS_INLINE void encode_element(encoder_lane_t *l, const int32_t *q, const uint8_t *states, int64_t r, int64_t c, int64_t columns,
+                                  const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
+                                  const uint32_t *entries, const uint64_t *reciprocals) {
+    const int64_t i = r * columns + c;
+    const int32_t v = q[i];
+    const uint32_t m = (uint32_t)(v < 0 ? -v : v);
+    uint32_t token = m, nb = 0;
+    if (m >= 32) {
+        const uint32_t e = 31u - (uint32_t)__builtin_clz(m);
+        nb = e - 3;
+        token = 32 + (e - 5) * 8 + ((m >> nb) & 7);
     }
-    out[0] = (uint8_t)x; out[1] = (uint8_t)(x >> 8); out[2] = (uint8_t)(x >> 16); out[3] = (uint8_t)(x >> 24);
-    for (int64_t w = 0; w < words; w++) {
-        const uint16_t word = scratch_words[words - 1 - w];
+    uint32_t extra = m & ((1u << nb) - 1);
+    // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits); the low
+    // 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
+    if (nb > 12) {
+        put_raw(&l->x, extra & 4095u, 12, l->words, &l->count);
+        extra >>= 12;
+        nb -= 12;
+    }
+    put_raw(&l->x, extra, nb, l->words, &l->count);
+    const uint32_t sym = token == 0 ? 0 : 2 * token - (v < 0 ? 0 : 1);
+    int32_t cls = row_class[r] + shift[c];
+    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+    const int64_t table = (dependent ? 2 : 1) * cls + (dependent ? (states[i] >> 1) : 0);
+    const uint32_t entry = entries[table * 256 + sym];
+    const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
+    flush(&l->x, (uint64_t)f << 20, l->words, &l->count);
+    const uint32_t quotient = (uint32_t)(((unsigned __int128)l->x * reciprocals[table * 256 + sym]) >> 63);   // x / f
+    l->x = (quotient << 12) + (l->x - quotient * f) + start;
+}
+
+// Codes rows [r0, r1) of a chunk, from the last element to the first.
+ALWAYS_INLINE void encode_rows(encoder_lane_t *l, const int32_t *q, const uint8_t *states, int64_t r0, int64_t r1, int64_t columns,
+                               const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
+                               const uint32_t *entries, const uint64_t *reciprocals) {
+    for (int64_t r = r1 - 1; r >= r0; r--)
+        for (int64_t c = columns - 1; c >= 0; c--)
+            encode_element(l, q, states, r, c, columns, row_class, shift, k_max, dependent, entries, reciprocals);
+}
+
+// The stream: the final state, then the words in the order the decoder reads them. Returns its length.
+static int64_t write_stream(const encoder_lane_t *l, uint8_t *out) {
+    out[0] = (uint8_t)l->x; out[1] = (uint8_t)(l->x >> 8); out[2] = (uint8_t)(l->x >> 16); out[3] = (uint8_t)(l->x >> 24);
+    for (int64_t w = 0; w < l->count; w++) {
+        const uint16_t word = l->words[l->count - 1 - w];
         out[4 + 2 * w] = (uint8_t)word;
         out[5 + 2 * w] = (uint8_t)(word >> 8);
     }
-    return 4 + 2 * words;
+    return 4 + 2 * l->count;
+}
+
+int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, const uint8_t *row_class,
+                              const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
+                              const uint64_t *reciprocals, uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states) {
+    if (dependent) trellis_states(q, rows * columns, scratch_states);
+    encoder_lane_t l = {RANS_L, 0, scratch_words};
+    if (dependent)
+        encode_rows(&l, q, scratch_states, 0, rows, columns, row_class, shift, k_max, 1, entries, reciprocals);
+    else
+        encode_rows(&l, q, scratch_states, 0, rows, columns, row_class, shift, k_max, 0, entries, reciprocals);
+    return write_stream(&l, out);
+}
+
+// Two chunks (b no longer than a) in lockstep, as the decoder pairs them: a's rows beyond b's
+// alone (they come last in a, so they are coded first), then row r, column c of a, then of b.
+ALWAYS_INLINE void encode_pair(const int32_t *q_a, int64_t rows_a, const uint8_t *row_class_a, const int32_t *q_b, int64_t rows_b,
+                               const uint8_t *row_class_b, int64_t columns, const int8_t *shift, int32_t k_max, const int dependent,
+                               const uint32_t *entries, const uint64_t *reciprocals, encoder_lane_t *a, encoder_lane_t *b,
+                               const uint8_t *states_a, const uint8_t *states_b) {
+    encode_rows(a, q_a, states_a, rows_b, rows_a, columns, row_class_a, shift, k_max, dependent, entries, reciprocals);
+    for (int64_t r = rows_b - 1; r >= 0; r--)
+        for (int64_t c = columns - 1; c >= 0; c--) {
+            encode_element(a, q_a, states_a, r, c, columns, row_class_a, shift, k_max, dependent, entries, reciprocals);
+            encode_element(b, q_b, states_b, r, c, columns, row_class_b, shift, k_max, dependent, entries, reciprocals);
+        }
+}
+
+void ctrellis_encode_chunk_pair(const int32_t *q_a, int64_t rows_a, const uint8_t *row_class_a,
+                                const int32_t *q_b, int64_t rows_b, const uint8_t *row_class_b,
+                                int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
+                                const uint64_t *reciprocals, uint8_t *out_a, uint8_t *out_b, uint16_t *scratch_words,
+                                uint8_t *scratch_states, int64_t *lengths) {
+    const int64_t n_a = rows_a * columns, n_b = rows_b * columns;
+    uint8_t *states_a = scratch_states, *states_b = scratch_states + n_a;
+    if (dependent) { trellis_states(q_a, n_a, states_a); trellis_states(q_b, n_b, states_b); }
+    encoder_lane_t a = {RANS_L, 0, scratch_words}, b = {RANS_L, 0, scratch_words + 3 * n_a};
+    if (dependent)
+        encode_pair(q_a, rows_a, row_class_a, q_b, rows_b, row_class_b, columns, shift, k_max, 1, entries, reciprocals, &a, &b, states_a, states_b);
+    else
+        encode_pair(q_a, rows_a, row_class_a, q_b, rows_b, row_class_b, columns, shift, k_max, 0, entries, reciprocals, &a, &b, states_a, states_b);
+    lengths[0] = write_stream(&a, out_a);
+    lengths[1] = write_stream(&b, out_b);
 }

@@ -1,5 +1,6 @@
 import Foundation
 import Testing
+import CTrellis
 @testable import WeightJPEGCore
 @testable import WeightJPEGFormats
 @testable import WeightJPEGCodec
@@ -152,6 +153,41 @@ private func decodedChunkByChunk(_ enc: EntropyTrellis.Encoded, rows: Int, colum
         let (enc, dec) = try roundTrip(v, rows: rows, columns: columns, bound: 0.02, options: opts)
         #expect(enc.payloads.count >= 3, "\(rows)×\(columns): \(enc.payloads.count - 1) chunks")
         #expect(try decodedChunkByChunk(enc, rows: rows, columns: columns) == dec, "\(rows)×\(columns) \(enc.model)")
+    }
+}
+
+@Test func entropyTrellisChunkPairsEncodeAsChunksAlone() {
+    // The encoder's lockstep pairs give each chunk the stream it gets alone: plain and trellis
+    // indices, a second chunk shorter than the first, column shifts.
+    let rows = 23, columns = 30, per = 10
+    var rng = RandomSource(seed: 5)
+    let q: [Int32] = (0..<(rows * columns)).map { _ in Int32(Int(rng.next() % 201) - 100) / Int32(1 + Int(rng.next() % 9)) }
+    let tokens = q.map { UInt8(TrellisRANS.token($0.magnitude).token) }
+    for dependent in [false, true] {
+        var model = q.withUnsafeBufferPointer { qb in
+            tokens.withUnsafeBufferPointer { EntropyTrellis.chooseModel(qb, tokens: $0, rows: rows, columns: columns, options: EntropyTrellis.Options()) }
+        }
+        model.columnShift = (0..<columns).map { Int8($0 % 3 == 0 ? 1 : 0) }
+        // Tables for every class and quantizer from all the tokens (every symbol then has a frequency).
+        let counts = (0..<128).map { t in tokens.filter { Int($0) == t }.count }
+        let classes = max(model.classes, Int(model.rowClass.max() ?? 0) + 2)
+        model.tables = (0..<(classes * (dependent ? 2 : 1))).map { _ in TrellisRANS.Table(counts: counts) }
+        model.quantizers = dependent ? 2 : 1
+        let streams = q.withUnsafeBufferPointer { qb in
+            EntropyTrellis.write(qb, rows: rows, columns: columns, step: 1, relativeError: 0, model: model,
+                                 options: { var o = EntropyTrellis.Options(); o.chunkElements = per * columns; return o }())
+        }
+        #expect(streams.payloads.count == 1 + 3)   // chunks of 10, 10 and 3 rows: a pair, then one alone
+        // Each stream of the pair equals the chunk encoded alone.
+        var entries = [UInt32](repeating: 0, count: 256 * model.tables.count), reciprocals = [UInt64](repeating: 0, count: 256 * model.tables.count)
+        for (t, table) in model.tables.enumerated() {
+            guard let e = table?.encoderEntries() else { continue }
+            for s in 0..<256 where e.freq[s] > 0 { entries[256 * t + s] = e.freq[s] | e.start[s] << 16; reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s]) }
+        }
+        for (k, range) in [0..<10, 10..<20, 20..<23].enumerated() {
+            let alone = q.withUnsafeBufferPointer { EntropyTrellis.encodeChunk($0, rows: range, columns: columns, model: model, entries: entries, reciprocals: reciprocals) }
+            #expect(alone == streams.payloads[k + 1], "chunk \(k), dependent \(dependent)")
+        }
     }
 }
 

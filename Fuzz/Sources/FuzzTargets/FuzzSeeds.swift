@@ -98,6 +98,12 @@ public enum FuzzSeeds {
             policy.oneDimensionalBoundFactor = 1
             out.append(("\(name).wjpg", try ModelCodec.compress(noise, policy: policy).serialized()))
         }
+        // A coding-6 tensor of two chunk streams (more than 32,768 elements), which a reader
+        // decodes as a pair in lockstep; at a coarse bound, so that the seed stays a few KB.
+        let pair = SafetensorsFile(tensors: [SafetensorsTensor(name: "p", shape: [64, 600], floats: noiseValues(64 * 600, seed: 4))])
+        var pairPolicy = CompressionPolicy()
+        pairPolicy.maxRelativeError = 0.3
+        out.append(("trellis-pair.wjpg", try ModelCodec.compress(pair, policy: pairPolicy).serialized()))
         // int8 per row and exact codings only.
         var policy = CompressionPolicy()
         policy.exactPatterns = ["b"]

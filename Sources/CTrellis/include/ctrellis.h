@@ -38,6 +38,17 @@ int64_t ctrellis_encode_chunk(const int32_t *q, int64_t rows, int64_t columns, c
                               const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
                               const uint64_t *reciprocals, uint8_t *out, uint16_t *scratch_words, uint8_t *scratch_states);
 
+/// Two consecutive chunks of one tensor, `a` then `b` (rows_b ≤ rows_a; each with its indices,
+/// rows and row classes; the rest shared), encoded in lockstep so that their serial rANS chains
+/// overlap: the same two streams as two calls of `ctrellis_encode_chunk`, written to `out_a` and
+/// `out_b` (capacity 4 + 6 per element each), their lengths to `lengths[0]` and `lengths[1]`.
+/// `scratch_words` holds 3 and `scratch_states` 1 entries per element of the two chunks.
+void ctrellis_encode_chunk_pair(const int32_t *q_a, int64_t rows_a, const uint8_t *row_class_a,
+                                const int32_t *q_b, int64_t rows_b, const uint8_t *row_class_b,
+                                int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
+                                const uint64_t *reciprocals, uint8_t *out_a, uint8_t *out_b, uint16_t *scratch_words,
+                                uint8_t *scratch_states, int64_t *lengths);
+
 /// ⌈2⁶³ / f⌉ for a frequency 1 ≤ f ≤ 4096: `x / f` is then `(x · r) >> 63` (128-bit product) for
 /// every x < 2³², exactly (the error x·(r·f − 2⁶³)/(f·2⁶³) < 2⁻³¹ cannot reach the next integer,
 /// which is at least 1/f ≥ 2⁻¹² away), a multiplication where the encoder would divide.

@@ -201,14 +201,50 @@ package enum EntropyTrellis {
                 reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s])
             }
         }
+        // Chunks two at a time (in lockstep, as the decoder reads them); an odd last one alone.
         var r0 = 0
         while r0 < rows {
             let r1 = min(rows, r0 + rowsPerChunk)
-            payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: entries, reciprocals: reciprocals))
-            r0 = r1
+            if r1 < rows {
+                let r2 = min(rows, r1 + rowsPerChunk)
+                let (a, b) = encodeChunkPair(q, rows: r0..<r1, r1..<r2, columns: columns, model: model, entries: entries, reciprocals: reciprocals)
+                payloads += [a, b]
+                r0 = r2
+            } else {
+                payloads.append(encodeChunk(q, rows: r0..<r1, columns: columns, model: model, entries: entries, reciprocals: reciprocals))
+                r0 = r1
+            }
         }
         let parameters = EntropyTrellisParameters(dependent: model.quantizers == 2, step: step, rowsPerChunk: rowsPerChunk)
         return Encoded(payloads: payloads, parameters: parameters, relativeError: relativeError, step: step, model: model.name)
+    }
+
+    /// The rANS streams of two consecutive chunks of `q` (`second` no longer than `first`), coded in
+    /// lockstep (`ctrellis_encode_chunk_pair`, C): the same bytes as `encodeChunk` of each.
+    static func encodeChunkPair(_ q: UnsafeBufferPointer<Int32>, rows first: Range<Int>, _ second: Range<Int>, columns: Int,
+                                model: ClassModel, entries packed: [UInt32], reciprocals: [UInt64]) -> ([UInt8], [UInt8]) {
+        let countA = first.count * columns, countB = second.count * columns
+        let words = UnsafeMutablePointer<UInt16>.allocate(capacity: 3 * (countA + countB))
+        let states = UnsafeMutablePointer<UInt8>.allocate(capacity: countA + countB)
+        let outA = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 + 6 * countA)
+        let outB = UnsafeMutablePointer<UInt8>.allocate(capacity: 4 + 6 * countB)
+        defer { words.deallocate(); states.deallocate(); outA.deallocate(); outB.deallocate() }
+        var lengths: [Int64] = [0, 0]
+        packed.withUnsafeBufferPointer { pk in
+            reciprocals.withUnsafeBufferPointer { rp in
+                model.rowClass.withUnsafeBufferPointer { rc in
+                    model.columnShift.withUnsafeBufferPointer { sh in
+                        lengths.withUnsafeMutableBufferPointer { len in
+                            ctrellis_encode_chunk_pair(q.baseAddress! + first.lowerBound * columns, Int64(first.count), rc.baseAddress! + first.lowerBound,
+                                                       q.baseAddress! + second.lowerBound * columns, Int64(second.count), rc.baseAddress! + second.lowerBound,
+                                                       Int64(columns), sh.baseAddress!, Int32(model.classes - 1), model.quantizers == 2 ? 1 : 0,
+                                                       pk.baseAddress!, rp.baseAddress!, outA, outB, words, states, len.baseAddress!)
+                        }
+                    }
+                }
+            }
+        }
+        return (Array(UnsafeBufferPointer(start: outA, count: Int(lengths[0]))), Array(UnsafeBufferPointer(start: outB, count: Int(lengths[1]))))
     }
 
     /// The rANS stream of the chunk of `q` covering `rows` (`ctrellis_encode_chunk`, C); `entries`
