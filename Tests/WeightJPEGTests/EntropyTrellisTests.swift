@@ -1,6 +1,5 @@
 import Foundation
 import Testing
-import CTrellis
 @testable import WeightJPEGCore
 @testable import WeightJPEGFormats
 @testable import WeightJPEGCodec
@@ -179,11 +178,7 @@ private func decodedChunkByChunk(_ enc: EntropyTrellis.Encoded, rows: Int, colum
         }
         #expect(streams.payloads.count == 1 + 3)   // chunks of 10, 10 and 3 rows: a pair, then one alone
         // Each stream of the pair equals the chunk encoded alone.
-        var entries = [UInt32](repeating: 0, count: 256 * model.tables.count), reciprocals = [UInt64](repeating: 0, count: 256 * model.tables.count)
-        for (t, table) in model.tables.enumerated() {
-            guard let e = table?.encoderEntries() else { continue }
-            for s in 0..<256 where e.freq[s] > 0 { entries[256 * t + s] = e.freq[s] | e.start[s] << 16; reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s]) }
-        }
+        let (entries, reciprocals) = EntropyTrellis.encoderTables(model)
         for (k, range) in [0..<10, 10..<20, 20..<23].enumerated() {
             let alone = q.withUnsafeBufferPointer { EntropyTrellis.encodeChunk($0, rows: range, columns: columns, model: model, entries: entries, reciprocals: reciprocals) }
             #expect(alone == streams.payloads[k + 1], "chunk \(k), dependent \(dependent)")

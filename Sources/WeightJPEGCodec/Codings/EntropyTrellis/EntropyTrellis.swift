@@ -190,17 +190,7 @@ package enum EntropyTrellis {
                       model: ClassModel, options: Options) -> Encoded {
         let rowsPerChunk = max(1, min(rows, options.chunkElements / columns))
         var payloads: [[UInt8]] = [model.serialized(rows: rows, columns: columns)]
-        // The tables flattened: table t's entries `freq | start << 16` at t·256, and the
-        // frequencies' reciprocals (the encoder multiplies where it would divide).
-        var entries = [UInt32](repeating: 0, count: 256 * model.tables.count)
-        var reciprocals = [UInt64](repeating: 0, count: 256 * model.tables.count)
-        for (t, table) in model.tables.enumerated() {
-            guard let e = table?.encoderEntries() else { continue }
-            for s in 0..<256 where e.freq[s] > 0 {
-                entries[256 * t + s] = e.freq[s] | e.start[s] << 16
-                reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s])
-            }
-        }
+        let (entries, reciprocals) = encoderTables(model)
         // Chunks two at a time (in lockstep, as the decoder reads them); an odd last one alone.
         var r0 = 0
         while r0 < rows {
@@ -217,6 +207,22 @@ package enum EntropyTrellis {
         }
         let parameters = EntropyTrellisParameters(dependent: model.quantizers == 2, step: step, rowsPerChunk: rowsPerChunk)
         return Encoded(payloads: payloads, parameters: parameters, relativeError: relativeError, step: step, model: model.name)
+    }
+
+    /// The model's tables flattened for the C encoder: table t's entries `freq | start << 16` at
+    /// t·256, and the frequencies' reciprocals (`ctrellis_reciprocal`: the encoder multiplies where
+    /// it would divide); zero for symbols without a frequency.
+    static func encoderTables(_ model: ClassModel) -> (entries: [UInt32], reciprocals: [UInt64]) {
+        var entries = [UInt32](repeating: 0, count: 256 * model.tables.count)
+        var reciprocals = [UInt64](repeating: 0, count: 256 * model.tables.count)
+        for (t, table) in model.tables.enumerated() {
+            guard let e = table?.encoderEntries() else { continue }
+            for s in 0..<256 where e.freq[s] > 0 {
+                entries[256 * t + s] = e.freq[s] | e.start[s] << 16
+                reciprocals[256 * t + s] = ctrellis_reciprocal(e.freq[s])
+            }
+        }
+        return (entries, reciprocals)
     }
 
     /// The rANS streams of two consecutive chunks of `q` (`second` no longer than `first`), coded in
