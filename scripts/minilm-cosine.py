@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
 """Sentence-embedding cosine between an original and a restored all-MiniLM-L6-v2 checkpoint.
 
-Usage: minilm-cosine.py [--score] [--set search|check|fixed] MODEL_DIR ORIGINAL.safetensors RESTORED.safetensors [...]
+Usage: minilm-cosine.py [--score [--with-se]] [--set search|check|fixed] MODEL_DIR ORIGINAL.safetensors RESTORED.safetensors [...]
   --score  prints only the mean cosine (of one restored file): a metric for `compress --eval-cmd`
+  --with-se  with --score, also the standard error of the mean cosine's drop (std / sqrt(n) of the
+           per-sentence cosines), which `compress --margin` then adds to each drop
   --set    the sentences: `search` (default) 300 = the 40 fixed ones below, then 260 made from
            templates with a fixed seed; `check` 200 others from the templates (another seed, none of
            the 300), to see whether a bound chosen on the 300 holds on sentences the search never
@@ -134,9 +136,12 @@ def reference(original, ids, mask):
 
 def main():
     args = sys.argv[1:]
-    score = "--score" in args[:3]
+    score = "--score" in args[:4]
     if score:
         args.remove("--score")
+    with_se = "--with-se" in args[:3]
+    if with_se:
+        args.remove("--with-se")
     name = "search"
     if args[:1] == ["--set"]:
         name, args = args[1], args[2:]
@@ -154,7 +159,8 @@ def main():
         e = embed(load_file(path), ids, mask)
         cos = (ref * e).sum(1)
         if score:
-            print(f"{cos.mean():.8f}")
+            se = cos.std(ddof=1) / np.sqrt(len(cos)) if len(cos) > 1 else 0.0
+            print(f"{cos.mean():.8f} {se:.8f}" if with_se else f"{cos.mean():.8f}")
             continue
         print(f"{path}: cosine mean {cos.mean():.5f} min {cos.min():.5f} over {len(sentences)} sentences ({name})")
 

@@ -105,7 +105,7 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
-    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop on unseen validation images.", valueName: "sigmas"))
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (of --data, or an --eval-cmd's).", valueName: "sigmas"))
     var margin: Double = RateControlRequest.defaultMarginSigmas
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
     var cheapOutput = true
@@ -162,7 +162,7 @@ struct RateControlOptions: ParsableArguments {
 /// `compress --eval-cmd`: the user's own task metric decides how much error each group of tensors
 /// may take (`ErrorAllocation`); `--max-drop` is then in the metric's units.
 struct TaskMetricOptions: ParsableArguments {
-    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command scoring the model {} (a safetensors file): the last line it prints is the metric; --max-drop P is in its units.", valueName: "command"))
+    @Option(name: .customLong("eval-cmd"), help: ArgumentHelp("A shell command scoring the model {} (safetensors): its last line is the metric [and its drop's standard error]; --max-drop is in its units.", valueName: "command"))
     var evalCommand: String?
     @Option(name: .customLong("eval-builtin"), help: ArgumentHelp("Built-in metric of a Linear-ReLU classifier on --data's validation images: accuracy, agreement (with the original, %) or kl (from the original, millinats).", valueName: "metric"))
     var builtIn: ClassifierEvaluator.Metric?

@@ -29,7 +29,7 @@ struct CompressOutput {
             status.note("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
         case .evaluation(let e, let budget):
             let bytes = e.bytes.map { ", \(grouped($0)) bytes" } ?? ""
-            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(bytes)")
+            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(e.standardError.map { " ± " + String(format: "%.2g", $0) } ?? "")\(bytes)")
         case .finetuned(let r):
             status.line("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
         }

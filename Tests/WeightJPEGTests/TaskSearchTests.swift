@@ -91,6 +91,45 @@ import Testing
         #expect(Self.evaluationFolders() == before, "every private folder is removed")
     }
 
+    /// A command may print its drop's standard error after the metric: the search then holds each
+    /// candidate's drop plus `marginSigmas` standard errors to the bound; with margin 0 the
+    /// standard error changes nothing (the same bytes as without it).
+    @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))
+    func aStandardErrorAfterTheMetricAddsTheMargin() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let model = try Self.model(in: dir)
+        let plain = "python3 '\(Self.scorer)' '\(model)' {}"
+        func run(_ command: String, margin: Double, output: String) throws -> (ErrorAllocation.Report, [UInt8]) {
+            var plan = CompressionPlan(input: model, output: dir + "/" + output)
+            plan.taskSearch = TaskSearchRequest(evaluator: CommandEvaluator(command: command, direction: .higherIsBetter, timeout: 120), maxDrop: 0.001)
+            plan.taskSearch!.options.budget = 9
+            plan.taskSearch!.options.marginSigmas = margin
+            let report = try plan.run()
+            return (try #require(report.allocation), Array(try Data(contentsOf: URL(fileURLWithPath: plan.output))))
+        }
+        let se = 0.0003
+        let (withMargin, _) = try run(plain + " | sed 's/$/ \(se)/'", margin: 1.645, output: "margin.wjpg")
+        let chosen = try #require(withMargin.evaluations.first { $0.chosen })
+        #expect(withMargin.evaluations.allSatisfy { $0.stage == "original" || $0.standardError == se })
+        #expect(chosen.drop + 1.645 * se <= 0.001 + 1e-12, "drop \(chosen.drop)")
+        let (plainReport, plainBytes) = try run(plain, margin: 1.645, output: "plain.wjpg")
+        // Without the standard error the search went further than the margin allows: it mattered.
+        let plainChosen = try #require(plainReport.evaluations.first { $0.chosen })
+        #expect(plainChosen.drop + 1.645 * se > 0.001 && (plainChosen.bytes ?? 0) < (chosen.bytes ?? 0))
+        let (_, zeroMarginBytes) = try run(plain + " | sed 's/$/ \(se)/'", margin: 0, output: "zero.wjpg")
+        #expect(zeroMarginBytes == plainBytes)
+    }
+
+    @Test func theLastLineIsAMetricAndAnOptionalStandardError() {
+        #expect(CommandEvaluator.parse("0.75") == TaskMeasurement(value: 0.75, standardError: nil))
+        #expect(CommandEvaluator.parse("0.75 0.002") == TaskMeasurement(value: 0.75, standardError: 0.002))
+        #expect(CommandEvaluator.parse("-3e2\t0") == TaskMeasurement(value: -300, standardError: 0))
+        for bad in ["", "x", "nan", "0.75 -0.1", "0.75 inf", "0.75 0.1 0.2", "0.75 se"] {
+            #expect(CommandEvaluator.parse(bad) == nil, "\(bad)")
+        }
+    }
+
     /// The command line: `--eval-cmd` with `--max-drop` in the metric's units writes the file and,
     /// with `--report`, every evaluation as JSON; requests it cannot honour are refused when parsed.
     @Test(.enabled(if: FileManager.default.isExecutableFile(atPath: "/usr/bin/python3"), "needs python3"))

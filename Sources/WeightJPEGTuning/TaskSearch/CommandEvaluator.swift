@@ -27,6 +27,12 @@ public struct CommandEvaluator: TaskEvaluator, Sendable {
     }
 
     public func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
+        try measure(modelAt: path).value
+    }
+
+    /// Runs the command on `path`. Its last line of standard output is the metric, optionally
+    /// followed (after spaces or a tab) by the standard error of the drop it implies.
+    public func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement {
         let folder: String
         do { folder = try PrivateFolder.make() } catch { throw .launch(command: command, reason: "no temporary folder: \(error)") }
         defer { PrivateFolder.remove(folder) }
@@ -71,8 +77,17 @@ public struct CommandEvaluator: TaskEvaluator, Sendable {
         guard process.terminationStatus == 0 else { throw .failed(command: command, status: process.terminationStatus, stderrTail: stderrTail) }
         let lines = String(decoding: stdoutBox.data, as: UTF8.self).split(whereSeparator: \.isNewline)
         let last = lines.last.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
-        guard let value = Double(last), value.isFinite else { throw .notANumber(command: command, lastLine: last) }
-        return value
+        guard let measurement = Self.parse(last) else { throw .notANumber(command: command, lastLine: last) }
+        return measurement
+    }
+
+    /// `METRIC` or `METRIC SE`: finite numbers, SE ≥ 0; nil otherwise.
+    static func parse(_ line: String) -> TaskMeasurement? {
+        let fields = line.split(whereSeparator: { $0 == " " || $0 == "\t" })
+        guard (1...2).contains(fields.count), let value = Double(fields[0]), value.isFinite else { return nil }
+        guard fields.count == 2 else { return TaskMeasurement(value: value, standardError: nil) }
+        guard let se = Double(fields[1]), se.isFinite, se >= 0 else { return nil }
+        return TaskMeasurement(value: value, standardError: se)
     }
 }
 

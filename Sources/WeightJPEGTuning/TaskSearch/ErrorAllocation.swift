@@ -19,7 +19,9 @@ import WeightJPEGCodec
 ///    spends the whole drop; the real drop is then searched over `λ` (a secant step on the measured
 ///    drop, which grows about linearly in `λ`, kept inside the bracket, else a step by 1.5),
 ///    each probe a whole coded file scored by the evaluator.
-/// 4. The smallest probe within the bound is the result: the file written is the one scored.
+/// 4. The smallest probe within the bound is the result: the file written is the one scored. When
+///    the evaluator reports a standard error of the drop (`TaskMeasurement`), a probe passes only
+///    if its drop plus `marginSigmas` standard errors is within the bound.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
 public enum ErrorAllocation {
     /// What to search for.
@@ -34,6 +36,10 @@ public enum ErrorAllocation {
         public var minimumError = CompressionPolicy.defaultMaxRelativeError
         /// Largest bound a group gets.
         public var maximumError = 0.5
+        /// Standard errors added to a candidate's drop before it is compared with `maxDrop`, for
+        /// evaluators that report one (`TaskMeasurement.standardError`; a command prints it after
+        /// the metric); 1.645 is one-sided 95 %.
+        public var marginSigmas = 1.645
 
         /// A search for `maxDrop` with the default budget and bounds.
         public init(maxDrop: Double) { self.maxDrop = maxDrop }
@@ -64,6 +70,8 @@ public enum ErrorAllocation {
         public var metric: Double
         /// Drop from the original, in the metric's units (negative: better).
         public var drop: Double
+        /// The drop's standard error, when the evaluator reported one.
+        public var standardError: Double? = nil
         /// Whether this is the file written.
         public var chosen = false
     }
@@ -124,13 +132,15 @@ public enum ErrorAllocation {
         var chosen: (container: Container, index: Int, bounds: [Double])? = nil
 
         func record(_ e: Evaluation) { evaluations.append(e); events(e, options.budget) }
-        func score(_ container: Container) throws -> Double {
+        func score(_ container: Container) throws -> TaskMeasurement {
             let candidate = folder + "/candidate.safetensors"
             let decoded = try ModelCodec.decompress(container, path: "<candidate>")
             try Data(decoded.serialized()).write(to: URL(fileURLWithPath: candidate))
             defer { try? FileManager.default.removeItem(atPath: candidate) }
-            return try evaluator.evaluate(modelAt: candidate)
+            return try evaluator.measure(modelAt: candidate)
         }
+        // What a candidate's drop is held to: the drop plus the margin's standard errors.
+        func judged(_ drop: Double, _ m: TaskMeasurement) -> Double { drop + options.marginSigmas * (m.standardError ?? 0) }
 
         let original = try evaluator.evaluate(modelAt: originalPath)
         record(Evaluation(stage: "original", settings: "float model as given", bytes: nil, metric: original, drop: 0))
@@ -141,11 +151,11 @@ public enum ErrorAllocation {
             policy.exactPatterns = groups.enumerated().filter { $0.offset != g }.flatMap(\.element.tensors).map(escapedGlob)
             for name in groups[g].tensors { policy.tensorBounds[name] = options.probeError }
             let container = try ModelCodec.compress(source, policy: policy)
-            let metric = try score(container)
-            let drop = direction.drop(from: original, to: metric)
+            let m = try score(container)
+            let drop = direction.drop(from: original, to: m.value)
             groups[g].sensitivity = max(drop, 0) / (options.probeError * options.probeError)
             record(Evaluation(stage: "sensitivity", settings: "\(groups[g].key) at \(options.probeError), others exact",
-                              bytes: container.serialized().count, metric: metric, drop: drop))
+                              bytes: container.serialized().count, metric: m.value, drop: drop, standardError: m.standardError))
         }
 
         // A group whose probe did not move the metric still gets a (small) sensitivity, so that a
@@ -168,7 +178,7 @@ public enum ErrorAllocation {
         func predictedDrop(_ lambda: Double) -> Double {
             zip(groups, bounds(lambda)).reduce(0) { $0 + ($1.0.sensitivity ?? 0) * $1.1 * $1.1 }
         }
-        func candidate(_ lambda: Double) throws -> (Container, Double, [Double]) {
+        func candidate(_ lambda: Double) throws -> (Container, TaskMeasurement, [Double]) {
             let b = bounds(lambda)
             var policy = basePolicy
             for (g, e) in zip(groups, b) { for name in g.tensors { policy.tensorBounds[name] = e } }
@@ -188,13 +198,14 @@ public enum ErrorAllocation {
         var lambda = a
         var bestBytes = Int.max
         while evaluations.count < options.budget {
-            let (container, metric, b) = try candidate(lambda)
-            let drop = direction.drop(from: original, to: metric)
+            let (container, m, b) = try candidate(lambda)
+            let drop = direction.drop(from: original, to: m.value)
             let bytes = container.serialized().count
             record(Evaluation(stage: "allocation", settings: String(format: "λ %.3g: bounds %.4g…%.4g", lambda, b.min()!, b.max()!),
-                              bytes: bytes, metric: metric, drop: drop))
+                              bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
             // A drop equal to the bound up to rounding (99.65 − 99.35 = 0.30000000000000426) passes.
-            if drop <= options.maxDrop + 1e-9 * max(1, abs(original)) {
+            let held = judged(drop, m)
+            if held <= options.maxDrop + 1e-9 * max(1, abs(original)) {
                 if bytes < bestBytes { bestBytes = bytes; chosen = (container, evaluations.count - 1, b) }
                 lo = lambda
             } else {
@@ -206,7 +217,7 @@ public enum ErrorAllocation {
             // Outside the bracket, or too close to its ends, move by a factor 1.5 instead: the far end
             // of the first bracket is every group at the largest bound, far from the answer.
             let passed = lo == lambda
-            let secant = drop > 0 ? lambda * (passed ? 1 : 0.97) * options.maxDrop / drop : lambda * 1.5
+            let secant = held > 0 ? lambda * (passed ? 1 : 0.97) * options.maxDrop / held : lambda * 1.5
             let step = passed ? min(lambda * 1.5, (lambda * hi).squareRoot()) : max(lambda / 1.5, (lambda * lo).squareRoot())
             lambda = secant > lo * 1.01 && secant < hi / 1.01 ? secant : step
         }
@@ -215,12 +226,12 @@ public enum ErrorAllocation {
             var policy = basePolicy
             for g in groups { for name in g.tensors { policy.tensorBounds[name] = options.minimumError } }
             let container = try ModelCodec.compress(source, policy: policy)
-            let metric = try score(container)
-            let drop = direction.drop(from: original, to: metric)
+            let m = try score(container)
+            let drop = direction.drop(from: original, to: m.value)
             record(Evaluation(stage: "allocation", settings: "every group at \(options.minimumError)",
-                              bytes: container.serialized().count, metric: metric, drop: drop))
-            guard drop <= options.maxDrop else {
-                throw Failure.unreachable(maxDrop: options.maxDrop, dropAtMinimum: drop, minimumError: options.minimumError)
+                              bytes: container.serialized().count, metric: m.value, drop: drop, standardError: m.standardError))
+            guard judged(drop, m) <= options.maxDrop + 1e-9 * max(1, abs(original)) else {
+                throw Failure.unreachable(maxDrop: options.maxDrop, dropAtMinimum: judged(drop, m), minimumError: options.minimumError)
             }
             chosen = (container, evaluations.count - 1, groups.map { _ in options.minimumError })
         }

@@ -8,6 +8,27 @@ public protocol TaskEvaluator {
     var direction: MetricDirection { get }
     /// The metric of the model in the safetensors file at `path`.
     func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double
+    /// The metric and, when the evaluator knows it, the standard error of the drop it implies (the
+    /// default: `evaluate` without one).
+    func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement
+}
+
+extension TaskEvaluator {
+    public func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement {
+        TaskMeasurement(value: try evaluate(modelAt: path), standardError: nil)
+    }
+}
+
+/// One evaluation's result: the metric, and optionally the standard error of the drop from the
+/// original it implies (for a metric that is a mean over samples, the standard error of the mean of
+/// the per-sample differences to the original's), which the search adds as a margin.
+public struct TaskMeasurement: Sendable, Equatable {
+    public var value: Double
+    public var standardError: Double?
+    public init(value: Double, standardError: Double?) {
+        self.value = value
+        self.standardError = standardError
+    }
 }
 
 /// Which way a metric improves.
@@ -28,7 +49,8 @@ public enum TaskEvaluationError: Error, CustomStringConvertible, Equatable, Send
     case failed(command: String, status: Int32, stderrTail: String)
     /// The command ran longer than the timeout and was killed (with its process group).
     case timedOut(command: String, seconds: Double)
-    /// The last line of standard output is not a finite number.
+    /// The last line of standard output is not a finite number (optionally followed by a finite,
+    /// non-negative standard error).
     case notANumber(command: String, lastLine: String)
     /// A built-in evaluation failed; its reason.
     case builtIn(String)
@@ -40,7 +62,7 @@ public enum TaskEvaluationError: Error, CustomStringConvertible, Equatable, Send
             "evaluation command '\(c)' exited with status \(s)" + (tail.isEmpty ? "" : "; its standard error ends with: \(tail)")
         case .timedOut(let c, let s): "evaluation command '\(c)' ran longer than \(Int(s)) s and was stopped (--eval-timeout)"
         case .notANumber(let c, let line):
-            "evaluation command '\(c)' must print the metric as the last line of its standard output; it printed '\(line.prefix(120))'"
+            "evaluation command '\(c)' must print the metric as the last line of its standard output (optionally followed by the standard error of its drop); it printed '\(line.prefix(120))'"
         case .builtIn(let reason): reason
         }
     }
