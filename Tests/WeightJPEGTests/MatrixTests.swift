@@ -28,3 +28,4 @@ import Testing
     #expect(p.sorted() == Array(0..<1000))
     #expect(p != Array(0..<1000))
 }
+

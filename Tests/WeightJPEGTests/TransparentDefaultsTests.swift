@@ -115,3 +115,18 @@ import Testing
         }
     }
 }
+
+/// The CLI stops OpenBLAS's idle start-up threads before any command (`BLAS.stopIdleThreads`); a
+/// dense evaluation on two BLAS threads afterwards restarts them and gives the one-thread result.
+@Test(.enabled(if: TestPaths.hasTestSet, "data/mnist missing; run scripts/fetch-mnist"))
+func twoBLASThreadsStillWorkAfterTheIdleThreadsAreStopped() throws {
+    let cli = try #require(cliPath())
+    var accuracies: [String] = []
+    for threads in ["1", "2"] {
+        let run = try runProcess(cli, ["eval", TestPaths.referenceMLP, "--data", TestPaths.mnist, "--threads", threads, "--json"])
+        #expect(run.status == 0, "\(run.errors)")
+        let object = try JSONSerialization.jsonObject(with: run.output) as? [String: Any]
+        accuracies.append("\(object?["accuracy"] ?? "none")")
+    }
+    #expect(accuracies[0] == accuracies[1] && accuracies[0] != "none", "\(accuracies)")
+}

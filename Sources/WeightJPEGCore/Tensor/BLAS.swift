@@ -71,8 +71,8 @@ public enum BLAS {
     }
 
     /// Stops OpenBLAS's worker threads (its pthread build starts them when the library loads, and
-    /// each spins in `sched_yield` for about 0.1 s before it sleeps: measured on a 0.15 s
-    /// `decompress`, a third more CPU time, all in the kernel). A later multi-threaded product
+    /// each spins in `sched_yield` for about 0.1 s before it sleeps: a `decompress` that needs 0.15 s
+    /// of CPU took 0.23 s with them, 0.11 s of it in the kernel). A later multi-threaded product
     /// starts them again (OpenBLAS restarts its pool on demand, as after a fork); a single-threaded
     /// one never needs them. Looked up at run time (`blas_thread_shutdown_`): a no-op where the
     /// library has no such function, and on Accelerate.
