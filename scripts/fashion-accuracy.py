@@ -3,9 +3,13 @@
 `weightjpeg compress --eval-cmd`.
 
 Usage: fashion-accuracy.py MODEL.safetensors [--split validation|test] [--data DIR] [--threads T]
+                           [--se ORIGINAL.safetensors]
 
 Prints the accuracy in percent as its last (only) stdout line: on the validation split (training
 images 50,000-59,999, never used for training) by default; `--split test` is for reporting only.
+With --se, also the standard error of the accuracy drop from ORIGINAL, in percentage points (paired:
+the standard deviation over the images of "original right" minus "this model right", over sqrt(n)),
+which `compress --margin` adds to each drop.
 Needs torch and safetensors, and Debian's dataset-fashion-mnist (or --data DIR with the IDX files).
 """
 import argparse, sys
@@ -15,6 +19,7 @@ p.add_argument("model")
 p.add_argument("--split", choices=["validation", "test"], default="validation")
 p.add_argument("--data", default=None)
 p.add_argument("--threads", type=int, default=1)
+p.add_argument("--se", metavar="ORIGINAL", default=None)
 args = p.parse_args()
 
 import torch
@@ -22,11 +27,23 @@ from safetensors.torch import load_file
 import fashion_mnist as fm
 
 torch.set_num_threads(args.threads)
-model = fm.CNN()
-try:
-    state = load_file(args.model)
-    model.load_state_dict({k: v.float() for k, v in state.items()})
-except Exception as e:   # a missing file, a bad header, a missing or misshapen tensor
-    sys.exit(f"fashion-accuracy: {args.model}: {e}")
+
+def loaded(path):
+    model = fm.CNN()
+    try:
+        state = load_file(path)
+        model.load_state_dict({k: v.float() for k, v in state.items()})
+    except Exception as e:   # a missing file, a bad header, a missing or misshapen tensor
+        sys.exit(f"fashion-accuracy: {path}: {e}")
+    return model
+
+model = loaded(args.model)
 images, labels = fm.load(args.data or fm.DEFAULT_DATA, args.split)
-print(f"{fm.accuracy(model, images, labels):.2f}")
+right = fm.correct(model, images, labels)
+accuracy = 100.0 * right.float().mean().item()
+if args.se is None:
+    print(f"{accuracy:.2f}")
+else:
+    difference = fm.correct(loaded(args.se), images, labels).float() - right.float()
+    se = 100.0 * difference.std().item() / len(labels) ** 0.5
+    print(f"{accuracy:.2f} {se:.4f}")

@@ -67,11 +67,16 @@ class CNN(torch.nn.Module):
         return self.fc2(f.relu(self.fc1(x.flatten(1))))
 
 
-def accuracy(model, images, labels, batch=2000):
-    """Share of `images` the model classifies as `labels`, in percent."""
+def correct(model, images, labels, batch=2000):
+    """Per image, whether the model classifies it as its label (a bool tensor)."""
     model.eval()
-    correct = 0
+    out = []
     with torch.no_grad():
         for i in range(0, len(labels), batch):
-            correct += (model(images[i:i + batch]).argmax(1) == labels[i:i + batch]).sum().item()
-    return 100.0 * correct / len(labels)
+            out.append(model(images[i:i + batch]).argmax(1) == labels[i:i + batch])
+    return torch.cat(out)
+
+
+def accuracy(model, images, labels, batch=2000):
+    """Share of `images` the model classifies as `labels`, in percent."""
+    return 100.0 * correct(model, images, labels, batch).float().mean().item()
