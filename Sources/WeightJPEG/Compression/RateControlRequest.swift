@@ -74,12 +74,12 @@ public struct RateControlRequest: Sendable {
         let floatAccuracy = rc.floatAccuracy!
         var test: Dataset? = nil
         if reportTest || sweepLevels != nil { test = try Dataset.load(directory: dataDirectory, split: .test) }
-        func floatTestAccuracy(_ test: Dataset) throws -> Double {
-            try MLP.sequential(in: source).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
+        func floatModelAccuracy(on images: Dataset) throws -> Double {
+            try MLP.sequential(in: source).evaluate(inputs: images.normalized(), labels: images.labels).accuracy
         }
 
         if let sweepLevels, let test {
-            let floatTest = try floatTestAccuracy(test)
+            let floatTest = try floatModelAccuracy(on: test)
             events(.sweepStarted(floatValidation: floatAccuracy, floatTest: floatTest))
             var outputs: [OutputCoding] = [.int8PerRow]
             if cheapOutput { outputs += [.jpegFlat(step: 4), .jpegFlat(step: 8)] }
@@ -111,8 +111,7 @@ public struct RateControlRequest: Sendable {
             // The margin is for sampling noise of unseen images. Validation images the model was
             // trained on (it scores on them as on images 0…) over-state the drop on unseen data by
             // more than that, so no margin is added on top.
-            let fit = train.subset(0..<validationCount)
-            let fitAccuracy = try MLP.sequential(in: source).evaluate(inputs: fit.normalized(), labels: fit.labels).accuracy
+            let fitAccuracy = try floatModelAccuracy(on: train.subset(0..<validationCount))
             let trainedOn = RateControlReport.looksTrainedOn(validationAccuracy: floatAccuracy, fitAccuracy: fitAccuracy,
                                                              count: validationCount)
             rc.marginSigmas = trainedOn ? 0 : marginSigmas
@@ -156,7 +155,7 @@ public struct RateControlRequest: Sendable {
             report.finetuneEpochs = refine == nil ? nil : finetuneEpochs
         }
         if reportTest, let test {
-            report.test = .init(float: try floatTestAccuracy(test),
+            report.test = .init(float: try floatModelAccuracy(on: test),
                                 chosen: try RateControl.accuracy(of: chosen.container, inputs: test.normalized(), labels: test.labels))
         }
         events(.rateControlChose(report))

@@ -53,6 +53,8 @@ public enum ErrorTargetedSearch {
         guard values.count > 0 else { return best }
         // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1
+        // The squared error the bound allows (Σ(w − ŵ)² ≤ bound²·‖W‖²).
+        let allowed = bound * bound * norm
 
         // Codes `values` with `coding` and measures the error of the decoded candidate; nil when a
         // reader would refuse it (`DecodeLimits`, checked by `TensorCoding.encode`) or it does not decode.
@@ -89,7 +91,7 @@ public enum ErrorTargetedSearch {
         // For float32 tensors a depth whose error (computed without coding) is above the bound is
         // not coded at all: the decoded values are exactly those of the computation.
         func fixed(_ b: Int) -> Choice? {
-            if dtype == .F32, UniformCodecs.fixedRowsSquaredError(values, rows: rows, bits: b, limit: bound * bound * norm) > bound * bound * norm { return nil }
+            if dtype == .F32, UniformCodecs.fixedRowsSquaredError(values, rows: rows, bits: b, limit: allowed) > allowed { return nil }
             return (try? probe(.fixedRows(bits: b), nil)) ?? nil
         }
         var hi = 16
@@ -110,7 +112,7 @@ public enum ErrorTargetedSearch {
             for layout in layouts where layout.fits(rows: rows, columns: columns) {
                 // No JPEG level can pass when the pixel grid alone leaves more than the bound (float32:
                 // other dtypes round the decoded values, which may bring them back onto the original).
-                let floorLimit = bound * bound * norm / 0.99
+                let floorLimit = allowed / 0.99
                 if dtype == .F32, JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout,
                                                                         scale: scaleMode(layout, policy: policy), limit: floorLimit) > floorLimit { continue }
                 let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)

@@ -143,6 +143,8 @@ public enum ErrorAllocation {
         func judged(_ drop: Double, _ m: TaskMeasurement) -> Double { drop + options.marginSigmas * (m.standardError ?? 0) }
 
         let original = try evaluator.evaluate(modelAt: originalPath)
+        // A judged drop equal to the bound up to rounding (99.65 − 99.35 = 0.30000000000000426) passes.
+        func passes(_ judgedDrop: Double) -> Bool { judgedDrop <= options.maxDrop + 1e-9 * max(1, abs(original)) }
         record(Evaluation(stage: "original", settings: "float model as given", bytes: nil, metric: original, drop: 0))
 
         // Sensitivity of each group alone.
@@ -203,9 +205,8 @@ public enum ErrorAllocation {
             let bytes = container.serialized().count
             record(Evaluation(stage: "allocation", settings: String(format: "λ %.3g: bounds %.4g…%.4g", lambda, b.min()!, b.max()!),
                               bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
-            // A drop equal to the bound up to rounding (99.65 − 99.35 = 0.30000000000000426) passes.
             let held = judged(drop, m)
-            if held <= options.maxDrop + 1e-9 * max(1, abs(original)) {
+            if passes(held) {
                 if bytes < bestBytes { bestBytes = bytes; chosen = (container, evaluations.count - 1, b) }
                 lo = lambda
             } else {
@@ -230,7 +231,7 @@ public enum ErrorAllocation {
             let drop = direction.drop(from: original, to: m.value)
             record(Evaluation(stage: "allocation", settings: "every group at \(options.minimumError)",
                               bytes: container.serialized().count, metric: m.value, drop: drop, standardError: m.standardError))
-            guard judged(drop, m) <= options.maxDrop + 1e-9 * max(1, abs(original)) else {
+            guard passes(judged(drop, m)) else {
                 throw Failure.unreachable(maxDrop: options.maxDrop, dropAtMinimum: judged(drop, m), minimumError: options.minimumError)
             }
             chosen = (container, evaluations.count - 1, groups.map { _ in options.minimumError })
