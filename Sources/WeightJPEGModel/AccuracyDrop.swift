@@ -20,23 +20,35 @@ public struct AccuracyDrop: Equatable, Sendable, Codable {
 
     /// The drop from `reference` to `candidate` predictions (class indices) on images labelled
     /// `labels`; the three arrays are parallel and must have equal lengths.
-    public init(reference: [Int], candidate: [Int], labels: [UInt8]) {
+    ///
+    /// `clusterSize` consecutive images that are not independent (e.g. the shifted copies of one
+    /// image, `Dataset.shiftedCopies`) count as one sample for the standard error: it is computed
+    /// from the per-cluster mean differences. `labels.count` must be a multiple of it.
+    public init(reference: [Int], candidate: [Int], labels: [UInt8], clusterSize: Int = 1) {
         precondition(reference.count == candidate.count && candidate.count == labels.count,
                      "AccuracyDrop needs parallel arrays of equal length")
+        precondition(clusterSize >= 1 && labels.count % clusterSize == 0,
+                     "\(labels.count) images are not clusters of \(clusterSize)")
         var sum = 0, sumOfSquares = 0, changed = 0
-        for i in labels.indices {
-            let label = Int(labels[i])
-            let d = (reference[i] == label ? 1 : 0) - (candidate[i] == label ? 1 : 0)
-            sum += d
-            sumOfSquares += d * d
-            if reference[i] != candidate[i] { changed += 1 }
+        for start in stride(from: 0, to: labels.count, by: clusterSize) {
+            var clusterSum = 0
+            for i in start..<(start + clusterSize) {
+                let label = Int(labels[i])
+                clusterSum += (reference[i] == label ? 1 : 0) - (candidate[i] == label ? 1 : 0)
+                if reference[i] != candidate[i] { changed += 1 }
+            }
+            sum += clusterSum
+            sumOfSquares += clusterSum * clusterSum
         }
         let n = Double(max(labels.count, 1))
+        let clusters = Double(max(labels.count / clusterSize, 1))
         let mean = Double(sum) / n
-        // Sample variance with Bessel's correction (0 for a single image).
-        let variance = labels.count > 1 ? max(0, (Double(sumOfSquares) - n * mean * mean) / (n - 1)) : 0
+        // Sample variance of the cluster means, with Bessel's correction (0 for a single cluster).
+        let k = Double(clusterSize)
+        let variance = labels.count > clusterSize
+            ? max(0, (Double(sumOfSquares) / (k * k) - clusters * mean * mean) / (clusters - 1)) : 0
         points = 100 * mean
-        standardErrorPoints = 100 * (variance / n).squareRoot()
+        standardErrorPoints = 100 * (variance / clusters).squareRoot()
         disagreementPercent = 100 * Double(changed) / n
         samples = labels.count
     }

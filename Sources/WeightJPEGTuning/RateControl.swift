@@ -62,6 +62,8 @@ public final class RateControl {
     let codec: JPEGTensorCodec
     let validationInputs: [Float]?
     let validationLabels: [UInt8]
+    /// Consecutive validation images that are copies of one image (`AccuracyDrop`'s `clusterSize`).
+    let validationClusterSize: Int
     /// Float accuracy on the validation inputs (nil without data).
     public let floatAccuracy: Double?
     /// The float model's predictions on the validation inputs (empty without data).
@@ -81,10 +83,12 @@ public final class RateControl {
     /// - Parameters:
     ///   - file: the model (after dead-unit removal, if any).
     ///   - validationInputs: normalized inputs (`count × inputSize`), with `validationLabels`.
+    ///   - validationClusterSize: how many consecutive validation images are copies of one
+    ///     (`Dataset.shiftedCopies` makes 4); the standard error counts each group once.
     ///   - marginSigmas: see `marginSigmas`.
     ///   - refine: see `refine`.
     public init(file: SafetensorsFile, policy: CompressionPolicy, validationInputs: [Float]?, validationLabels: [UInt8],
-                marginSigmas: Double = 0, refine: ((Container) throws -> Container)? = nil) throws {
+                validationClusterSize: Int = 1, marginSigmas: Double = 0, refine: ((Container) throws -> Container)? = nil) throws {
         self.file = file
         self.marginSigmas = marginSigmas
         self.refine = refine
@@ -93,6 +97,7 @@ public final class RateControl {
         self.base = try ModelCodec.compress(file, policy: policy)
         self.validationInputs = validationInputs
         self.validationLabels = validationLabels
+        self.validationClusterSize = validationClusterSize
         if let x = validationInputs {
             let model = try MLP.sequential(in: file)
             floatAccuracy = try model.evaluate(inputs: x, labels: validationLabels).accuracy
@@ -168,7 +173,8 @@ public final class RateControl {
             if refining, let refine { container = try refine(container) }
             let model = try MLP(tensors: ModelCodec.floatTensors(container, path: "<candidate>"))
             let predicted = try model.predictions(x, count: validationLabels.count)
-            drop = AccuracyDrop(reference: floatPredictions, candidate: predicted, labels: validationLabels)
+            drop = AccuracyDrop(reference: floatPredictions, candidate: predicted, labels: validationLabels,
+                                 clusterSize: validationClusterSize)
             accuracy = Double(zip(predicted, validationLabels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }) / Double(validationLabels.count)
         }
         let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count,

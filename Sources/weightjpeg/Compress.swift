@@ -68,7 +68,7 @@ struct Compress: ParsableCommand {
         if let metric = task.metric, let maxDrop = rate.maxDrop {
             var search = TaskSearchRequest(metric: metric, maxDrop: maxDrop)
             search.options.budget = task.budget
-            search.options.marginSigmas = rate.margin
+            search.options.marginSigmas = rate.margin ?? RateControlRequest.defaultMarginSigmas
             plan.taskSearch = search
         } else {
             plan.rateControl = try rate.request()

@@ -105,8 +105,8 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
-    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (of --data, or an --eval-cmd's).", valueName: "sigmas"))
-    var margin: Double = RateControlRequest.defaultMarginSigmas
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 1.645; 0 on shifted copies of trained-on --data images).", valueName: "sigmas"))
+    var margin: Double?
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
     var cheapOutput = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
@@ -120,7 +120,7 @@ struct RateControlOptions: ParsableArguments {
         guard targetBytes == nil || maxDrop == nil else { throw ValidationError("give --target-bytes or --max-drop, not both") }
         if let t = targetBytes, t <= 0 { throw ValidationError("--target-bytes must be positive, got \(t)") }
         if let p = maxDrop, !(p >= 0 && p <= 100) { throw ValidationError("--max-drop must be 0-100 percentage points, got \(p)") }
-        guard margin >= 0 && margin <= 10 else { throw ValidationError("--margin must be 0-10 standard errors, got \(margin)") }
+        if let margin, !(margin >= 0 && margin <= 10) { throw ValidationError("--margin must be 0-10 standard errors, got \(margin)") }
         guard (1...DataSplit.heldOut).contains(validationCount) else { throw ValidationError("--validation-count must be 1-10000, got \(validationCount)") }
         _ = try parsedKinds()
         _ = try parsedSweepLevels()

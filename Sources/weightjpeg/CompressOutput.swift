@@ -40,7 +40,12 @@ struct CompressOutput {
         func pct(_ a: Double?) -> String { a.map { fixed($0 * 100, 2) } ?? "—" }
         status.line("rate control on \(grouped(r.validation.count)) validation images (training images \(grouped(r.validation.lowerBound))…\(grouped(r.validation.upperBound - 1))); float accuracy \(pct(r.floatValidationAccuracy))%")
         if r.validationLooksTrainedOn, let fit = r.floatFitAccuracy {
-            status.note("note: the validation images score like training images (float \(pct(r.floatValidationAccuracy))% against \(pct(fit))% on training images 0…\(grouped(r.validation.count - 1))): the model was probably trained on them, so drops measured there over-state drops on unseen data (no --margin is added); hold out images 50,000…59,999 in training (train --holdout 10000) for a tighter choice")
+            let trainedOn = "the validation images score like training images (float \(pct(r.floatValidationAccuracy))% against \(pct(fit))% on training images 0…\(grouped(r.validation.count - 1))): the model was probably trained on them"
+            if let shifted = r.floatShiftedAccuracy {
+                status.note("note: \(trainedOn), so every drop below is measured on their \(grouped(r.validation.count * 4)) one-pixel shifted copies, which it has not seen (float accuracy \(pct(shifted))%); hold out images 50,000…59,999 in training (train --holdout 10000) for real unseen images")
+            } else {
+                status.note("note: \(trainedOn), so drops measured there over-state drops on unseen data (no --margin is added); hold out images 50,000…59,999 in training (train --holdout 10000) for a tighter choice")
+            }
         }
         if let sigmas = r.marginSigmas, sigmas > 0 {
             status.line("  (a candidate passes when drop + \(fixed(sigmas, 3)) × standard error ≤ the budget)")

@@ -34,6 +34,29 @@ import Testing
         #expect(d.points == 0 && d.standardErrorPoints == 0 && d.disagreementPercent == 0)
     }
 
+    /// Two clusters of two images: cluster differences 0+1 and 1+1, so cluster means 0.5 and 1,
+    /// drop 0.75 (75 pp), sample variance of the means 0.125, standard error √(0.125/2) = 0.25
+    /// (25 pp). Unclustered, the same four images give variance 0.25 and error 0.25 too; with a
+    /// cluster size of 1 the result is the unclustered one.
+    @Test func clustersCountOnceInTheStandardError() {
+        let labels: [UInt8] = [0, 0, 0, 0], reference = [0, 0, 0, 0], candidate = [0, 1, 1, 1]
+        let clustered = AccuracyDrop(reference: reference, candidate: candidate, labels: labels, clusterSize: 2)
+        #expect(abs(clustered.points - 75) < 1e-12 && clustered.samples == 4 && clustered.disagreementPercent == 75)
+        #expect(abs(clustered.standardErrorPoints - 25) < 1e-12)
+        let plain = AccuracyDrop(reference: reference, candidate: candidate, labels: labels, clusterSize: 1)
+        #expect(plain == AccuracyDrop(reference: reference, candidate: candidate, labels: labels))
+        // Copies that always agree: four copies of the 1,000-image case above. Unclustered, the
+        // 4,000 images would claim half the error; as clusters of 4 the error is the 1,000-image one.
+        let one = [Int](repeating: 1, count: 1000)
+        var wrong = one
+        wrong[10] = 2; wrong[500] = 0; wrong[999] = 7
+        let copies = { (a: [Int]) in a.flatMap { [Int](repeating: $0, count: 4) } }
+        let single = AccuracyDrop(reference: one, candidate: wrong, labels: [UInt8](repeating: 1, count: 1000))
+        let four = AccuracyDrop(reference: copies(one), candidate: copies(wrong), labels: [UInt8](repeating: 1, count: 4000),
+                                clusterSize: 4)
+        #expect(abs(four.points - single.points) < 1e-12 && abs(four.standardErrorPoints - single.standardErrorPoints) < 1e-12)
+    }
+
     /// The trained-on test of the rate control: the reference model scores 99.65 % on validation
     /// images and 99.61 % on training images 0…9,999 (trained on both: looks trained on); a model
     /// trained with `--holdout 10000` scores 98.42 % against 99.9 % (unseen). Two standard errors of

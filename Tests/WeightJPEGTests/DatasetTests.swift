@@ -171,4 +171,21 @@ private func histogram(_ labels: [UInt8]) -> [Int] {
         #expect(test.count == 10000)
         #expect(histogram(test.labels) == [Int](repeating: 1000, count: 10))
     }
+
+    /// A 2×3 image moved one pixel down, up, right and left, background filling in; each image's
+    /// four copies follow one another with its label.
+    @Test func shiftedCopiesByHand() {
+        let data = Dataset(images: [1, 2, 3,
+                                    4, 5, 6,
+                                    9, 9, 9,
+                                    9, 9, 9], labels: [7, 3], rows: 2, columns: 3)
+        let copies = data.shiftedCopies()
+        #expect(copies.count == 8 && copies.rows == 2 && copies.columns == 3)
+        #expect(copies.labels == [7, 7, 7, 7, 3, 3, 3, 3])
+        #expect(Array(copies.images[0..<24]) == [0, 0, 0, 1, 2, 3,    // down
+                                                 4, 5, 6, 0, 0, 0,    // up
+                                                 0, 1, 2, 0, 4, 5,    // right
+                                                 2, 3, 0, 5, 6, 0])   // left
+        #expect(Array(copies.images[24..<30]) == [0, 0, 0, 9, 9, 9])
+    }
 }

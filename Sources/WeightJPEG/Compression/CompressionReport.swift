@@ -84,6 +84,10 @@ public struct RateControlReport: Codable, Sendable {
     /// split trains on), as a fraction: when the validation accuracy is as high, the model was
     /// probably trained on the validation images too (nil when not measured).
     public var floatFitAccuracy: Double?
+    /// Float model's accuracy on the validation images' one-pixel shifted copies, when the
+    /// validation images looked trained on and the candidates were measured on the copies
+    /// (`RateControlRequest.shiftTrainedOnValidation`); nil otherwise.
+    public var floatShiftedAccuracy: Double?
     /// Candidates tried, smallest file first.
     public var candidates: [Candidate]
     /// The chosen one (also marked in `candidates`); nil when only a sweep was asked for.

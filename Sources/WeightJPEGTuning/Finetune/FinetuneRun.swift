@@ -25,6 +25,9 @@ public struct FinetuneRun {
     ///
     /// - Throws: `FinetuneError` when the container has no fine-tunable first layer or the data do
     ///   not fit the model.
+    ///
+    /// `validationCount` 0 trains on every image and validates on none (for a model that was
+    /// trained on all of them); `configuration.selectBest` must then be false.
     public init(container: Container, path: String, configuration: FinetuneConfiguration,
                 trainInputs: [Float], labels: [UInt8], validationCount: Int = DataSplit.heldOut,
                 progress: (FinetuneEpoch) -> Void = { _ in }) throws {
@@ -33,12 +36,16 @@ public struct FinetuneRun {
         guard trainInputs.count == count * tuner.inputSize else {
             throw FinetuneError("\(path): the model takes \(tuner.inputSize) inputs; the training data has \(trainInputs.count) values for \(count) images")
         }
-        guard validationCount > 0, count > validationCount else {
+        guard validationCount >= 0, count > validationCount else {
             throw FinetuneError("\(path): \(count) training images cannot hold out \(validationCount) for validation")
+        }
+        guard validationCount > 0 || !configuration.selectBest else {
+            throw FinetuneError("\(path): choosing the best epoch needs validation images")
         }
         let split = DataSplit(count: count, heldOut: validationCount).training.upperBound
         let features = tuner.features(trainInputs, count: count)
-        let history = tuner.train(features: features, labels: labels, train: 0..<split, validation: split..<count, progress: progress)
+        let history = tuner.train(features: features, labels: labels, train: 0..<split,
+                                  validation: validationCount > 0 ? split..<count : nil, progress: progress)
         // `train` leaves the chosen state in `shadow` (the best epoch with selectBest, else the last).
         let chosen = configuration.selectBest
             ? history.min { $0.validation!.loss < $1.validation!.loss }!.epoch
