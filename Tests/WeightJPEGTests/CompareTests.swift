@@ -216,4 +216,13 @@ enum CompareTestSupport {
     #expect(throws: FinetuneError.self) {
         try FinetuneRun(container: container, path: "test", configuration: config, trainInputs: x, labels: labels, validationCount: 1200)
     }
+    // No validation images (a model trained on every image): every image trains, no epoch can be
+    // chosen on validation, so only the last epoch may be kept.
+    #expect(throws: FinetuneError.self) {
+        try FinetuneRun(container: container, path: "test", configuration: config, trainInputs: x, labels: labels, validationCount: 0)
+    }
+    config.selectBest = false
+    let all = try FinetuneRun(container: container, path: "test", configuration: config, trainInputs: x, labels: labels, validationCount: 0)
+    #expect(all.split == 1200 && all.chosenEpoch == 2 && all.history.allSatisfy { $0.validation == nil })
+    #expect(all.history.last!.trainLoss != nil)
 }
