@@ -32,8 +32,8 @@ public struct RateControlRequest: Sendable {
     /// `defaultMarginSigmas` (the one-sided 95 % quantile of one estimate) on validation images the
     /// model has not seen; 0 on the shifted copies of trained-on images (`shiftTrainedOnValidation`),
     /// whose drops were above the test drops at 17 of 18 JPEG points of the reference models
-    /// (`docs/results/shifted-proxy.txt`) and for all but one file chosen on them
-    /// (`docs/results/rate-promise.txt`), so a margin would mostly add bytes. On trained-on images
+    /// (`docs/results/shifted-proxy.txt`) and for all but two files chosen on them (fine-tuned
+    /// files that gain accuracy; `docs/results/rate-promise.txt`), so a margin would mostly add bytes. On trained-on images
     /// measured as they are, the margin is always 0 (their drop over-states the unseen one more).
     /// 0 is the plain estimate, which a test set exceeds about half the time on unseen images.
     public var marginSigmas: Double? = nil
@@ -87,7 +87,7 @@ public struct RateControlRequest: Sendable {
             var configuration = FinetuneConfiguration()
             configuration.epochs = epochs
             // The rate falls tenfold in the last epoch, as in the training recipe: at a constant
-            // 1e-3, a model trained with a falling rate lost 0.3–0.4 pp on unseen images from
+            // 1e-3, a model trained with a falling rate lost about 0.4 pp on unseen images from
             // fine-tuning alone (at quality 50), and every fine-tuned candidate of it failed.
             configuration.schedule = .dropForLast(epochs: 1, factor: 0.1)
             // The last epoch is kept: choosing the epoch on the validation images would bias the
