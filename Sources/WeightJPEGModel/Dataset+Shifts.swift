@@ -10,10 +10,9 @@ extension Dataset {
     /// A model trained on an image has not seen its shifted copies: for the MNIST MLPs trained on
     /// all 60,000 training images that docs/results/rate-promise.txt measures, accuracy on images
     /// 50,000…59,999 is 98.8–100 % (memorized), on their shifted copies 95.4–98.0 %, on the test set
-    /// 97.0–98.5 %. So the copies stand in for unseen
-    /// images when a model was trained on every labelled image there is. Four copies of one image
-    /// are not independent samples: group them (`AccuracyDrop`'s `clusterSize`) when estimating
-    /// a standard error.
+    /// 97.0–98.5 %. So the copies stand in for unseen images when a model was trained on every
+    /// labelled image there is. Four copies of one image are not independent samples: group them
+    /// (`AccuracyDrop`'s `clusterSize`) when estimating a standard error.
     public func shiftedCopies() -> Dataset {
         let r = rows, c = columns, size = pixelsPerImage
         let offsets = Self.shiftOffsets

@@ -42,7 +42,7 @@ struct CompressOutput {
         if r.validationLooksTrainedOn, let fit = r.floatFitAccuracy {
             let trainedOn = "the validation images score like training images (float \(pct(r.floatValidationAccuracy))% against \(pct(fit))% on training images 0…\(grouped(r.validation.count - 1))): the model was probably trained on them"
             if let shifted = r.floatShiftedAccuracy {
-                status.note("note: \(trainedOn), so every drop below is measured on their \(grouped(r.validation.count * 4)) one-pixel shifted copies, which it has not seen (float accuracy \(pct(shifted))%); hold out images 50,000…59,999 in training (train --holdout 10000) for real unseen images")
+                status.note("note: \(trainedOn), so every drop below is measured on their \(grouped(r.validation.count * Dataset.shiftOffsets.count)) one-pixel shifted copies, which it has not seen (float accuracy \(pct(shifted))%); hold out images 50,000…59,999 in training (train --holdout 10000) for real unseen images")
             } else {
                 status.note("note: \(trainedOn), so drops measured there over-state drops on unseen data (no --margin is added); hold out images 50,000…59,999 in training (train --holdout 10000) for a tighter choice")
             }

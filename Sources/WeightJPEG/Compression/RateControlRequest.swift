@@ -33,8 +33,9 @@ public struct RateControlRequest: Sendable {
     /// model has not seen; 0 on the shifted copies of trained-on images (`shiftTrainedOnValidation`),
     /// whose drops were above the test drops at 17 of 18 JPEG points of the reference models
     /// (`docs/results/shifted-proxy.txt`) and for all but two files chosen on them (fine-tuned
-    /// files that gain accuracy; `docs/results/rate-promise.txt`), so a margin would mostly add bytes. On trained-on images
-    /// measured as they are, the margin is always 0 (their drop over-states the unseen one more).
+    /// files that gain accuracy; `docs/results/rate-promise.txt`), so a margin would mostly add
+    /// bytes. On trained-on images measured as they are, the margin is always 0 (their drop
+    /// over-states the unseen one more).
     /// 0 is the plain estimate, which a test set exceeds about half the time on unseen images.
     public var marginSigmas: Double? = nil
     /// One-sided 95 % normal quantile.
@@ -42,8 +43,8 @@ public struct RateControlRequest: Sendable {
     /// With `maxDrop`, when the validation images look trained on (`RateControlReport.looksTrainedOn`):
     /// measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
     /// which the model has not seen) instead, and fine-tune (`finetuneEpochs`) on all 60,000 images,
-    /// as the model was trained. False: measure on the trained-on
-    /// images themselves, which over-states the drop on unseen images, without a margin.
+    /// as the model was trained. False: measure on the trained-on images themselves, which
+    /// over-states the drop on unseen images, without a margin.
     public var shiftTrainedOnValidation = true
     /// With `maxDrop`: fine-tune every candidate this many epochs (`FinetuneRun` on training images
     /// 0..<50,000, or all 60,000 when the validation images were trained on and are replaced by
@@ -70,18 +71,17 @@ public struct RateControlRequest: Sendable {
         }
         // With `maxDrop`: whether the validation images look trained on (they score as images 0…
         // do), and if so (with `shiftTrainedOnValidation`), their shifted copies choose instead.
-        var trainedOnFacts: (validationAccuracy: Double, fitAccuracy: Double)? = nil
-        var chooseOn = validation, clusterSize = 1
+        var trainedOnFacts: (validationAccuracy: Double, fitAccuracy: Double, trainedOn: Bool)? = nil
         if case .maxDrop = goal {
             let validationAccuracy = try floatModelAccuracy(on: validation)
             let fitAccuracy = try floatModelAccuracy(on: train.subset(0..<validationCount))
-            trainedOnFacts = (validationAccuracy, fitAccuracy)
-            if shiftTrainedOnValidation,
-               RateControlReport.looksTrainedOn(validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy, count: validationCount) {
-                chooseOn = validation.shiftedCopies()
-                clusterSize = Dataset.shiftOffsets.count
-            }
+            trainedOnFacts = (validationAccuracy, fitAccuracy, RateControlReport.looksTrainedOn(
+                validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy, count: validationCount))
         }
+        let trainedOn = trainedOnFacts?.trainedOn ?? false
+        let shifted = trainedOn && shiftTrainedOnValidation
+        let chooseOn = shifted ? validation.shiftedCopies() : validation
+        let clusterSize = shifted ? Dataset.shiftOffsets.count : 1
         var refine: ((Container) throws -> Container)? = nil
         if case .maxDrop = goal, let epochs = finetuneEpochs {
             var configuration = FinetuneConfiguration()
@@ -97,7 +97,7 @@ public struct RateControlRequest: Sendable {
             // A model trained on every image (its validation images replaced by shifted copies)
             // is fine-tuned on every image too, as it was trained: fine-tuning on 0…49,999 only
             // would make it forget 50,000…59,999, whose shifted copies then score worse.
-            let heldOut = clusterSize > 1 ? 0 : DataSplit.heldOut
+            let heldOut = shifted ? 0 : DataSplit.heldOut
             refine = { container in
                 try FinetuneRun(container: container, path: input, configuration: configuration,
                                 trainInputs: inputs, labels: train.labels, validationCount: heldOut).container
@@ -144,10 +144,8 @@ public struct RateControlRequest: Sendable {
             // images the model was trained on, measured as they are (without
             // `shiftTrainedOnValidation`), over-state the drop on unseen data by more than that, so
             // no margin is added on top.
-            let facts = trainedOnFacts!
-            let memorized = clusterSize == 1 && RateControlReport.looksTrainedOn(
-                validationAccuracy: facts.validationAccuracy, fitAccuracy: facts.fitAccuracy, count: validationCount)
-            rc.marginSigmas = memorized ? 0 : marginSigmas ?? (clusterSize > 1 ? 0 : Self.defaultMarginSigmas)
+            let memorized = trainedOn && !shifted
+            rc.marginSigmas = memorized ? 0 : marginSigmas ?? (shifted ? 0 : Self.defaultMarginSigmas)
             marginUsed = rc.marginSigmas
             var best = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
             // Fine-tuning can make the measured drop larger (on validation images the model was
@@ -164,7 +162,7 @@ public struct RateControlRequest: Sendable {
             let marginWords = rc.marginSigmas > 0 ? " + \(fixed(rc.marginSigmas, 3)) standard errors" : ""
             let tuned = chosen.refined ? finetuneEpochs.map { " after fine-tuning \($0) epoch\($0 == 1 ? "" : "s")" } ?? "" : ""
             let untuned = refine != nil && !chosen.refined ? "; the fine-tuned candidates within the budget were larger" : ""
-            let measuredOn = clusterSize > 1 ? " (on their shifted copies)" : ""
+            let measuredOn = shifted ? " (on their shifted copies)" : ""
             reason = "smallest whole file whose validation drop\(measuredOn)\(tuned)\(marginWords) is ≤ \(maxDrop) pp\(untuned)"
         case .none:
             return (try ModelCodec.compress(source, policy: policy), nil)
@@ -187,7 +185,7 @@ public struct RateControlRequest: Sendable {
             report.floatFitAccuracy = facts.fitAccuracy
             report.marginSigmas = marginUsed
             report.finetuneEpochs = refine == nil ? nil : finetuneEpochs
-            if clusterSize > 1 { report.floatShiftedAccuracy = floatAccuracy }
+            if shifted { report.floatShiftedAccuracy = floatAccuracy }
         }
         if reportTest, let test {
             report.test = .init(float: try floatModelAccuracy(on: test),
