@@ -166,6 +166,25 @@ AVX2 static __m128 viterbi(__m128 c, const float *j, int64_t count, uint8_t *fla
     return c;
 }
 
+// `viterbi` for two chunks in lockstep, chunk a in the low and chunk b in the high 128-bit lane:
+// every lane's operations are `viterbi`'s (AVX shuffles and the broadcast stay within a lane), so
+// each chunk gets the same flags as alone, while the two serial chains of additions overlap.
+AVX2 static __m256 viterbi2(__m256 c, const float *ja, const float *jb, int64_t count, uint8_t *fa, uint8_t *fb) {
+    for (int64_t i = 0; i < count; i++) {
+        const __m256 j1 = _mm256_insertf128_ps(_mm256_castps128_ps256(_mm_loadu_ps(ja + 4 * i)), _mm_loadu_ps(jb + 4 * i), 1);
+        const __m256 j2 = _mm256_shuffle_ps(j1, j1, _MM_SHUFFLE(1, 0, 3, 2));
+        const __m256 a = _mm256_add_ps(_mm256_shuffle_ps(c, c, _MM_SHUFFLE(2, 0, 2, 0)), j1);
+        const __m256 b = _mm256_add_ps(_mm256_shuffle_ps(c, c, _MM_SHUFFLE(3, 1, 3, 1)), j2);
+        const __m256 lt = _mm256_cmp_ps(b, a, _CMP_LT_OS);   // _mm_cmplt_ps's predicate
+        const int m = _mm256_movemask_ps(lt);
+        fa[i] = (uint8_t)(m & 15);
+        fb[i] = (uint8_t)(m >> 4);
+        const __m256 n = _mm256_blendv_ps(a, b, lt);
+        c = _mm256_sub_ps(n, _mm256_shuffle_ps(n, n, 0));
+    }
+    return c;
+}
+
 static int has_avx2(void) {
     static int cached = -1;
     if (cached < 0) cached = __builtin_cpu_supports("avx2") ? 1 : 0;
@@ -185,100 +204,266 @@ int ctrellis_uses_avx2(void) {
 #endif
 }
 
-double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class,
-                      const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
-                      int32_t *indices, int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total) {
-    const float inv = 1 / step;
-    const float inf = __builtin_inff();
-    const int simd = ctrellis_uses_avx2();
-    float c0 = 0, c1 = inf, c2 = inf, c3 = inf;   // a chunk starts in state 0
-    enum { BLOCK = 256 };
-    float cost[4 * BLOCK];
+enum { BLOCK = 256 };
+
+// The candidates of `count` ≤ BLOCK consecutive elements of one row (row class `rc`; `v` and
+// `shift` start at the block) into `cost` (4 per element) and `k`.
+static inline void fill_block(const float *v, const int8_t *shift, int32_t rc, int32_t k_max, const float *bits, float lambda,
+                              float inv, int64_t count, int simd, float *cost, int32_t *k) {
+    int64_t i = 0;
 #if CT_X86
-    __m128 cv = _mm_setr_ps(0, inf, inf, inf);
+    if (simd) {
+        for (; i + 8 <= count; i += 8) candidates8(v + i, shift + i, rc, k_max, bits, lambda, inv, cost + 4 * i, k + 4 * i);
+    }
+#else
+    (void)simd;
 #endif
-    int64_t e = 0;
-    for (int64_t r = 0; r < rows; r++) {
-        const int32_t rc = row_class[r];
+    for (; i < count; i++) {
+        int32_t cls = rc + shift[i];
+        cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+        const float *b0 = bits + (size_t)(2 * cls) * 128;
+        candidates(v[i] * inv, b0, b0 + 128, lambda, cost + 4 * i, k + 4 * i);
+    }
+}
+
+// The portable Viterbi step (the same operations as `viterbi`), path costs in `c`.
+static inline void viterbi_portable(float *c, const float *cost, int64_t count, uint8_t *flags) {
+    float c0 = c[0], c1 = c[1], c2 = c[2], c3 = c[3];
+    for (int64_t i = 0; i < count; i++) {
+        const float *j = cost + 4 * i;   // jE0, jE1, jO0, jO1
+        const float a0 = c0 + j[0], b0 = c1 + j[2];
+        const float a1 = c2 + j[1], b1 = c3 + j[3];
+        const float a2 = c0 + j[2], b2 = c1 + j[0];
+        const float a3 = c2 + j[3], b3 = c3 + j[1];
+        const int f0 = b0 < a0, f1 = b1 < a1, f2 = b2 < a2, f3 = b3 < a3;
+        const float n0 = f0 ? b0 : a0, n1 = f1 ? b1 : a1, n2 = f2 ? b2 : a2, n3 = f3 ? b3 : a3;
+        c0 = n0 - n0; c1 = n1 - n0; c2 = n2 - n0; c3 = n3 - n0;
+        flags[i] = (uint8_t)(f0 | f1 << 1 | f2 << 2 | f3 << 3);
+    }
+    c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3;
+}
+
+// The forward pass over rows [r0, r1) of one chunk, elements from `e` on (the chunk's flat index
+// of row r0's first element), path costs in `c`.
+static void forward_rows(const float *values, int64_t r0, int64_t r1, int64_t columns, const uint8_t *row_class,
+                         const int8_t *shift, int32_t k_max, const float *bits, float lambda, float inv, int simd,
+                         int32_t *scratch_indices, uint8_t *scratch_flags, float *c) {
+    float cost[4 * BLOCK];
+    int64_t e = r0 * columns;
+#if CT_X86
+    __m128 cv = _mm_loadu_ps(c);
+#endif
+    for (int64_t r = r0; r < r1; r++) {
         const float *v = values + r * columns;
         for (int64_t start = 0; start < columns; start += BLOCK) {
             const int64_t count = columns - start < BLOCK ? columns - start : BLOCK;
-            int32_t *k = scratch_indices + 4 * e;
-            int64_t i = 0;
+            fill_block(v + start, shift + start, row_class[r], k_max, bits, lambda, inv, count, simd, cost, scratch_indices + 4 * e);
 #if CT_X86
-            if (simd) {
-                for (; i + 8 <= count; i += 8)
-                    candidates8(v + start + i, shift + start + i, rc, k_max, bits, lambda, inv, cost + 4 * i, k + 4 * i);
-            }
+            if (simd) cv = viterbi(cv, cost, count, scratch_flags + e);
+            else
 #endif
-            for (; i < count; i++) {
-                int32_t cls = rc + shift[start + i];
-                cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-                const float *b0 = bits + (size_t)(2 * cls) * 128;
-                candidates(v[start + i] * inv, b0, b0 + 128, lambda, cost + 4 * i, k + 4 * i);
-            }
-#if CT_X86
-            if (simd) {
-                cv = viterbi(cv, cost, count, scratch_flags + e);
-                e += count;
-                continue;
-            }
-#endif
-            for (i = 0; i < count; i++) {
-                const float *j = cost + 4 * i;   // jE0, jE1, jO0, jO1
-                const float a0 = c0 + j[0], b0 = c1 + j[2];
-                const float a1 = c2 + j[1], b1 = c3 + j[3];
-                const float a2 = c0 + j[2], b2 = c1 + j[0];
-                const float a3 = c2 + j[3], b3 = c3 + j[1];
-                const int f0 = b0 < a0, f1 = b1 < a1, f2 = b2 < a2, f3 = b3 < a3;
-                const float n0 = f0 ? b0 : a0, n1 = f1 ? b1 : a1, n2 = f2 ? b2 : a2, n3 = f3 ? b3 : a3;
-                c0 = n0 - n0; c1 = n1 - n0; c2 = n2 - n0; c3 = n3 - n0;
-                scratch_flags[e + i] = (uint8_t)(f0 | f1 << 1 | f2 << 2 | f3 << 3);
-            }
+                viterbi_portable(c, cost, count, scratch_flags + e);
             e += count;
         }
     }
 #if CT_X86
-    if (simd) {
-        float cs[4];
-        _mm_storeu_ps(cs, cv);
-        c0 = cs[0]; c1 = cs[1]; c2 = cs[2]; c3 = cs[3];
-    }
+    if (simd) _mm_storeu_ps(c, cv);
 #endif
-    // Back-track from the cheapest final state: the state before element i is 2·(st & 1) + flag,
-    // its index the odd or even candidate of that state's quantizer (Q1 for targets 1 and 3). The
-    // error of each element, decoded as the decoder does, is summed on the way (in reverse order).
+}
+
+// The back-track, in two passes. First the serial one: the cheapest final state, then for each
+// element from the last one on, its candidate slot (replacing its flags: 2·quantizer + which of the
+// quantizer's two candidates) and the state before it. The state before element i is
+// 2·(st & 1) + flag, where st is the state after it and flag its Viterbi choice for st; its index is
+// the odd or even candidate of st's quantizer (Q1 for states 1 and 3).
+static inline int final_state(const float *c) {
     int st = 0;
-    float best = c0;
-    if (c1 < best) { best = c1; st = 1; }
-    if (c2 < best) { best = c2; st = 2; }
-    if (c3 < best) { best = c3; st = 3; }
-    // Two chains of additions, alternating by element (in registers: `here` takes this element,
-    // then the two swap). Element k of the walk (i = e − 1 − k) goes to chain k mod 2.
-    double here = 0, other = 0;
-    int64_t i = e - 1;
-    for (int64_t r = rows - 1; r >= 0; r--) {
-        const int32_t rc = row_class[r];
-        for (int64_t c = columns - 1; c >= 0; c--, i--) {
-            const int bit = (scratch_flags[i] >> st) & 1;
-            const int q = st & 1;
-            const int32_t k = scratch_indices[4 * i + 2 * q + (bit ^ (st >> 1))];
-            indices[i] = k;
-            const int32_t m = k < 0 ? -k : k;
-            const int32_t rec = 2 * m - (q & (m != 0));
-            // (−ρ)·Δ is exactly −(ρ·Δ): the decoder's value, sign included, without a branch.
-            const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
-            here += d * d;
-            const double swap = here; here = other; other = swap;
-            int32_t cls = rc + shift[c];
-            cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-            const uint32_t um = (uint32_t)m, ex = 31u - (uint32_t)__builtin_clz(um | 1u);
-            const uint32_t token = um < 32 ? um : 32 + (ex - 5) * 8 + ((um >> (ex - 3)) & 7);
-            histogram[(size_t)(2 * cls + q) * 128 + token] += 1;
-            st = 2 * q + bit;
+    float best = c[0];
+    if (c[1] < best) { best = c[1]; st = 1; }
+    if (c[2] < best) { best = c[2]; st = 2; }
+    if (c[3] < best) { st = 3; }
+    return st;
+}
+
+static inline int walk_one(uint8_t *flags, int64_t i, int st) {
+    const int bit = (flags[i] >> st) & 1;
+    const int q = st & 1;
+    flags[i] = (uint8_t)(2 * q + (bit ^ (st >> 1)));
+    return 2 * q + bit;
+}
+
+static void walk(uint8_t *flags, int64_t n, int st) {
+    for (int64_t i = n - 1; i >= 0; i--) st = walk_one(flags, i, st);
+}
+
+// Two chunks' walks side by side: a's elements beyond b's first, then both (two serial chains).
+static void walk_pair(uint8_t *flags_a, int64_t n_a, int st_a, uint8_t *flags_b, int64_t n_b, int st_b) {
+    int64_t i = n_a - 1;
+    for (; i >= n_b; i--) st_a = walk_one(flags_a, i, st_a);
+    for (; i >= 0; i--) {
+        st_a = walk_one(flags_a, i, st_a);
+        st_b = walk_one(flags_b, i, st_b);
+    }
+}
+
+// Then the second pass, with no chain between elements: each element's index from its slot, its
+// error decoded as the decoder does (float32 reconstruction · step), and its magnitude token counted.
+// The errors are summed in double in eight chains, element (r, c) to chain c mod 8, row by row; the
+// chunk's error is ((s0 + s1) + (s2 + s3)) + ((s4 + s5) + (s6 + s7)). Both versions add in this order.
+static inline double settle_one(int64_t i, int64_t column, int32_t rc, const float *values, const int8_t *shift, int32_t k_max,
+                                float step, const int32_t *scratch_indices, const uint8_t *slots, int32_t *indices,
+                                uint32_t *histogram) {
+    const int slot = slots[i], q = slot >> 1;
+    const int32_t k = scratch_indices[4 * i + slot];
+    indices[i] = k;
+    const int32_t m = k < 0 ? -k : k;
+    const int32_t rec = 2 * m - (q & (m != 0));
+    // (−ρ)·Δ is exactly −(ρ·Δ): the decoder's value, sign included, without a branch.
+    const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
+    int32_t cls = rc + shift[column];
+    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+    const uint32_t um = (uint32_t)m, ex = 31u - (uint32_t)__builtin_clz(um | 1u);
+    const uint32_t token = um < 32 ? um : 32 + (ex - 5) * 8 + ((um >> (ex - 3)) & 7);
+    histogram[(size_t)(2 * cls + q) * 128 + token] += 1;
+    return d * d;
+}
+
+static inline double chains_total(const double *s) {
+    return ((s[0] + s[1]) + (s[2] + s[3])) + ((s[4] + s[5]) + (s[6] + s[7]));
+}
+
+static double settle_portable(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class, const int8_t *shift,
+                              int32_t k_max, float step, const int32_t *scratch_indices, const uint8_t *slots, int32_t *indices,
+                              uint32_t *histogram) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    for (int64_t r = 0; r < rows; r++) {
+        for (int64_t c = 0; c < columns; c++) {
+            const int64_t i = r * columns + c;
+            s[c & 7] += settle_one(i, c, row_class[r], values, shift, k_max, step, scratch_indices, slots, indices, histogram);
         }
     }
-    // After e swaps the chain of k even is `here` when e is even, `other` when odd; a + b = b + a.
-    total += here + other;
-    return total;
+    return chains_total(s);
+}
+
+#if CT_X86
+AVX2 static double settle_avx2(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class, const int8_t *shift,
+                               int32_t k_max, float step, const int32_t *scratch_indices, const uint8_t *slots, int32_t *indices,
+                               uint32_t *histogram) {
+    double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+    const __m256i lane4 = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), ione = _mm256_set1_epi32(1);
+    const __m256 vstep = _mm256_set1_ps(step);
+    const int64_t wide = columns & ~(int64_t)7;
+    uint32_t bins[8];
+    for (int64_t r = 0; r < rows; r++) {
+        const int32_t rc = row_class[r];
+        __m256d lo = _mm256_loadu_pd(s), hi = _mm256_loadu_pd(s + 4);
+        for (int64_t c = 0; c < wide; c += 8) {
+            const int64_t i = r * columns + c;
+            const __m256i slot = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)(slots + i)));
+            const __m256i k = _mm256_i32gather_epi32((const int *)(scratch_indices + 4 * i), _mm256_add_epi32(lane4, slot), 4);
+            _mm256_storeu_si256((__m256i *)(indices + i), k);
+            const __m256i m = _mm256_abs_epi32(k);
+            const __m256i q = _mm256_srli_epi32(slot, 1);
+            const __m256i nonzero = _mm256_cmpgt_epi32(m, _mm256_setzero_si256());
+            const __m256i rec = _mm256_sub_epi32(_mm256_add_epi32(m, m), _mm256_and_si256(q, nonzero));
+            const __m256 f = _mm256_mul_ps(_mm256_cvtepi32_ps(_mm256_sign_epi32(rec, k)), vstep);
+            const __m256 v = _mm256_loadu_ps(values + i);
+            const __m256d dl = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_castps256_ps128(v)), _mm256_cvtps_pd(_mm256_castps256_ps128(f)));
+            const __m256d dh = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
+            lo = _mm256_add_pd(lo, _mm256_mul_pd(dl, dl));
+            hi = _mm256_add_pd(hi, _mm256_mul_pd(dh, dh));
+            // Tokens: ⌊log2 m⌋ from the float exponent (exact: m < 2²⁴), as lrate8.
+            const __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm256_or_si256(m, ione))), 23),
+                                               _mm256_set1_epi32(127));
+            const __m256i big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(31));
+            const __m256i nb = _mm256_and_si256(big, _mm256_sub_epi32(e, _mm256_set1_epi32(3)));
+            const __m256i bigToken = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(32), _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(5)), 3)),
+                                                      _mm256_and_si256(_mm256_srlv_epi32(m, nb), _mm256_set1_epi32(7)));
+            const __m256i token = _mm256_blendv_epi8(m, bigToken, big);
+            __m256i cls = _mm256_add_epi32(_mm256_set1_epi32(rc), _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(shift + c))));
+            cls = _mm256_min_epi32(_mm256_max_epi32(cls, _mm256_setzero_si256()), _mm256_set1_epi32(k_max));
+            const __m256i bin = _mm256_add_epi32(_mm256_slli_epi32(_mm256_add_epi32(_mm256_add_epi32(cls, cls), q), 7), token);
+            _mm256_storeu_si256((__m256i *)bins, bin);
+            for (int j = 0; j < 8; j++) histogram[bins[j]] += 1;
+        }
+        _mm256_storeu_pd(s, lo);
+        _mm256_storeu_pd(s + 4, hi);
+        for (int64_t c = wide; c < columns; c++) {
+            const int64_t i = r * columns + c;
+            s[c & 7] += settle_one(i, c, rc, values, shift, k_max, step, scratch_indices, slots, indices, histogram);
+        }
+    }
+    return chains_total(s);
+}
+#endif
+
+static double settle(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class, const int8_t *shift,
+                     int32_t k_max, float step, const int32_t *scratch_indices, const uint8_t *slots, int32_t *indices,
+                     uint32_t *histogram, int simd) {
+#if CT_X86
+    if (simd) return settle_avx2(values, rows, columns, row_class, shift, k_max, step, scratch_indices, slots, indices, histogram);
+#else
+    (void)simd;
+#endif
+    return settle_portable(values, rows, columns, row_class, shift, k_max, step, scratch_indices, slots, indices, histogram);
+}
+
+double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const uint8_t *row_class,
+                      const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
+                      int32_t *indices, int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total) {
+    const float inf = __builtin_inff();
+    const int simd = ctrellis_uses_avx2();
+    float c[4] = {0, inf, inf, inf};   // a chunk starts in state 0
+    forward_rows(values, 0, rows, columns, row_class, shift, k_max, bits, lambda, 1 / step, simd, scratch_indices, scratch_flags, c);
+    walk(scratch_flags, rows * columns, final_state(c));
+    return total + settle(values, rows, columns, row_class, shift, k_max, step, scratch_indices, scratch_flags, indices, histogram, simd);
+}
+
+#if CT_X86
+// `ctrellis_chunk_pair` with AVX2 (rows_b ≤ rows_a): the forward pass of both chunks in lockstep
+// while b lasts, then a's remaining rows alone; the walks side by side.
+AVX2 static double chunk_pair_avx2(const float *values_a, int64_t rows_a, const uint8_t *row_class_a, int32_t *indices_a,
+                                   const float *values_b, int64_t rows_b, const uint8_t *row_class_b, int32_t *indices_b,
+                                   int64_t columns, const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
+                                   int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total) {
+    const float inf = __builtin_inff(), inv = 1 / step;
+    const int64_t na = rows_a * columns;
+    int32_t *ka = scratch_indices, *kb = scratch_indices + 4 * na;
+    uint8_t *fa = scratch_flags, *fb = scratch_flags + na;
+    float cost_a[4 * BLOCK], cost_b[4 * BLOCK];
+    __m256 cv = _mm256_setr_ps(0, inf, inf, inf, 0, inf, inf, inf);   // both chunks start in state 0
+    int64_t e = 0;
+    for (int64_t r = 0; r < rows_b; r++) {
+        const float *va = values_a + r * columns, *vb = values_b + r * columns;
+        for (int64_t start = 0; start < columns; start += BLOCK) {
+            const int64_t count = columns - start < BLOCK ? columns - start : BLOCK;
+            fill_block(va + start, shift + start, row_class_a[r], k_max, bits, lambda, inv, count, 1, cost_a, ka + 4 * e);
+            fill_block(vb + start, shift + start, row_class_b[r], k_max, bits, lambda, inv, count, 1, cost_b, kb + 4 * e);
+            cv = viterbi2(cv, cost_a, cost_b, count, fa + e, fb + e);
+            e += count;
+        }
+    }
+    float c_a[4], c_b[4];
+    _mm_storeu_ps(c_a, _mm256_castps256_ps128(cv));
+    _mm_storeu_ps(c_b, _mm256_extractf128_ps(cv, 1));
+    forward_rows(values_a, rows_b, rows_a, columns, row_class_a, shift, k_max, bits, lambda, inv, 1, ka, fa, c_a);
+    walk_pair(fa, na, final_state(c_a), fb, rows_b * columns, final_state(c_b));
+    total += settle_avx2(values_a, rows_a, columns, row_class_a, shift, k_max, step, ka, fa, indices_a, histogram);
+    return total + settle_avx2(values_b, rows_b, columns, row_class_b, shift, k_max, step, kb, fb, indices_b, histogram);
+}
+#endif
+
+double ctrellis_chunk_pair(const float *values_a, int64_t rows_a, const uint8_t *row_class_a, int32_t *indices_a,
+                           const float *values_b, int64_t rows_b, const uint8_t *row_class_b, int32_t *indices_b,
+                           int64_t columns, const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
+                           int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total) {
+#if CT_X86
+    if (ctrellis_uses_avx2() && rows_b <= rows_a)
+        return chunk_pair_avx2(values_a, rows_a, row_class_a, indices_a, values_b, rows_b, row_class_b, indices_b, columns, shift,
+                               k_max, bits, lambda, step, scratch_indices, scratch_flags, histogram, total);
+#endif
+    total = ctrellis_chunk(values_a, rows_a, columns, row_class_a, shift, k_max, bits, lambda, step, indices_a,
+                           scratch_indices, scratch_flags, histogram, total);
+    return ctrellis_chunk(values_b, rows_b, columns, row_class_b, shift, k_max, bits, lambda, step, indices_b,
+                          scratch_indices, scratch_flags, histogram, total);
 }

@@ -18,14 +18,18 @@ private func scaledTensor(rows: Int, columns: Int, seed: UInt64) -> [Float] {
     return values
 }
 
-@Test(arguments: [0.002, 0.03])
-func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double) throws {
+/// One chunk, and chunks of 30 rows (96 rows: a pair of full chunks, then a full chunk paired
+/// with a 6-row one), which the AVX2 pass runs two at a time in lockstep.
+@Test(arguments: [(0.002, 0), (0.03, 0), (0.002, 30), (0.03, 30)])
+func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPerChunk: Int) throws {
     let rows = 96, columns = 203   // not a multiple of 8: the AVX2 pass finishes rows with the portable code
     let values = scaledTensor(rows: rows, columns: columns, seed: 11)
+    var options = EntropyTrellis.Options()
+    if rowsPerChunk > 0 { options.chunkElements = rowsPerChunk * columns }
     TrellisQuantizer.forcePortable(true)
-    let portable = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound)
+    let portable = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound, options: options)
     TrellisQuantizer.forcePortable(false)
-    let simd = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound)
+    let simd = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound, options: options)
     let p = try #require(portable), s = try #require(simd)
     #expect(p.payloads == s.payloads && p.parameters == s.parameters,
             "portable and \(TrellisQuantizer.usesAVX2 ? "AVX2" : "portable (no AVX2 here)") passes differ")

@@ -27,6 +27,16 @@ double ctrellis_chunk(const float *values, int64_t rows, int64_t columns, const 
                       int32_t *indices, int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram,
                       double total);
 
+/// Two consecutive chunks of one tensor, `a` then `b` (rows_b ≤ rows_a; each with its values, rows,
+/// row classes and indices; the rest shared), passed in lockstep so that their serial chains (the
+/// Viterbi additions, the back-track's states) overlap: the same indices, histogram and
+/// `total` as `ctrellis_chunk` on a, then on b. `scratch_indices` holds 4 and `scratch_flags` 1
+/// entries per element of the two chunks.
+double ctrellis_chunk_pair(const float *values_a, int64_t rows_a, const uint8_t *row_class_a, int32_t *indices_a,
+                           const float *values_b, int64_t rows_b, const uint8_t *row_class_b, int32_t *indices_b,
+                           int64_t columns, const int8_t *shift, int32_t k_max, const float *bits, float lambda, float step,
+                           int32_t *scratch_indices, uint8_t *scratch_flags, uint32_t *histogram, double total);
+
 /// Encodes the indices `q` (`rows × columns`, row-major, |q| < 2¹⁷) of one chunk as its rANS stream
 /// (docs/FORMAT.md §4, the inverse of `ctrellis_decode_chunk`): `entries` holds per table
 /// (class-major, `dependent ? 2 : 1` tables per class) 256 entries `frequency | start << 16` per

@@ -26,11 +26,11 @@ enum TrellisQuantizer {
     /// chunk of `rowsPerChunk` rows. `bits[t·128 + token]` is the rate of a magnitude token under
     /// table `t = 2·class + quantizer`. Writes the indices into `k`; returns Σ(w − decoded)² over
     /// the float32 decoded values and the indices' token counts per table (`t·128 + token`). The
-    /// pass itself is C (`ctrellis_chunk`: branch-free, AVX2 where the CPU has it, same indices either way).
+    /// pass itself is C (`ctrellis_chunk_pair` and `ctrellis_chunk`: branch-free, AVX2 where the CPU has it, same indices either way).
     static func trellis(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, rowsPerChunk: Int, step: Float,
                         rowClass: [UInt8], shift: [Int8], classes: Int, bits: [Float], lambda: Float,
                         into k: UnsafeMutableBufferPointer<Int32>) -> (error: Double, counts: [Int]) {
-        let maxElements = min(rows, rowsPerChunk) * columns
+        let maxElements = min(rows, 2 * rowsPerChunk) * columns   // a pair of chunks
         let scratchIndices = UnsafeMutablePointer<Int32>.allocate(capacity: 4 * maxElements)
         let scratchFlags = UnsafeMutablePointer<UInt8>.allocate(capacity: maxElements)
         defer { scratchIndices.deallocate(); scratchFlags.deallocate() }
@@ -40,13 +40,23 @@ enum TrellisQuantizer {
             rowClass.withUnsafeBufferPointer { rc in
                 shift.withUnsafeBufferPointer { sh in
                     histogram.withUnsafeMutableBufferPointer { h in
+                        // Chunks two at a time (their serial chains overlap), the last one alone when odd.
                         var r0 = 0
                         while r0 < rows {
                             let r1 = min(rows, r0 + rowsPerChunk)
-                            total = ctrellis_chunk(v.baseAddress! + r0 * columns, Int64(r1 - r0), Int64(columns), rc.baseAddress! + r0, sh.baseAddress!,
-                                                   Int32(classes - 1), b.baseAddress!, lambda, step, k.baseAddress! + r0 * columns,
-                                                   scratchIndices, scratchFlags, h.baseAddress!, total)
-                            r0 = r1
+                            if r1 < rows {
+                                let r2 = min(rows, r1 + rowsPerChunk)
+                                total = ctrellis_chunk_pair(v.baseAddress! + r0 * columns, Int64(r1 - r0), rc.baseAddress! + r0, k.baseAddress! + r0 * columns,
+                                                            v.baseAddress! + r1 * columns, Int64(r2 - r1), rc.baseAddress! + r1, k.baseAddress! + r1 * columns,
+                                                            Int64(columns), sh.baseAddress!, Int32(classes - 1), b.baseAddress!, lambda, step,
+                                                            scratchIndices, scratchFlags, h.baseAddress!, total)
+                                r0 = r2
+                            } else {
+                                total = ctrellis_chunk(v.baseAddress! + r0 * columns, Int64(r1 - r0), Int64(columns), rc.baseAddress! + r0, sh.baseAddress!,
+                                                       Int32(classes - 1), b.baseAddress!, lambda, step, k.baseAddress! + r0 * columns,
+                                                       scratchIndices, scratchFlags, h.baseAddress!, total)
+                                r0 = r1
+                            }
                         }
                     }
                 }
