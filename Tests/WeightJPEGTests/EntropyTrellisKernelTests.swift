@@ -76,3 +76,24 @@ func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPer
         }
     }
 }
+
+/// The context model's row sums: the exact integer path gives the Double additions' result, and
+/// sums past 2⁵³ (where Double rounds) take the Double path. The start's indices are `quantize`'s.
+@Test func entropyTrellisModelSumsAndIndicesMatchTheirPlainForms() {
+    let g = entropyTrellisGaussian(4096, sigma: 1, seed: 21)
+    // Exact; exact; past 2⁵³; past UInt64.
+    for scale: Float in [3, 3_000, 2_000_000, 2_000_000_000] {
+        let q = g.map { Int32(max(min(($0 * scale).rounded(), 2_147_483_000), -2_147_483_000)) }
+        var plain = 0.0
+        for v in q { let d = Double(v); plain += d * d }
+        let fast = q.withUnsafeBufferPointer { EntropyTrellis.squareSum($0) }
+        #expect(fast == plain, "scale \(scale): \(fast) against \(plain)")
+    }
+    var a = [Int32](repeating: 0, count: g.count), b = a
+    let step: Float = 0.07
+    g.withUnsafeBufferPointer { v in
+        _ = a.withUnsafeMutableBufferPointer { EntropyTrellis.quantize(v, step: step, into: $0) }
+        b.withUnsafeMutableBufferPointer { EntropyTrellis.quantizeIndices(v, step: step, into: $0) }
+    }
+    #expect(a == b)
+}

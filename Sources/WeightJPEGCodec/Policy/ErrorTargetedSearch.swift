@@ -206,8 +206,18 @@ public enum ErrorTargetedSearch {
     static func predictedEntropyUniformBytes(_ values: [Float], norm: Double, bound: Double) -> Double {
         let step = Float(bound * (norm * 12 / Double(values.count)).squareRoot())
         guard step.isFinite, step > 0 else { return .infinity }
-        var lo: Float = 0, hi: Float = 0
-        for v in values { lo = min(lo, v); hi = max(hi, v) }
+        // Four running extremes (min and max do not depend on order; ±0 compare equal).
+        var lows: (Float, Float, Float, Float) = (0, 0, 0, 0), highs: (Float, Float, Float, Float) = (0, 0, 0, 0)
+        values.withUnsafeBufferPointer { v in
+            var i = 0
+            while i + 4 <= v.count {
+                lows.0 = min(lows.0, v[i]); lows.1 = min(lows.1, v[i + 1]); lows.2 = min(lows.2, v[i + 2]); lows.3 = min(lows.3, v[i + 3])
+                highs.0 = max(highs.0, v[i]); highs.1 = max(highs.1, v[i + 1]); highs.2 = max(highs.2, v[i + 2]); highs.3 = max(highs.3, v[i + 3])
+                i += 4
+            }
+            while i < v.count { lows.0 = min(lows.0, v[i]); highs.0 = max(highs.0, v[i]); i += 1 }
+        }
+        let lo = min(min(lows.0, lows.1), min(lows.2, lows.3)), hi = max(max(highs.0, highs.1), max(highs.2, highs.3))
         let low = (lo / step).rounded(), span = Double((hi / step).rounded() - low) + 1
         guard span.isFinite, span < Double(RANS.maxAlphabet) else { return .infinity }
         var counts = [Int](repeating: 0, count: Int(span))

@@ -101,21 +101,32 @@ package enum EntropyTrellis {
     /// Quantizes with `step` into `q`; returns Σ(w − q·step)² (on the float32 decoded values).
     static func quantize(_ v: UnsafeBufferPointer<Float>, step: Float, into q: UnsafeMutableBufferPointer<Int32>) -> Double {
         let inv = 1 / step
-        let limit = Float(TrellisRANS.maxMagnitude)
         var total = 0.0
         let n = v.count
         var i = 0
         while i < n {
             let w = v[i]
-            // Round to nearest even by the 1.5·2²³ trick (exact below 2²²; the clamp comes first).
-            let clamped = min(max(w * inv, -limit), limit)
-            let r = (clamped + 12_582_912) - 12_582_912
+            let r = rounded(w * inv)
             q[i] = Int32(r)
             let d = Double(w - r * step)   // exact in Float (Sterbenz) except when clamped
             total += d * d
             i += 1
         }
         return total
+    }
+
+    /// `quantize`'s indices without its error (no chain of additions between elements).
+    static func quantizeIndices(_ v: UnsafeBufferPointer<Float>, step: Float, into q: UnsafeMutableBufferPointer<Int32>) {
+        let inv = 1 / step
+        for i in 0..<v.count { q[i] = Int32(rounded(v[i] * inv)) }
+    }
+
+    /// `x` clamped to ±`TrellisRANS.maxMagnitude` and rounded to nearest even by the 1.5·2²³ trick
+    /// (exact below 2²²; the clamp comes first).
+    @inline(__always)
+    private static func rounded(_ x: Float) -> Float {
+        let limit = Float(TrellisRANS.maxMagnitude)
+        return (min(max(x, -limit), limit) + 12_582_912) - 12_582_912
     }
 
     /// Exact squared error of `q` (Double accumulation), to confirm the final choice.

@@ -40,6 +40,23 @@ extension EntropyTrellis {
     /// With `rowStride > 1` the histograms (and so the returned tables, then only estimates) cover
     /// every `rowStride`-th row, their symbol bits scaled up to the whole tensor; the row and column
     /// classes always come from every row. `tokens` is read only on the rows the histograms cover.
+    /// Σ v² in Double, added in order, as `s += v * v` would: computed exactly in integers when the
+    /// total is below 2⁵³ (then every partial sum is an integer that Double holds exactly, so the
+    /// result is the same), else by the Double additions themselves.
+    static func squareSum(_ q: UnsafeBufferPointer<Int32>) -> Double {
+        var exact: UInt64 = 0, overflow = false
+        for v in q {
+            let m = UInt64(v.magnitude)
+            let (t, o) = exact.addingReportingOverflow(m * m)
+            exact = t
+            overflow = overflow || o
+        }
+        if !overflow, exact < 1 << 53 { return Double(exact) }
+        var s = 0.0
+        for v in q { let d = Double(v); s += d * d }
+        return s
+    }
+
     static func chooseModel(_ q: UnsafeBufferPointer<Int32>, tokens: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int,
                             options: Options, tableCopies: Int = 1, rowStride: Int = 1) -> ClassModel {
         // Log2 RMS per row, and per column of the row-normalized values.
@@ -48,14 +65,17 @@ extension EntropyTrellis {
         var colMS = [Double](repeating: 0, count: columns)
         var colN = [Double](repeating: 0, count: columns)
         for r in 0..<rows {
-            var s = 0.0
-            for c in 0..<columns { let v = Double(q[r * columns + c]); s += v * v }
-            rowMS[r] = s / Double(columns)
+            rowMS[r] = squareSum(UnsafeBufferPointer(rebasing: q[(r * columns)..<((r + 1) * columns)])) / Double(columns)
             rowLog[r] = 0.5 * log2(rowMS[r] + 0.25)
         }
-        for r in 0..<rows where rowMS[r] > 0 {
-            let inv = 1 / rowMS[r]
-            for c in 0..<columns { let v = Double(q[r * columns + c]); colMS[c] += v * v * inv; colN[c] += 1 }
+        colMS.withUnsafeMutableBufferPointer { ms in
+            colN.withUnsafeMutableBufferPointer { cn in
+                for r in 0..<rows where rowMS[r] > 0 {
+                    let inv = 1 / rowMS[r]
+                    // Independent columns: no chain between elements.
+                    for c in 0..<columns { let v = Double(q[r * columns + c]); ms[c] += v * v * inv; cn[c] += 1 }
+                }
+            }
         }
         let colLog = (0..<columns).map { colN[$0] > 0 ? 0.5 * log2(colMS[$0] / colN[$0] + 1e-3) : 0 }
 

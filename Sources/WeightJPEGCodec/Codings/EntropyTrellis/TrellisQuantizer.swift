@@ -201,7 +201,7 @@ enum TrellisQuantizer {
         let n = v.count
         var k = [Int32](repeating: 0, count: n)
         let model: EntropyTrellis.ClassModel = k.withUnsafeMutableBufferPointer { kb in
-            _ = EntropyTrellis.quantize(v, step: 2 * step, into: kb)
+            EntropyTrellis.quantizeIndices(v, step: 2 * step, into: kb)
             // Tokens of the rows the size estimates read (every `rowStride`-th); the others stay 0.
             var tokens = [UInt8](repeating: 0, count: n)
             for r in stride(from: 0, to: rows, by: rowStride) {
