@@ -71,17 +71,21 @@ static inline void candidates(float x, const float *b0, const float *b1, float l
 #if CT_X86
 #define AVX2 __attribute__((target("avx2")))
 
+// The magnitude tokens of 8 magnitudes m < 2²⁴ and their extra-bit counts, from the bits of the
+// float m (exact below 2²⁴): for m ≥ 32 with e = ⌊log2 m⌋, those bits >> 20 are (e + 127)·8 plus
+// the three bits below the leading one, so the token 32 + (e − 5)·8 + those three bits is
+// (bits >> 20) − 1024, and the count e − 3 is (bits >> 23) − 130.
+AVX2 static inline __m256i token8(__m256i m, __m256i *nb) {
+    const __m256i f = _mm256_castps_si256(_mm256_cvtepi32_ps(m));
+    const __m256i big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(31));
+    *nb = _mm256_and_si256(big, _mm256_sub_epi32(_mm256_srli_epi32(f, 23), _mm256_set1_epi32(130)));
+    return _mm256_blendv_epi8(m, _mm256_sub_epi32(_mm256_srli_epi32(f, 20), _mm256_set1_epi32(1024)), big);
+}
+
 // lrate for 8 indices; `offset` is the table's start (in floats) in `bits`.
 AVX2 static inline __m256 lrate8(const float *bits, __m256i offset, __m256i k, __m256 lambda) {
-    const __m256i m = _mm256_abs_epi32(k);
-    // ⌊log2 m⌋ from the float exponent (exact: m < 2²⁴).
-    const __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm256_or_si256(m, _mm256_set1_epi32(1)))), 23),
-                                       _mm256_set1_epi32(127));
-    const __m256i big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(31));
-    const __m256i nb = _mm256_and_si256(big, _mm256_sub_epi32(e, _mm256_set1_epi32(3)));
-    const __m256i bigToken = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(32), _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(5)), 3)),
-                                              _mm256_and_si256(_mm256_srlv_epi32(m, nb), _mm256_set1_epi32(7)));
-    const __m256i token = _mm256_blendv_epi8(m, bigToken, big);
+    __m256i nb;
+    const __m256i token = token8(_mm256_abs_epi32(k), &nb);
     const __m256 b = _mm256_i32gather_ps(bits, _mm256_add_epi32(offset, token), 4);
     return _mm256_mul_ps(lambda, _mm256_add_ps(b, _mm256_cvtepi32_ps(nb)));
 }
@@ -350,7 +354,7 @@ AVX2 static double settle_avx2(const float *values, int64_t rows, int64_t column
                                int32_t k_max, float step, const int32_t *scratch_indices, const uint8_t *slots, int32_t *indices,
                                uint32_t *histogram) {
     double s[8] = {0, 0, 0, 0, 0, 0, 0, 0};
-    const __m256i lane4 = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28), ione = _mm256_set1_epi32(1);
+    const __m256i lane4 = _mm256_setr_epi32(0, 4, 8, 12, 16, 20, 24, 28);
     const __m256 vstep = _mm256_set1_ps(step);
     const int64_t wide = columns & ~(int64_t)7;
     uint32_t bins[8];
@@ -372,14 +376,8 @@ AVX2 static double settle_avx2(const float *values, int64_t rows, int64_t column
             const __m256d dh = _mm256_sub_pd(_mm256_cvtps_pd(_mm256_extractf128_ps(v, 1)), _mm256_cvtps_pd(_mm256_extractf128_ps(f, 1)));
             lo = _mm256_add_pd(lo, _mm256_mul_pd(dl, dl));
             hi = _mm256_add_pd(hi, _mm256_mul_pd(dh, dh));
-            // Tokens: ⌊log2 m⌋ from the float exponent (exact: m < 2²⁴), as lrate8.
-            const __m256i e = _mm256_sub_epi32(_mm256_srli_epi32(_mm256_castps_si256(_mm256_cvtepi32_ps(_mm256_or_si256(m, ione))), 23),
-                                               _mm256_set1_epi32(127));
-            const __m256i big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(31));
-            const __m256i nb = _mm256_and_si256(big, _mm256_sub_epi32(e, _mm256_set1_epi32(3)));
-            const __m256i bigToken = _mm256_add_epi32(_mm256_add_epi32(_mm256_set1_epi32(32), _mm256_slli_epi32(_mm256_sub_epi32(e, _mm256_set1_epi32(5)), 3)),
-                                                      _mm256_and_si256(_mm256_srlv_epi32(m, nb), _mm256_set1_epi32(7)));
-            const __m256i token = _mm256_blendv_epi8(m, bigToken, big);
+            __m256i nb;
+            const __m256i token = token8(m, &nb);
             __m256i cls = _mm256_add_epi32(_mm256_set1_epi32(rc), _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(shift + c))));
             cls = _mm256_min_epi32(_mm256_max_epi32(cls, _mm256_setzero_si256()), _mm256_set1_epi32(k_max));
             const __m256i bin = _mm256_add_epi32(_mm256_slli_epi32(_mm256_add_epi32(_mm256_add_epi32(cls, cls), q), 7), token);

@@ -49,6 +49,11 @@ func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPer
     let enc = try #require(EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound))
     let step = Double(enc.parameters.step)
     #expect(2_000 / step / 2 > 65_536, "the outliers' indices stay below 2¹⁶ (step \(step))")
+    // The AVX2 pass's tokens of such magnitudes (from the float's bits) are the portable pass's.
+    TrellisQuantizer.forcePortable(true)
+    let portable = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: bound)
+    TrellisQuantizer.forcePortable(false)
+    #expect(portable?.payloads == enc.payloads)
     let decoded = try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: rows, columns: columns)
     for i in stride(from: 3, to: values.count, by: 1021) {
         #expect(abs(Double(decoded[i]) - Double(values[i])) <= 4 * step, "outlier \(i): \(decoded[i])")
