@@ -36,4 +36,21 @@ extension Dataset {
         let labels = self.labels.flatMap { [UInt8](repeating: $0, count: offsets.count) }
         return Dataset(images: shifted, labels: labels, rows: rows, columns: columns)
     }
+
+    /// Every image followed by its `shiftedCopies()` (image `i` is image `5i`, its copies `5i+1…5i+4`),
+    /// for a drop measured on unseen images and slightly moved ones together: group each five
+    /// (`AccuracyDrop`'s `clusterSize`) when estimating a standard error.
+    public func withShiftedCopies() -> Dataset {
+        let copies = shiftedCopies(), size = pixelsPerImage, k = Self.shiftOffsets.count
+        var images = [UInt8]()
+        images.reserveCapacity(self.images.count * (k + 1))
+        var labels = [UInt8]()
+        labels.reserveCapacity(count * (k + 1))
+        for i in 0..<count {
+            images += self.images[(i * size)..<((i + 1) * size)]
+            images += copies.images[(i * k * size)..<((i + 1) * k * size)]
+            labels += [UInt8](repeating: self.labels[i], count: k + 1)
+        }
+        return Dataset(images: images, labels: labels, rows: rows, columns: columns)
+    }
 }

@@ -96,9 +96,9 @@ struct ErrorTargetOptions: ParsableArguments {
 
 /// `compress`'s rate control: the first layer's JPEG tables chosen on the validation split.
 struct RateControlOptions: ParsableArguments {
-    @Option(name: .customLong("target-bytes"), parsing: .unconditional, help: ArgumentHelp("The finest setting whose whole file is at most N bytes (MLP models with --data).", valueName: "n"))
+    @Option(name: .customLong("target-bytes"), parsing: .unconditional, help: ArgumentHelp("The finest setting whose whole file is at most N bytes.", valueName: "n"))
     var targetBytes: Int?
-    @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("The smallest file whose validation accuracy is at most P percentage points below the float model's (MLP models with --data).", valueName: "p"))
+    @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("Smallest file within P of the original's metric (--data: accuracy, pp).", valueName: "p"))
     var maxDrop: Double?
     @Option(name: .customLong("table-kinds"), help: ArgumentHelp("Quantization-table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
     var tableKinds: String = "ijg,flat,spectrum"
@@ -109,9 +109,11 @@ struct RateControlOptions: ParsableArguments {
     var margin: Double?
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
     var cheapOutput = true
+    @Flag(inversion: .prefixedNo, help: "With --max-drop, also measure on one-pixel shifted copies of the validation images.")
+    var shiftedCopies = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut
-    @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (reporting only, never used for choosing).")
+    @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (never used for choosing).")
     var reportTest = false
     @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate-accuracy curves at these levels of every kind in --table-kinds (e.g. 1,5,10,20,40,60,80,100), then write as usual.", valueName: "levels"))
     var sweepTables: String?
@@ -153,6 +155,8 @@ struct RateControlOptions: ParsableArguments {
         request.cheapOutput = cheapOutput
         request.validationCount = validationCount
         request.marginSigmas = margin
+        request.shiftTrainedOnValidation = shiftedCopies
+        request.shiftedCopiesWithUnseenValidation = shiftedCopies
         request.reportTest = reportTest
         request.sweepLevels = try parsedSweepLevels()
         return request

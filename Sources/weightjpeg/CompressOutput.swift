@@ -47,6 +47,9 @@ struct CompressOutput {
                 status.note("note: \(trainedOn), so drops measured there over-state drops on unseen data (no --margin is added); hold out images 50,000…59,999 in training (train --holdout 10000) for a tighter choice")
             }
         }
+        if let both = r.floatWithCopiesAccuracy {
+            status.note("note: every drop below is measured on the validation images and their \(grouped(r.validation.count * Dataset.shiftOffsets.count)) one-pixel shifted copies (float accuracy \(pct(both))%), which cover test data a little unlike the validation images")
+        }
         if let sigmas = r.marginSigmas, sigmas > 0 {
             status.line("  (a candidate passes when drop + \(fixed(sigmas, 3)) × standard error ≤ the budget)")
         }

@@ -11,7 +11,8 @@ import Testing
         let command = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--quality", "30", "--pack", "tables",
                                           "--exact", "2.*", "--quality-for", "0.weight=40", "--keep-dead-units",
                                           "--max-drop", "0.5", "--table-kinds", "ijg,spectrum:1", "--no-cheap-output",
-                                          "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2", "--margin", "2.5"])
+                                          "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2", "--margin", "2.5",
+                                          "--no-shifted-copies"])
         let plan = try command.plan()
         #expect(plan.input == TestPaths.referenceMLP && plan.output == "out.wjpg")
         #expect(plan.policy.quality == 30 && plan.policy.pack == .sharedTables && plan.policy.exactPatterns == ["2.*"])
@@ -19,9 +20,10 @@ import Testing
         #expect(!plan.removeDeadUnits && plan.dataDirectory == "/nowhere" && plan.finetuneEpochs == 2 && plan.needsMemory)
         let rate = try #require(plan.rateControl)
         #expect(rate.goal == .maxDrop(0.5) && rate.kinds == [.ijg, .spectrum(exponent: 1)] && !rate.cheapOutput && rate.validationCount == 2000)
-        #expect(rate.marginSigmas == 2.5)
+        #expect(rate.marginSigmas == 2.5 && !rate.shiftTrainedOnValidation && !rate.shiftedCopiesWithUnseenValidation)
         let automatic = try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d"]).plan().rateControl
         #expect(automatic != nil && automatic?.marginSigmas == nil, "no --margin: chosen by what the drops are measured on")
+        #expect(automatic?.shiftTrainedOnValidation == true && automatic?.shiftedCopiesWithUnseenValidation == true)
         #expect(throws: (any Error).self) { try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--margin", "-1"]) }
 
         let plain = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg"]).plan()

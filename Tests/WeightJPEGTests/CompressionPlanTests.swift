@@ -73,6 +73,15 @@ import Testing
         #expect(!FileManager.default.fileExists(atPath: plan.output))
     }
 
+    /// `--max-drop 1.0` searching the IJG kind only, without the cheap output layer: a quick search.
+    static func quickMaxDrop(validationCount: Int) -> RateControlRequest {
+        var request = RateControlRequest(goal: .maxDrop(1.0))
+        request.kinds = [.ijg]
+        request.cheapOutput = false
+        request.validationCount = validationCount
+        return request
+    }
+
     /// On MNIST, `--max-drop` on the reference model, which was trained on the validation images:
     /// the report says so. By default the drops are measured on the images' shifted copies
     /// (8,000 for 2,000 images), which score lower (unseen), with no margin unless one is asked
@@ -86,10 +95,7 @@ import Testing
             var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
             plan.dataDirectory = TestPaths.mnist
             plan.policy = CompressionPolicy()
-            var request = RateControlRequest(goal: .maxDrop(1.0))
-            request.kinds = [.ijg]
-            request.cheapOutput = false
-            request.validationCount = 2_000
+            var request = Self.quickMaxDrop(validationCount: 2_000)
             request.shiftTrainedOnValidation = shift
             request.marginSigmas = margin
             plan.rateControl = request
@@ -107,6 +113,45 @@ import Testing
             let chosen = try #require(report.chosen)
             let drop = try #require(chosen.dropPoints), se = try #require(chosen.standardErrorPoints)
             #expect(drop + (report.marginSigmas ?? 0) * se <= 1.0)
+        }
+    }
+
+    /// On MNIST, `--max-drop` on a model trained on images 0…999 only (ten epochs: it scores
+    /// clearly better on them than on the unseen validation images): by default the drops are
+    /// measured on them and their shifted copies (5,000 images for 1,000), with the default margin;
+    /// without the copies, on the images alone.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func unseenValidationIsMeasuredWithItsShiftedCopies() throws {
+        let dir = try TestPaths.temporaryDirectory("plan-unseen")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let train = try Dataset.load(directory: TestPaths.mnist, split: .train).subset(0..<1_000)
+        var config = TrainingConfiguration()
+        config.epochs = 10
+        config.schedule = .constant
+        let model = try Trainer(configuration: config).train(inputs: train.normalized(), labels: train.labels, inputSize: 784)
+        try ModelFile.save(model, to: dir + "/small.safetensors")
+        for copies in [true, false] {
+            var plan = CompressionPlan(input: dir + "/small.safetensors", output: dir + "/m.wjpg")
+            plan.dataDirectory = TestPaths.mnist
+            plan.policy = CompressionPolicy()
+            plan.policy.noiseLikeRelativeError = nil   // so few images leave the first layer noise-like: JPEG it all the same
+            var request = Self.quickMaxDrop(validationCount: 1_000)
+            request.shiftedCopiesWithUnseenValidation = copies
+            plan.rateControl = request
+            let report = try #require(try plan.run().rateControl)
+            #expect(!report.validationLooksTrainedOn && report.floatShiftedAccuracy == nil)
+            #expect(report.marginSigmas == RateControlRequest.defaultMarginSigmas)
+            if copies {
+                // The copies are harder than the images: the float model scores lower on both together.
+                let both = try #require(report.floatWithCopiesAccuracy)
+                #expect(both < report.floatValidationAccuracy && both > 0.8)
+                #expect(report.reason?.contains("(on them and their shifted copies)") == true)
+            } else {
+                #expect(report.floatWithCopiesAccuracy == nil)
+            }
+            let chosen = try #require(report.chosen)
+            let drop = try #require(chosen.dropPoints), se = try #require(chosen.standardErrorPoints)
+            #expect(drop + RateControlRequest.defaultMarginSigmas * se <= 1.0)
         }
     }
 

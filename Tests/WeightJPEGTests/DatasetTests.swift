@@ -187,5 +187,12 @@ private func histogram(_ labels: [UInt8]) -> [Int] {
                                                  0, 1, 2, 0, 4, 5,    // right
                                                  2, 3, 0, 5, 6, 0])   // left
         #expect(Array(copies.images[24..<30]) == [0, 0, 0, 9, 9, 9])
+        // With the images: each image, then its four copies.
+        let both = data.withShiftedCopies()
+        #expect(both.count == 10 && both.labels == [7, 7, 7, 7, 7, 3, 3, 3, 3, 3])
+        #expect(Array(both.images[0..<6]) == [1, 2, 3, 4, 5, 6])
+        #expect(Array(both.images[6..<30]) == Array(copies.images[0..<24]))
+        #expect(Array(both.images[30..<36]) == [9, 9, 9, 9, 9, 9])
+        #expect(Array(both.images[36..<60]) == Array(copies.images[24..<48]))
     }
 }

@@ -88,6 +88,10 @@ public struct RateControlReport: Codable, Sendable {
     /// validation images looked trained on and the candidates were measured on the copies
     /// (`RateControlRequest.shiftTrainedOnValidation`); nil otherwise.
     public var floatShiftedAccuracy: Double?
+    /// Float model's accuracy on the unseen validation images and their one-pixel shifted copies
+    /// together, when the candidates were measured on both
+    /// (`RateControlRequest.shiftedCopiesWithUnseenValidation`); nil otherwise.
+    public var floatWithCopiesAccuracy: Double?
     /// Candidates tried, smallest file first.
     public var candidates: [Candidate]
     /// The chosen one (also marked in `candidates`); nil when only a sweep was asked for.
