@@ -247,8 +247,8 @@ static inline void viterbi_portable(float *c, const float *cost, int64_t count, 
     c[0] = c0; c[1] = c1; c[2] = c2; c[3] = c3;
 }
 
-// The forward pass over rows [r0, r1) of one chunk, elements from `e` on (the chunk's flat index
-// of row r0's first element), path costs in `c`.
+// The forward pass over rows [r0, r1) of one chunk: candidates and Viterbi flags into the scratch
+// entries of those rows (the chunk's own element indices), the path costs `c` read and updated.
 static void forward_rows(const float *values, int64_t r0, int64_t r1, int64_t columns, const uint8_t *row_class,
                          const int8_t *shift, int32_t k_max, const float *bits, float lambda, float inv, int simd,
                          int32_t *scratch_indices, uint8_t *scratch_flags, float *c) {

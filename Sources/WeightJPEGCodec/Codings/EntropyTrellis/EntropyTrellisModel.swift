@@ -36,10 +36,6 @@ extension EntropyTrellis {
 
     static func bitsFor(_ maxValue: Int) -> Int { maxValue <= 0 ? 0 : Int.bitWidth - maxValue.leadingZeroBitCount }
 
-    /// Builds each candidate model, estimates its size from its class histograms, keeps the smallest.
-    /// With `rowStride > 1` the histograms (and so the returned tables, then only estimates) cover
-    /// every `rowStride`-th row, their symbol bits scaled up to the whole tensor; the row and column
-    /// classes always come from every row. `tokens` is read only on the rows the histograms cover.
     /// Σ v² in Double, added in order, as `s += v * v` would: computed exactly in integers when the
     /// total is below 2⁵³ (then every partial sum is an integer that Double holds exactly, so the
     /// result is the same), else by the Double additions themselves.
@@ -57,6 +53,10 @@ extension EntropyTrellis {
         return s
     }
 
+    /// Builds each candidate model, estimates its size from its class histograms, keeps the smallest.
+    /// With `rowStride > 1` the histograms (and so the returned tables, then only estimates) cover
+    /// every `rowStride`-th row, their symbol bits scaled up to the whole tensor; the row and column
+    /// classes always come from every row. `tokens` is read only on the rows the histograms cover.
     static func chooseModel(_ q: UnsafeBufferPointer<Int32>, tokens: UnsafeBufferPointer<UInt8>, rows: Int, columns: Int,
                             options: Options, tableCopies: Int = 1, rowStride: Int = 1) -> ClassModel {
         // Log2 RMS per row, and per column of the row-normalized values.
