@@ -59,7 +59,7 @@ struct ErrorTargetOptions: ParsableArguments {
     var maxRelError: Double?
     @Option(name: .customLong("max-rel-error-for"), help: ArgumentHelp("Per-tensor bound, GLOB=E (repeatable; the first match wins; must match a tensor).", valueName: "glob=e"))
     var maxRelErrorFor: [String] = []
-    @Option(name: .customLong("jpeg-min-gain"), parsing: .unconditional, help: ArgumentHelp("Try JPEG only on tensors whose 8x8 DCT coding gain is at least G (0: everywhere).", valueName: "g"))
+    @Option(name: .customLong("jpeg-min-gain"), parsing: .unconditional, help: ArgumentHelp("Try JPEG only on tensors whose 8x8 DCT AC coding gain is at least G (0: everywhere).", valueName: "g"))
     var jpegMinGain: Double = 1.05
     @Option(name: .customLong("noise-like-error"), help: ArgumentHelp("With --quality or rate control: code a noise-like tensor (AC coding gain below 1.25) within this relative error instead of JPEG, or 'off' to JPEG-code it too (default: 0.002).", valueName: "e|off"))
     var noiseLikeError: String?

@@ -335,3 +335,19 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     guard case .entropyTrellis = entry.coding else { Issue.record("coding \(entry.coding)"); return }
     #expect(WeightDistortion(original: values, decoded: try ModelCodec.decode(entry, codec: codec, path: "m").floats()).within(0.002))
 }
+
+/// The error-targeted search tries JPEG on a layout only when its AC frequencies have coding gain:
+/// white noise whose one outlier puts its mean far from the middle of its min/max range looks
+/// image-like through the DC coefficient alone (gain above 2) and is not searched; the founding
+/// MLP's first layer (smooth 28×28 rows) is.
+@Test func jpegIsSearchedForACStructureNotForTheMeansPlaceInTheRange() throws {
+    var noise = gaussian(64 * 64, sigma: 0.05, seed: 12)
+    noise[7] = 2
+    let rms = QuantizationTables.coefficientRMS(noise, rows: 64, columns: 64, layout: TileLayout.defaultMatrix)
+    #expect(ErrorTargetedSearch.codingGain(rms) > 2, "the DC offset alone")
+    #expect(!ErrorTargetedSearch.jpegWorthSearching(rms, minimumGain: 1.05))
+    let mlp = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+    let first = floats(mlp.tensors.first { $0.name == "0.weight" }!)
+    let smooth = QuantizationTables.coefficientRMS(first, rows: 512, columns: 784, layout: .rows(height: 28, width: 28))
+    #expect(ErrorTargetedSearch.jpegWorthSearching(smooth, minimumGain: 1.05))
+}

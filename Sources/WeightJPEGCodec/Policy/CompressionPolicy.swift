@@ -80,9 +80,9 @@ public struct CompressionPolicy: Sendable {
         guard let e = maxRelativeError else { return nil }
         return rank < 2 ? e * oneDimensionalBoundFactor : e
     }
-    /// In error-targeted mode, JPEG is tried for a tensor only when the 8×8 DCT's coding gain on it
-    /// (`ErrorTargetedSearch.codingGain`) is at least this; 1.05 is at most 0.035 bits per weight of
-    /// possible saving. 0 tries JPEG on every tensor.
+    /// In error-targeted mode, JPEG is tried for a tensor only when the 8×8 DCT's coding gain on it,
+    /// over the AC frequencies (`ErrorTargetedSearch.jpegWorthSearching`), is at least this; 1.05 is
+    /// at most 0.035 bits per weight of possible saving. 0 tries JPEG on every tensor.
     public var jpegMinimumCodingGain = 1.05
 
     /// Outside error-targeted mode, a tensor the rules would JPEG-code whose 8×8 DCT coding gain
