@@ -351,3 +351,14 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let smooth = QuantizationTables.coefficientRMS(first, rows: 512, columns: 784, layout: .rows(height: 28, width: 28))
     #expect(ErrorTargetedSearch.jpegWorthSearching(smooth, minimumGain: 1.05))
 }
+
+/// The gate's first look at every 8th tile: on a tensor whose 64 tiles are one tile repeated, the
+/// sample's coefficient RMS is the whole tensor's.
+@Test func aSampleOfRepeatedTilesHasTheWholeTensorsCoefficientRMS() {
+    let tile = gaussian(64 * 64, sigma: 0.05, seed: 13)
+    var values = [Float](repeating: 0, count: 512 * 512)
+    for r in 0..<512 { for c in 0..<512 { values[r * 512 + c] = tile[(r % 64) * 64 + c % 64] } }
+    let full = QuantizationTables.coefficientRMS(values, rows: 512, columns: 512, layout: TileLayout.defaultMatrix)
+    let sample = QuantizationTables.coefficientRMS(values, rows: 512, columns: 512, layout: TileLayout.defaultMatrix, tileStride: 8)
+    for k in 0..<64 { #expect(abs(sample[k] - full[k]) <= 1e-9 * full[k], "frequency \(k)") }
+}

@@ -32,8 +32,9 @@ public enum QuantizationTables {
     /// The root-mean-square of each DCT frequency (natural order, pixel units after JPEG's level
     /// shift by 128) over all 8×8 blocks of the tiles of `values` (`rows × columns`), mapped to pixels
     /// with one min/max for the whole tensor and padded to whole blocks by edge replication, exactly
-    /// as `JPEGTensorCodec` prepares them for `layout`.
-    public static func coefficientRMS(_ values: [Float], rows: Int, columns: Int, layout: TileLayout) -> [Double] {
+    /// as `JPEGTensorCodec` prepares them for `layout`. With `tileStride` > 1, over every
+    /// `tileStride`-th tile only (an estimate; the mapping still comes from the whole tensor).
+    public static func coefficientRMS(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, tileStride: Int = 1) -> [Double] {
         precondition(layout.fits(rows: rows, columns: columns) && values.count == rows * columns)
         let scales = ScaleTable.fit(values: values, layout: layout, rows: rows, columns: columns, mode: .tensor)
         let mapping = scales.mapping(tile: 0)
@@ -42,7 +43,7 @@ public enum QuantizationTables {
         var blocks = 0
         let block = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64), rowsT = UnsafeMutableBufferPointer<Double>.allocate(capacity: 64)
         defer { block.deallocate(); rowsT.deallocate() }
-        for t in 0..<layout.tileCount(rows: rows, columns: columns) {
+        for t in stride(from: 0, to: layout.tileCount(rows: rows, columns: columns), by: max(tileStride, 1)) {
             let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
             let ph = roundUpToBlock(h), pw = roundUpToBlock(w)
             var pixels = [Double](repeating: 0, count: ph * pw)
