@@ -110,17 +110,18 @@ public enum ErrorTargetedSearch {
                 layouts.append(.rows(height: shape[1] * shape[2], width: shape[3]))
             }
             for layout in layouts where layout.fits(rows: rows, columns: columns) {
-                // No JPEG level can pass when the pixel grid alone leaves more than the bound (float32:
-                // other dtypes round the decoded values, which may bring them back onto the original).
-                let floorLimit = allowed / 0.99
-                if dtype == .F32, JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout,
-                                                                        scale: scaleMode(layout, policy: policy), limit: floorLimit) > floorLimit { continue }
+                // Three filters, cheapest first (each only skips; their order changes no outcome).
                 // Every 8th tile first when there are many: a layout far below the gate (under 98 % of it)
                 // is skipped without transforming the whole tensor; the others are decided on every tile.
                 if layout.tileCount(rows: rows, columns: columns) >= 64 {
                     let sample = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout, tileStride: 8)
                     guard jpegWorthSearching(sample, minimumGain: 0.98 * policy.jpegMinimumCodingGain) else { continue }
                 }
+                // No JPEG level can pass when the pixel grid alone leaves more than the bound (float32:
+                // other dtypes round the decoded values, which may bring them back onto the original).
+                let floorLimit = allowed / 0.99
+                if dtype == .F32, JPEGTensorCodec.pixelGridSquaredError(values, rows: rows, columns: columns, layout: layout,
+                                                                        scale: scaleMode(layout, policy: policy), limit: floorLimit) > floorLimit { continue }
                 let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
                 guard jpegWorthSearching(rms, minimumGain: policy.jpegMinimumCodingGain) else { continue }
                 try jpegCandidates(values, rows: rows, columns: columns, layout: layout, rms: rms, bound: bound, policy: policy,
