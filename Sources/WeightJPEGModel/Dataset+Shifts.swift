@@ -13,12 +13,20 @@ extension Dataset {
     /// 97.0–98.5 %. So the copies stand in for unseen images when a model was trained on every
     /// labelled image there is. Four copies of one image are not independent samples: group them
     /// (`AccuracyDrop`'s `clusterSize`) when estimating a standard error.
-    public func shiftedCopies() -> Dataset {
+    public func shiftedCopies() -> Dataset { translatedCopies(Self.shiftOffsets) }
+
+    /// Every image followed by its `shiftedCopies()` (image `i` is image `5i`, its copies `5i+1…5i+4`),
+    /// for a drop measured on unseen images and slightly moved ones together: group each five
+    /// (`AccuracyDrop`'s `clusterSize`) when estimating a standard error.
+    public func withShiftedCopies() -> Dataset { translatedCopies([(0, 0)] + Self.shiftOffsets) }
+
+    /// Each image moved by every offset of `offsets` in turn (the pixels moved in are background, 0;
+    /// offset (0, 0) is the image itself), copies of one image adjacent, each with its label.
+    func translatedCopies(_ offsets: [(rows: Int, columns: Int)]) -> Dataset {
         let r = rows, c = columns, size = pixelsPerImage
-        let offsets = Self.shiftOffsets
-        var shifted = [UInt8](repeating: 0, count: images.count * offsets.count)
+        var moved = [UInt8](repeating: 0, count: images.count * offsets.count)
         images.withUnsafeBufferPointer { source in
-            shifted.withUnsafeMutableBufferPointer { target in
+            moved.withUnsafeMutableBufferPointer { target in
                 for image in 0..<count {
                     let from = image * size
                     for (k, offset) in offsets.enumerated() {
@@ -34,23 +42,6 @@ extension Dataset {
             }
         }
         let labels = self.labels.flatMap { [UInt8](repeating: $0, count: offsets.count) }
-        return Dataset(images: shifted, labels: labels, rows: rows, columns: columns)
-    }
-
-    /// Every image followed by its `shiftedCopies()` (image `i` is image `5i`, its copies `5i+1…5i+4`),
-    /// for a drop measured on unseen images and slightly moved ones together: group each five
-    /// (`AccuracyDrop`'s `clusterSize`) when estimating a standard error.
-    public func withShiftedCopies() -> Dataset {
-        let copies = shiftedCopies(), size = pixelsPerImage, k = Self.shiftOffsets.count
-        var images = [UInt8]()
-        images.reserveCapacity(self.images.count * (k + 1))
-        var labels = [UInt8]()
-        labels.reserveCapacity(count * (k + 1))
-        for i in 0..<count {
-            images += self.images[(i * size)..<((i + 1) * size)]
-            images += copies.images[(i * k * size)..<((i + 1) * k * size)]
-            labels += [UInt8](repeating: self.labels[i], count: k + 1)
-        }
-        return Dataset(images: images, labels: labels, rows: rows, columns: columns)
+        return Dataset(images: moved, labels: labels, rows: rows, columns: columns)
     }
 }
