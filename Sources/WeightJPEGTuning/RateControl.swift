@@ -52,7 +52,7 @@ public struct RateControlError: Error, CustomStringConvertible {
 /// optionally, the `int8PerRow` entries (`OutputCoding`), then, with `refine`, is fine-tuned before
 /// it is measured. Accuracy is measured on the given validation inputs, never on a test set, and a
 /// candidate passes an accuracy budget only when its drop plus `marginSigmas` standard errors
-/// (`AccuracyDrop.upperBound`) is within it.
+/// (`AccuracyDrop.upperBound`; `finetunedMarginSigmas` for fine-tuned candidates) is within it.
 public final class RateControl {
     /// The float model every candidate is coded from.
     public let file: SafetensorsFile
@@ -72,6 +72,11 @@ public final class RateControl {
     /// (0: the plain estimate; 1.645: the bound holds on unseen images with about 95 % confidence).
     /// Set it before a search: cached candidates keep their measurements, not their verdicts.
     public var marginSigmas: Double
+    /// Standard errors added instead to the drop of a candidate that `refine` fine-tuned (nil:
+    /// `marginSigmas`). Fine-tuning can fit the model to the images the drops are measured on,
+    /// so its candidates may need a margin where plain ones do not. Set it before a search, as
+    /// `marginSigmas`.
+    public var finetunedMarginSigmas: Double?
     /// Applied to every coded candidate before it is measured (fine-tuning inside the search); its
     /// bytes are the refined container's.
     public let refine: ((Container) throws -> Container)?
@@ -194,11 +199,17 @@ public final class RateControl {
         return (f - a) * 100
     }
 
-    /// Whether a measured candidate is within `maxDrop` percentage points once `marginSigmas`
+    /// The standard errors added to `c`'s drop before it is compared with a budget:
+    /// `finetunedMarginSigmas` (when set) for a fine-tuned candidate, else `marginSigmas`.
+    public func margin(for c: RateCandidate) -> Double {
+        c.refined ? finetunedMarginSigmas ?? marginSigmas : marginSigmas
+    }
+
+    /// Whether a measured candidate is within `maxDrop` percentage points once `margin(for:)`
     /// standard errors are added to its drop.
     public func passes(_ c: RateCandidate, maxDrop: Double) -> Bool {
         guard let d = c.drop else { return false }
-        return d.upperBound(sigmas: marginSigmas) <= maxDrop
+        return d.upperBound(sigmas: margin(for: c)) <= maxDrop
     }
 
     /// The largest level of each kind whose whole file is at most `targetBytes` (binary search over

@@ -50,8 +50,11 @@ struct CompressOutput {
         if let both = r.floatWithCopiesAccuracy {
             status.note("note: every drop below is measured on the validation images and their \(grouped(r.validation.count * Dataset.shiftOffsets.count)) one-pixel shifted copies (float accuracy \(pct(both))%), which cover test data a little unlike the validation images")
         }
-        if let sigmas = r.marginSigmas, sigmas > 0 {
-            status.line("  (a candidate passes when drop + \(fixed(sigmas, 3)) × standard error ≤ the budget)")
+        let sigmas = r.marginSigmas ?? 0, finetunedSigmas = r.finetunedMarginSigmas ?? sigmas
+        let margins = sigmas == finetunedSigmas ? [("a candidate", sigmas)]
+                                                : [("a plain candidate", sigmas), ("a fine-tuned candidate", finetunedSigmas)]
+        for (which, s) in margins where s > 0 {
+            status.line("  (\(which) passes when drop + \(fixed(s, 3)) × standard error ≤ the budget)")
         }
         if let epochs = r.finetuneEpochs {
             status.line("  (+ft: fine-tuned \(epochs) epoch\(epochs == 1 ? "" : "s") before it was measured)")

@@ -116,6 +116,31 @@ import Testing
         #expect(b.setting.level > a.setting.level)
     }
 
+    /// A fine-tuned candidate is judged with `finetunedMarginSigmas`, a plain one with
+    /// `marginSigmas`: a drop of one image in 200 (0.5 pp, standard error 0.5 pp) passes a 1 pp
+    /// budget without a margin and fails it with 1.645 standard errors.
+    @Test func fineTunedCandidatesHaveTheirOwnMargin() throws {
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
+        let labels = [UInt8](repeating: 0, count: 200)
+        var predicted = [Int](repeating: 0, count: 200)
+        predicted[7] = 3
+        let drop = AccuracyDrop(reference: [Int](repeating: 0, count: 200), candidate: predicted, labels: labels)
+        #expect(abs(drop.points - 0.5) < 1e-12 && abs(drop.standardErrorPoints - 0.5) < 0.01)
+        let plain = RateCandidate(setting: RateSetting(kind: .ijg, level: 20), output: .int8PerRow, bytes: 1, accuracy: 0.995,
+                                  drop: drop, refined: false, container: rc.base)
+        var tuned = plain
+        tuned.refined = true
+        // Unset, the fine-tuned margin is the plain one.
+        #expect(rc.passes(plain, maxDrop: 1.0) && rc.passes(tuned, maxDrop: 1.0))
+        rc.finetunedMarginSigmas = 1.645
+        #expect(rc.margin(for: plain) == 0 && rc.margin(for: tuned) == 1.645)
+        #expect(rc.passes(plain, maxDrop: 1.0) && !rc.passes(tuned, maxDrop: 1.0))
+        rc.marginSigmas = 1.645
+        rc.finetunedMarginSigmas = 0
+        #expect(!rc.passes(plain, maxDrop: 1.0) && rc.passes(tuned, maxDrop: 1.0))
+    }
+
     /// Fine-tuning inside the search: every probe of the binary search is refined before it is
     /// measured, its bytes are the refined container's, and the refined coefficients differ from
     /// the plain coding's. A small split (1,200 training images, 400 of them validation) keeps

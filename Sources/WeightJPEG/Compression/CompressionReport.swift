@@ -100,8 +100,11 @@ public struct RateControlReport: Codable, Sendable {
     public var reason: String?
     /// Test accuracies of the float model and the chosen file, when asked for (reporting only).
     public var test: TestAccuracy?
-    /// Standard errors added to each candidate's drop before it was compared with the budget.
+    /// Standard errors added to each candidate's drop before it was compared with the budget
+    /// (to a fine-tuned candidate's: `finetunedMarginSigmas`).
     public var marginSigmas: Double?
+    /// With fine-tuning inside the search: standard errors added to each fine-tuned candidate's drop.
+    public var finetunedMarginSigmas: Double?
     /// Epochs each candidate was fine-tuned before it was measured (nil: none).
     public var finetuneEpochs: Int?
 
