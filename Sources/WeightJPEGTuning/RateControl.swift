@@ -241,16 +241,42 @@ public final class RateControl {
     /// 1…100, assuming accuracy grows with the level), or nil when even level 100 does not. The
     /// probes of the binary search are `refined` (unless `refined` is false); level 100, which only
     /// checks that the budget can be met, is not.
+    ///
+    /// With `toBeat` (the bytes of a passing file found already), a probe that would be fine-tuned
+    /// is skipped when its level's plain coding is so large that the fine-tuned file cannot be
+    /// smaller than `toBeat` (`refinedBytesFloor`); the skipped level counts as passing, so the
+    /// search goes on among coarser levels. When that level would have passed, the search takes
+    /// the same path; when not, the search would have gone on among finer, larger levels (bytes
+    /// grow with the level), which cannot win either. So the smallest file is the same, with fewer
+    /// fine-tuning runs. The result is then `top` when no probe passed.
     public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow,
-                         refined: Bool = true) throws -> RateCandidate? {
+                         refined: Bool = true, toBeat: Int? = nil) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
         let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
         guard passes(top, maxDrop: maxDrop) else { return nil }
+        let refining = refined && refine != nil
         // Midpoints rounded up: the probe order is part of the result (`tried` lists the levels probed).
         return try Bisection.lowestPassing(in: 1..<100, midpoint: .up) { level in
-            let c = try evaluate(RateSetting(kind: kind, level: level), output: output, refined: refined)
+            let setting = RateSetting(kind: kind, level: level)
+            if refining, let toBeat, Double(try plainBytes(setting, output: output)) * Self.refinedBytesFloor >= Double(toBeat) {
+                return top
+            }
+            let c = try evaluate(setting, output: output, refined: refined)
             return passes(c, maxDrop: maxDrop) ? c : nil
         } ?? top
+    }
+
+    /// The smallest ratio of a fine-tuned candidate's bytes to its plain coding's that `smallest`
+    /// allows for when it skips probes. Fine-tuning moves quantized coefficients away from 0 more
+    /// often than towards it: on 40 pairs in three fine-tuned searches of
+    /// docs/results/rate-promise.txt's models the ratio was 1.001–1.074; 0.9 leaves room.
+    public static let refinedBytesFloor = 0.9
+
+    /// The whole-file bytes of `setting` coded without fine-tuning (from the cache when it was
+    /// evaluated; else coded now and not listed in `tried`).
+    private func plainBytes(_ setting: RateSetting, output: OutputCoding) throws -> Int {
+        if let c = cache["\(setting.kind)|\(setting.level)|\(output)|false"] { return c.bytes }
+        return try container(setting, output: output).serialized().count
     }
 
     /// The output-layer codings tried by `smallest(maxDrop:kinds:)`, coarsest first.
@@ -260,7 +286,10 @@ public final class RateControl {
     /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
     /// whose drop alone (first layer kept at IJG quality 100), margin included, stays within a third
     /// of the budget.
-    public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool, refined: Bool = true) throws -> RateCandidate? {
+    /// `toBeat`: the bytes of a passing file found already (see `smallest(maxDrop:kind:output:refined:toBeat:)`;
+    /// the smallest passing file found so far is used too).
+    public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool, refined: Bool = true,
+                         toBeat: Int? = nil) throws -> RateCandidate? {
         var outputs: [OutputCoding] = [.int8PerRow]
         if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
             for s in Self.outputSteps {
@@ -271,7 +300,8 @@ public final class RateControl {
         var best: RateCandidate? = nil
         for output in outputs {
             for kind in kinds {
-                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output, refined: refined) else { continue }
+                let bound = [toBeat, best?.bytes].compactMap { $0 }.min()
+                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output, refined: refined, toBeat: bound) else { continue }
                 if best == nil || c.bytes < best!.bytes { best = c }
             }
         }

@@ -143,8 +143,9 @@ import Testing
 
     /// Fine-tuning inside the search: every probe of the binary search is refined before it is
     /// measured, its bytes are the refined container's, and the refined coefficients differ from
-    /// the plain coding's. A small split (1,200 training images, 400 of them validation) keeps
-    /// it fast.
+    /// the plain coding's; told the bytes of a passing plain file, a search skips the fine-tuning
+    /// of levels that cannot beat it and finds the same file. A small split (1,200 training
+    /// images, 400 of them validation) keeps it fast.
     @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
     func finetuningRunsInsideTheSearch() throws {
         let (file, train) = try Self.prunedReference()
@@ -154,24 +155,42 @@ import Testing
         configuration.epochs = 1
         configuration.selectBest = false
         let inputs = small.normalized()
-        var refinements = 0
-        let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: validation.normalized(),
-                                 validationLabels: validation.labels) { container in
-            refinements += 1
-            return try FinetuneRun(container: container, path: "t", configuration: configuration, trainInputs: inputs,
-                                   labels: small.labels, validationCount: 400).container
+        // A search whose fine-tuning runs are counted in `runs[counter]`.
+        var runs = [0, 0]
+        func search(counter: Int) throws -> RateControl {
+            try RateControl(file: file, policy: CompressionPolicy(), validationInputs: validation.normalized(),
+                            validationLabels: validation.labels) { container in
+                runs[counter] += 1
+                return try FinetuneRun(container: container, path: "t", configuration: configuration, trainInputs: inputs,
+                                       labels: small.labels, validationCount: 400).container
+            }
         }
+        let rc = try search(counter: 0)
         let c = try #require(try rc.smallest(maxDrop: 3.0, kind: .ijg))
         #expect(c.refined)
         #expect(c.bytes == c.container.serialized().count)
         let probes = rc.tried.filter(\.refined)
-        #expect(probes.count == refinements && refinements >= 5)
+        #expect(probes.count == runs[0] && runs[0] >= 5)
         let plain = try rc.container(c.setting)
         #expect(plain.serialized() != c.container.serialized())
         // The unrefined level-100 check is the only probe that was not fine-tuned.
         #expect(rc.tried.filter { !$0.refined }.map(\.setting.level) == [100])
         // The plain search beside it fine-tunes nothing.
         let plainChoice = try #require(try rc.smallest(maxDrop: 3.0, kind: .ijg, refined: false))
-        #expect(!plainChoice.refined && refinements == probes.count)
+        #expect(!plainChoice.refined && runs[0] == probes.count)
+
+        // Told the plain file's size, a new search skips the probes whose files cannot beat it:
+        // the same file, with fewer fine-tuning runs.
+        let again = try search(counter: 1)
+        let same = try #require(try again.smallest(maxDrop: 3.0, kind: .ijg, toBeat: plainChoice.bytes))
+        #expect(same.setting == c.setting && same.container.serialized() == c.container.serialized())
+        #expect(runs[1] < runs[0] && runs[1] >= 1)
+        // Every skipped level's plain file was too large to be beaten by fine-tuning.
+        let skipped = rc.tried.filter(\.refined).map(\.setting.level).filter { level in !again.tried.contains { $0.refined && $0.setting.level == level } }
+        #expect(!skipped.isEmpty)
+        for level in skipped {
+            let bytes = try rc.evaluate(RateSetting(kind: .ijg, level: level), measure: false).bytes
+            #expect(Double(bytes) * RateControl.refinedBytesFloor >= Double(plainChoice.bytes))
+        }
     }
 }

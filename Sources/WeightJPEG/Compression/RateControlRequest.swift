@@ -155,12 +155,13 @@ public struct RateControlRequest: Sendable {
         case .maxDrop(let maxDrop):
             (rc.marginSigmas, rc.finetunedMarginSigmas) = measured.margins(requested: marginSigmas)
             marginUsed = rc.marginSigmas
-            var best = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput)
             // Fine-tuning can make the measured drop larger (on validation images the model was
-            // trained on, it moves the model away from them): the plain search runs too, and the
-            // smaller passing file wins, so fine-tuning never costs bytes.
-            if refine != nil, let plain = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput, refined: false),
-               best == nil || plain.bytes < best!.bytes {
+            // trained on, it moves the model away from them): the plain search runs too (first,
+            // it is quick), and the smaller passing file wins, so fine-tuning never costs bytes.
+            // The fine-tuned search skips the levels whose files cannot beat the plain one.
+            let plain = refine != nil ? try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput, refined: false) : nil
+            var best = try rc.smallest(maxDrop: maxDrop, kinds: kinds, cheapOutput: cheapOutput, toBeat: plain?.bytes)
+            if let plain, best == nil || plain.bytes < best!.bytes {
                 best = plain
             }
             guard let c = best else {
