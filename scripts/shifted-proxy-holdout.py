@@ -17,34 +17,17 @@ Needs numpy and torch (a measurement script, not part of the product or CI).
 
 Usage: scripts/shifted-proxy-holdout.py [--data data/mnist] [--summary] FLOAT.safetensors DECODED.safetensors... [--and FLOAT DECODED...]...
 """
-import argparse, json, statistics, struct, sys
+import argparse, statistics
 import numpy as np
 import torch
+
+from mnist_mlp import idx, load_safetensors, normalized, predictions, shift
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--data", default="data/mnist")
 ap.add_argument("--summary", action="store_true")
 ap.add_argument("files", nargs=argparse.REMAINDER, help="a float model, its decoded candidates; --and starts the next model")
 a = ap.parse_args()
-
-def load_safetensors(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    body = b[8 + n:]
-    return {k: torch.from_numpy(np.frombuffer(body[v["data_offsets"][0]:v["data_offsets"][1]], dtype=np.float32).reshape(v["shape"]).copy())
-            for k, v in header.items() if k != "__metadata__"}
-
-def idx(path):
-    b = open(path, "rb").read()
-    dims = struct.unpack(">" + "I" * b[3], b[4:4 + 4 * b[3]])
-    return np.frombuffer(b[4 + 4 * b[3]:], dtype=np.uint8).reshape(dims)
-
-def shift(images, dy, dx):
-    out = np.zeros_like(images)
-    h, w = images.shape[1:]
-    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-    return out
 
 train = idx(f"{a.data}/train-images-idx3-ubyte"); labels = idx(f"{a.data}/train-labels-idx1-ubyte")
 fit, fit_labels = train[40000:50000], labels[40000:50000]
@@ -61,11 +44,7 @@ sets = {
     "s2x4": moved([(2 * dy, 2 * dx) for dy, dx in axes]),
     "s1+d": moved(axes + diagonals),
 }
-prepared = {k: ((torch.tensor(x.reshape(len(x), -1), dtype=torch.float32) / 255 - 0.1307) / 0.3081, torch.tensor(l.astype(np.int64)))
-            for k, (x, l) in sets.items()}
-
-def predictions(m, x):
-    return (torch.relu(x @ m["0.weight"].T + m["0.bias"]) @ m["2.weight"].T + m["2.bias"]).argmax(1)
+prepared = {k: (normalized(x), torch.tensor(l.astype(np.int64))) for k, (x, l) in sets.items()}
 
 groups, group = [], []
 for f in a.files:

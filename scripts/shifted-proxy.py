@@ -13,39 +13,17 @@ Needs numpy and torch (a measurement script, not part of the product or CI).
 Usage: scripts/shifted-proxy.py [--data data/mnist] FLOAT.safetensors DECODED.safetensors...
   e.g. for q in 8 10 12 15 20 30: weightjpeg compress M -o q.wjpg --quality q; weightjpeg decompress q.wjpg -o q.safetensors
 """
-import argparse, json, struct
+import argparse
 import numpy as np
 import torch
+
+from mnist_mlp import idx, load_safetensors, normalized, predictions, shift
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--data", default="data/mnist")
 ap.add_argument("model")
 ap.add_argument("candidates", nargs="*")
 a = ap.parse_args()
-
-def load_safetensors(path):
-    b = open(path, "rb").read()
-    n = struct.unpack("<Q", b[:8])[0]
-    header = json.loads(b[8:8 + n])
-    body = b[8 + n:]
-    out = {}
-    for k, v in header.items():
-        if k == "__metadata__":
-            continue
-        s, e = v["data_offsets"]
-        out[k] = torch.from_numpy(np.frombuffer(body[s:e], dtype=np.float32).reshape(v["shape"]).copy())
-    return out
-
-def idx(path):
-    b = open(path, "rb").read()
-    dims = struct.unpack(">" + "I" * b[3], b[4:4 + 4 * b[3]])
-    return np.frombuffer(b[4 + 4 * b[3]:], dtype=np.uint8).reshape(dims)
-
-def shift(images, dy, dx):
-    out = np.zeros_like(images)
-    h, w = images.shape[1:]
-    out[:, max(dy, 0):h + min(dy, 0), max(dx, 0):w + min(dx, 0)] = images[:, max(-dy, 0):h + min(-dy, 0), max(-dx, 0):w + min(-dx, 0)]
-    return out
 
 train = idx(f"{a.data}/train-images-idx3-ubyte"); train_labels = idx(f"{a.data}/train-labels-idx1-ubyte")
 val, val_labels = train[50000:], train_labels[50000:]
@@ -57,11 +35,7 @@ sets = {
     "half4": (np.concatenate([((val.astype(np.float32) + shift(val, dy, dx)) / 2).round() for dy, dx in moves]), np.tile(val_labels, 4), 4),
     "noise": (np.clip(val.astype(np.float32) + np.random.default_rng(0).normal(0, 80, val.shape), 0, 255), val_labels, 1),
 }
-prepared = {k: (((torch.tensor(x.reshape(len(x), -1), dtype=torch.float32) / 255 - 0.1307) / 0.3081),
-                torch.tensor(l.astype(np.int64)), copies) for k, (x, l, copies) in sets.items()}
-
-def predictions(m, x):
-    return (torch.relu(x @ m["0.weight"].T + m["0.bias"]) @ m["2.weight"].T + m["2.bias"]).argmax(1)
+prepared = {k: (normalized(x), torch.tensor(l.astype(np.int64)), copies) for k, (x, l, copies) in sets.items()}
 
 reference = load_safetensors(a.model)
 ref = {k: predictions(reference, x) for k, (x, _, _) in prepared.items()}
