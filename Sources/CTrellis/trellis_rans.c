@@ -57,8 +57,8 @@ static inline uint32_t symbol_step(uint32_t *x, const uint32_t *tb) {
 #define TABLE_WORDS 1280
 
 // The trellis state after an element in state s whose magnitude has parity p: NEXT_STATE[2s + p]
-// (docs/FORMAT.md §4). With the sign step of `value`, 3–6 % less decoder time than a packed word and a
-// float sign flip (scripts/trellis-kernel-bench).
+// (docs/FORMAT.md §4). With the sign step of `value`, about 5 % less decoder time than a packed word
+// and a float sign flip (scripts/trellis-kernel-bench).
 static const uint8_t NEXT_STATE[8] = {0, 2, 2, 0, 1, 3, 3, 1};
 
 // The first table of element c's class in a row of class `rc` (mode 1: the class's two tables).
