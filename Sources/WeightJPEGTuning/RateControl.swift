@@ -246,9 +246,10 @@ public final class RateControl {
     /// is skipped when its level's plain coding is so large that the fine-tuned file cannot be
     /// smaller than `toBeat` (`refinedBytesFloor`); the skipped level counts as passing, so the
     /// search goes on among coarser levels. When that level would have passed, the search takes
-    /// the same path; when not, the search would have gone on among finer, larger levels (bytes
-    /// grow with the level), which cannot win either. So the smallest file is the same, with fewer
-    /// fine-tuning runs. The result is then `top` when no probe passed.
+    /// the same path; when not, the search would have gone on among finer, larger levels, which
+    /// cannot win either. So as long as bytes grow with the level and no fine-tuned file is below
+    /// `refinedBytesFloor` of its plain coding, the smallest file is the same, with fewer
+    /// fine-tuning runs. The result is `top` when no probe passed.
     public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow,
                          refined: Bool = true, toBeat: Int? = nil) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
@@ -267,9 +268,9 @@ public final class RateControl {
     }
 
     /// The smallest ratio of a fine-tuned candidate's bytes to its plain coding's that `smallest`
-    /// allows for when it skips probes. Fine-tuning moves quantized coefficients away from 0 more
-    /// often than towards it: on 40 pairs in three fine-tuned searches of
-    /// docs/results/rate-promise.txt's models the ratio was 1.001–1.074; 0.9 leaves room.
+    /// allows for when it skips probes. In 40 pairs from three fine-tuned searches on
+    /// docs/results/rate-promise.txt's models the ratio was 1.001–1.074 (fine-tuned files were
+    /// never smaller); 0.9 leaves room.
     public static let refinedBytesFloor = 0.9
 
     /// The whole-file bytes of `setting` coded without fine-tuning (from the cache when it was
