@@ -169,7 +169,7 @@ public final class RateControl {
     public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8PerRow, measure: Bool = true,
                          refined: Bool = false) throws -> RateCandidate {
         let refining = refined && refine != nil && measure
-        let key = "\(setting.kind)|\(setting.level)|\(output)|\(refining)"
+        let key = Self.cacheKey(setting, output: output, refined: refining)
         if let c = cache[key], c.accuracy != nil || !measure { return c }
         var container = try container(setting, output: output)
         var accuracy: Double? = nil
@@ -276,8 +276,13 @@ public final class RateControl {
     /// The whole-file bytes of `setting` coded without fine-tuning (from the cache when it was
     /// evaluated; else coded now and not listed in `tried`).
     private func plainBytes(_ setting: RateSetting, output: OutputCoding) throws -> Int {
-        if let c = cache["\(setting.kind)|\(setting.level)|\(output)|false"] { return c.bytes }
+        if let c = cache[Self.cacheKey(setting, output: output, refined: false)] { return c.bytes }
         return try container(setting, output: output).serialized().count
+    }
+
+    /// The key of one candidate in `cache`.
+    private static func cacheKey(_ setting: RateSetting, output: OutputCoding, refined: Bool) -> String {
+        "\(setting.kind)|\(setting.level)|\(output)|\(refined)"
     }
 
     /// The output-layer codings tried by `smallest(maxDrop:kinds:)`, coarsest first.

@@ -88,7 +88,7 @@ func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPer
     let g = entropyTrellisGaussian(4096, sigma: 1, seed: 21)
     // Exact; exact; past 2⁵³; past UInt64.
     for scale: Float in [3, 3_000, 2_000_000, 2_000_000_000] {
-        let q = g.map { Int32(max(min(($0 * scale).rounded(), 2_147_483_000), -2_147_483_000)) }
+        let q = g.map { Int32(max(min(($0 * scale).rounded(), 2_147_483_008), -2_147_483_008)) }   // floats just below 2³¹
         var plain = 0.0
         for v in q { let d = Double(v); plain += d * d }
         let fast = q.withUnsafeBufferPointer { EntropyTrellis.squareSum($0) }
