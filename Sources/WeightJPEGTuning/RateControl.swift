@@ -11,11 +11,20 @@ public enum OutputCoding: Hashable, Sendable, CustomStringConvertible {
     /// One JPEG image of the whole tensor (per-tensor min/max), flat table with this step: an
     /// entropy-coded uniform quantizer in the (orthonormal) DCT domain.
     case jpegFlat(step: Int)
+    /// The cheapest coding within this relative RMS error (`ErrorTargetedSearch`, as
+    /// `compress --max-rel-error` codes a tensor; on an output layer coding 6 wins), and the
+    /// policy's float16 tensors (the biases) too, within a tenth of it for 1-D ones
+    /// (`CompressionPolicy.oneDimensionalBoundFactor`). On reference model 0 (the README's session,
+    /// first layer at IJG quality 100): 0.2 took 1.7 KB for a drop of 0.04 pp on the shifted
+    /// copies, a flat-table JPEG step 16 3.8 KB for 0.09 pp (its 10 rows padded to 16 for the
+    /// 8 × 8 blocks), int8 per row 5.0 KB for 0.01 pp.
+    case bounded(relativeError: Double)
 
     public var description: String {
         switch self {
         case .int8PerRow: return "int8-row"
         case .jpegFlat(let s): return "jpeg flat \(s)"
+        case .bounded(let e): return "rel-error \(e)"
         }
     }
 }
@@ -49,14 +58,16 @@ public struct RateControlError: Error, CustomStringConvertible {
 ///
 /// The model is built once with the base policy; each candidate re-codes only the JPEG-coded
 /// entries (every tensor the policy JPEG-codes gets the same setting, with its own spectrum) and,
-/// optionally, the `int8PerRow` entries (`OutputCoding`), then, with `refine`, is fine-tuned before
-/// it is measured. Accuracy is measured on the given validation inputs, never on a test set, and a
-/// candidate passes an accuracy budget only when its drop plus `marginSigmas` standard errors
-/// (`AccuracyDrop.upperBound`; `finetunedMarginSigmas` for fine-tuned candidates) is within it.
+/// optionally, the `int8PerRow` entries (`OutputCoding`; with `.bounded`, the `float16` ones too),
+/// then, with `refine`, is fine-tuned before it is measured. Accuracy is measured on the given
+/// validation inputs, never on a test set, and a candidate passes an accuracy budget only when its
+/// drop plus `marginSigmas` standard errors (`AccuracyDrop.upperBound`; `finetunedMarginSigmas`
+/// for fine-tuned candidates) is within it.
 public final class RateControl {
     /// The float model every candidate is coded from.
     public let file: SafetensorsFile
-    /// The model coded once with the base policy; candidates re-code only its JPEG (and int8) entries.
+    /// The model coded once with the base policy; candidates re-code only its JPEG (and int8 and
+    /// float16) entries.
     public let base: Container
     let policy: CompressionPolicy
     let codec: JPEGTensorCodec
@@ -81,6 +92,8 @@ public final class RateControl {
     /// bytes are the refined container's.
     public let refine: ((Container) throws -> Container)?
     private var rmsCache: [String: [Double]] = [:]
+    /// `.bounded` codings of single tensors, by `name|bound`: they do not depend on the first layer.
+    private var boundedCache: [String: ContainerEntry] = [:]
     private var cache: [String: RateCandidate] = [:]
     /// Every candidate evaluated, in order.
     public private(set) var tried: [RateCandidate] = []
@@ -138,8 +151,12 @@ public final class RateControl {
                 if let coded = try TensorCoding.jpeg(p).encode(values, shape: entry.shape, dtype: dtype, table: table, jpeg: codec) {
                     entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coded.coding, payloads: coded.payloads)
                 }
-            case .int8PerRow:
-                guard case .jpegFlat(let step) = output else { continue }
+            case .int8PerRow, .float16:
+                if case .bounded(let e) = output {
+                    entries[i] = try bounded(entry, tensor: tensor, bound: entry.shape.count < 2 ? e * policy.oneDimensionalBoundFactor : e)
+                    continue
+                }
+                guard entry.coding == .int8PerRow, case .jpegFlat(let step) = output else { continue }
                 let values = try tensor.floats()
                 let columns = values.count / rows
                 let p = JPEGTensorParameters(layout: .matrix(tileHeight: min(rows, 4096), tileWidth: min(columns, 4096)),
@@ -155,6 +172,20 @@ public final class RateControl {
             }
         }
         return Container(metadata: base.metadata, entries: entries)
+    }
+
+    /// `entry` coded by `ErrorTargetedSearch` within relative error `bound` (cached).
+    private func bounded(_ entry: ContainerEntry, tensor: SafetensorsTensor, bound: Double) throws -> ContainerEntry {
+        let key = "\(entry.name)|\(bound)"
+        if let e = boundedCache[key] { return e }
+        let choice = try ErrorTargetedSearch.cheapest(tensor.floats(), shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
+                                                      bound: bound, policy: policy, codec: codec)
+        // The base coding when it is smaller (float16 on a tiny tensor).
+        let coded = choice.bytes < entry.payloads.reduce(0, { $0 + $1.count }) + entry.coding.parameterBytes.count
+            ? ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: choice.coding, payloads: choice.payloads)
+            : entry
+        boundedCache[key] = coded
+        return coded
     }
 
     /// Accuracy of `container`'s model on `inputs`.
@@ -285,22 +316,31 @@ public final class RateControl {
         "\(setting.kind)|\(setting.level)|\(output)|\(refined)"
     }
 
-    /// The output-layer codings tried by `smallest(maxDrop:kinds:)`, coarsest first.
+    /// The flat-table JPEG output layers tried by `smallest(maxDrop:kinds:)`, coarsest first.
     public static let outputSteps = [24, 16, 12, 8, 6, 4, 3, 2]
 
+    /// The relative errors of the `.bounded` output layers tried by `smallest(maxDrop:kinds:)`,
+    /// coarsest first (steps of about √2).
+    public static let outputBounds = [0.4, 0.28, 0.2, 0.14, 0.1, 0.07, 0.05, 0.035, 0.025]
+
     /// The smallest file over `kinds` whose validation drop is at most `maxDrop`. With
-    /// `cheapOutput`, the int8 output layer is also tried as a flat-table JPEG: the coarsest step
-    /// whose drop alone (first layer kept at IJG quality 100), margin included, stays within a third
-    /// of the budget.
+    /// `cheapOutput`, the int8 output layer is also tried in two cheaper codings: the coarsest
+    /// flat-table JPEG step (`outputSteps`) and the coarsest `.bounded` error (`outputBounds`) whose
+    /// drop alone (first layer kept at IJG quality 100), margin included, stays within a third of
+    /// the budget. Both are searched: the one with fewer bytes at that point is not always the one
+    /// that leaves the first layer more room.
     /// `toBeat`: the bytes of a passing file found already (see `smallest(maxDrop:kind:output:refined:toBeat:)`;
     /// the smallest passing file found so far is used too).
     public func smallest(maxDrop: Double, kinds: [TableKind], cheapOutput: Bool, refined: Bool = true,
                          toBeat: Int? = nil) throws -> RateCandidate? {
         var outputs: [OutputCoding] = [.int8PerRow]
         if cheapOutput && base.entries.contains(where: { $0.coding == .int8PerRow }) {
-            for s in Self.outputSteps {
-                let c = try evaluate(RateSetting(kind: .ijg, level: 100), output: .jpegFlat(step: s))
-                if passes(c, maxDrop: maxDrop / 3) { outputs.append(.jpegFlat(step: s)); break }
+            let families: [[OutputCoding]] = [Self.outputSteps.map { .jpegFlat(step: $0) }, Self.outputBounds.map { .bounded(relativeError: $0) }]
+            for family in families {
+                for output in family where passes(try evaluate(RateSetting(kind: .ijg, level: 100), output: output), maxDrop: maxDrop / 3) {
+                    outputs.append(output)
+                    break
+                }
             }
         }
         var best: RateCandidate? = nil

@@ -11,7 +11,7 @@ struct Compare: ParsableCommand {
         evaluated on the test images; bytes count everything needed to rebuild it. Methods: float16, \
         int8 per row, uniform 2–8-bit per row + rANS, magnitude pruning + rANS-coded gaps and values, \
         low-rank SVD (float16 factors), k-means weight sharing + Huffman, WeightJPEG post-training \
-        (real .wjpg files: IJG quality sweep, spectrum tables with a JPEG output layer) and WeightJPEG \
+        (real .wjpg files: IJG quality sweep, spectrum tables with a JPEG or an error-bounded output layer) and WeightJPEG \
         fine-tuned (compress at a quality, then `finetune`: trains on training images 0..<50,000, picks \
         the epoch on 50,000..<60,000; never the test set). Biases are float16 in every baseline. \
         Hidden units never active on the training images are removed first, for every method alike \

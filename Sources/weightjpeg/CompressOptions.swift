@@ -105,9 +105,9 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
-    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 1.645; 0 on shifted copies of trained-on --data images, unless fine-tuned).", valueName: "sigmas"))
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-cmd: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
     var margin: Double?
-    @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the int8 output layer as a flat-table JPEG.")
+    @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the output layer as a flat-table JPEG and error-bounded.")
     var cheapOutput = true
     @Flag(inversion: .prefixedNo, help: "With --max-drop, also measure on one-pixel shifted copies of the validation images.")
     var shiftedCopies = true

@@ -70,6 +70,36 @@ import Testing
         _ = try MLP(tensors: tensors)
     }
 
+    /// `.bounded(E)`: the output layer within relative error E and the biases within E/10,
+    /// measured on the decoded file; the first layer as without it; smaller than int8 per row and
+    /// float16 biases.
+    @Test func boundedOutputKeepsItsBounds() throws {
+        let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
+        let setting = RateSetting(kind: .ijg, level: 20)
+        let int8 = try rc.container(setting, output: .int8PerRow)
+        for e in [0.2, 0.05] {
+            let bounded = try rc.container(setting, output: .bounded(relativeError: e))
+            let parsed = try Container(bytes: bounded.serialized(), path: "t")
+            let decoded = try ModelCodec.floatTensors(parsed, path: "t")
+            for tensor in file.tensors {
+                let original = try tensor.floats(), values = try #require(decoded[tensor.name]).values
+                let error = try #require(WeightDistortion(original: original, decoded: values).relative)
+                let entry = try #require(parsed[tensor.name])
+                if tensor.name == "0.weight" {
+                    #expect(entry.payloads == int8[tensor.name]!.payloads)
+                } else {
+                    #expect(error <= (tensor.shape.count < 2 ? e / 10 : e) + 1e-9, "\(tensor.name) at \(e): \(error)")
+                    #expect(entry.coding != .float16 && entry.coding != .int8PerRow, "\(tensor.name) at \(e)")
+                }
+            }
+            #expect(bounded.serialized().count < int8.serialized().count - 2_000)
+        }
+        // The coarser bound takes fewer bytes.
+        #expect(try rc.container(setting, output: .bounded(relativeError: 0.2)).serialized().count
+                < rc.container(setting, output: .bounded(relativeError: 0.05)).serialized().count)
+    }
+
     /// `--max-drop`: the chosen model's validation drop is within the budget, recomputed from the
     /// written bytes. Uses the first 2,000 validation images (training images 50,000…51,999) to keep
     /// the debug build's run short.

@@ -63,8 +63,10 @@ public struct CompareOptions: Sendable {
     /// WeightJPEG post-training points (default policy, IJG quality).
     public var qualities: [Int] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 25, 30, 40, 50, 75]
     /// WeightJPEG post-training points with other tables / output coding (`.tables`).
-    public var tableSettings: [WeightJPEGMethod] = [5, 10, 15, 18, 20, 22, 25, 28, 30, 35, 40, 50].map {
-        .tables(RateSetting(kind: .defaultSpectrum, level: $0), output: .jpegFlat(step: 8))
+    /// The spectrum levels with a flat-table JPEG output layer, and again with the output layer and
+    /// biases error-bounded (the rate control's `.bounded` candidates, at 0.1).
+    public var tableSettings: [WeightJPEGMethod] = [OutputCoding.jpegFlat(step: 8), .bounded(relativeError: 0.1)].flatMap { output in
+        [5, 10, 15, 18, 20, 22, 25, 28, 30, 35, 40, 50].map { WeightJPEGMethod.tables(RateSetting(kind: .defaultSpectrum, level: $0), output: output) }
     }
     /// Fine-tuned points (`.finetuned` or `.finetunedTables`; empty: no fine-tuning).
     public var finetunes: [WeightJPEGMethod] = [2, 3, 4, 5, 6, 8, 10].map { WeightJPEGMethod.finetuned(quality: $0) }

@@ -14,9 +14,9 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     public var family: String {
         switch self {
         case .postTraining: return "WeightJPEG post-training (IJG q)"
-        case .tables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o == .int8PerRow ? "int8" : "JPEG") output)"
+        case .tables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o.shortName) output)"
         case .finetuned: return "WeightJPEG fine-tuned (IJG q)"
-        case .finetunedTables(let s, let o): return "WeightJPEG fine-tuned (\(s.kind.shortName) table, \(o == .int8PerRow ? "int8" : "JPEG") output)"
+        case .finetunedTables(let s, let o): return "WeightJPEG fine-tuned (\(s.kind.shortName) table, \(o.shortName) output)"
         }
     }
 
@@ -28,6 +28,17 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(family), \(setting)" }
+}
+
+extension OutputCoding {
+    /// `int8`, `JPEG` or `bounded` (error-bounded), for a family's name.
+    var shortName: String {
+        switch self {
+        case .int8PerRow: return "int8"
+        case .jpegFlat: return "JPEG"
+        case .bounded: return "bounded"
+        }
+    }
 }
 
 extension TableKind {
