@@ -243,30 +243,38 @@ public final class RateControl {
         return d.upperBound(sigmas: margin(for: c)) <= maxDrop
     }
 
-    /// The largest level of each kind whose whole file is at most `targetBytes` (binary search over
-    /// levels 1…100, assuming bytes grow with the level; only candidates actually coded at ≤ target
-    /// are returned). Among kinds, the best validation accuracy wins (ties: fewer bytes); without
-    /// validation data, the first kind that fits.
-    public func largest(targetBytes: Int, kinds: [TableKind], output: OutputCoding = .int8PerRow) throws -> RateCandidate? {
+    /// The largest level of each kind, with each of `outputs`, whose whole file is at most
+    /// `targetBytes` (binary search over levels 1…100, assuming bytes grow with the level; only
+    /// candidates actually coded at ≤ target are returned). Among kinds and outputs, the best
+    /// validation accuracy wins (ties: fewer bytes); without validation data, the first kind that
+    /// fits with the first output.
+    public func largest(targetBytes: Int, kinds: [TableKind], outputs: [OutputCoding] = [.int8PerRow]) throws -> RateCandidate? {
         var best: RateCandidate? = nil
-        for kind in kinds {
-            let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
-            guard first.bytes <= targetBytes else { continue }
-            var f = try Bisection.highestPassing(in: 2..<101) { level in
-                let c = try evaluate(RateSetting(kind: kind, level: level), output: output, measure: false)
-                return c.bytes <= targetBytes ? c : nil
-            } ?? first
-            if validationInputs != nil { f = try evaluate(f.setting, output: output, measure: true) }
-            if let b = best {
-                let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
-                if better { best = f }
-            } else {
-                best = f
+        for output in outputs {
+            for kind in kinds {
+                let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
+                guard first.bytes <= targetBytes else { continue }
+                var f = try Bisection.highestPassing(in: 2..<101) { level in
+                    let c = try evaluate(RateSetting(kind: kind, level: level), output: output, measure: false)
+                    return c.bytes <= targetBytes ? c : nil
+                } ?? first
+                guard validationInputs != nil else { return f }
+                f = try evaluate(f.setting, output: output, measure: true)
+                if let b = best {
+                    let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
+                    if better { best = f }
+                } else {
+                    best = f
+                }
             }
-            if validationInputs == nil { break }
         }
         return best
     }
+
+    /// The output layers `largest(targetBytes:)` tries with a cheap output: int8 per row, and
+    /// error-bounded at 0.2 and 0.1 (on the reference models 1.7 and 2.3 KB for the output layer,
+    /// against 5.0 KB, so the first layer gets the rest of the budget).
+    public static let targetBytesOutputs: [OutputCoding] = [.int8PerRow, .bounded(relativeError: 0.2), .bounded(relativeError: 0.1)]
 
     /// The coarsest level of `kind` that `passes` `maxDrop` percentage points (binary search over
     /// 1…100, assuming accuracy grows with the level), or nil when even level 100 does not. The

@@ -107,9 +107,9 @@ struct RateControlOptions: ParsableArguments {
     var tableKindsAlias: String?
     @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-cmd: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
     var margin: Double?
-    @Flag(inversion: .prefixedNo, help: "With --max-drop, also try the output layer as a flat-table JPEG and error-bounded.")
+    @Flag(inversion: .prefixedNo, help: "With --max-drop or --target-bytes, also try cheaper output layers (JPEG, error-bounded).")
     var cheapOutput = true
-    @Flag(inversion: .prefixedNo, help: "With --max-drop, also measure on one-pixel shifted copies of the validation images.")
+    @Flag(inversion: .prefixedNo, help: "With --max-drop or --target-bytes, also measure on shifted copies of the validation images.")
     var shiftedCopies = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut

@@ -38,6 +38,14 @@ import Testing
                 }
             }
         }
+        // With the error-bounded output layers too: still within the target, and never less
+        // accurate than int8 alone (its candidates are among them).
+        for target in [20_000, 27_500] {
+            let int8 = try #require(try rc.largest(targetBytes: target, kinds: [.ijg, .defaultSpectrum]))
+            let any = try #require(try rc.largest(targetBytes: target, kinds: [.ijg, .defaultSpectrum], outputs: RateControl.targetBytesOutputs))
+            #expect(any.bytes <= target && any.container.serialized().count == any.bytes)
+            #expect(try #require(any.accuracy) >= int8.accuracy!)
+        }
         // Too small a target: nothing fits.
         #expect(try rc.largest(targetBytes: 2_000, kinds: [.ijg, .flat]) == nil)
         // Without data, ijg only needs bytes.

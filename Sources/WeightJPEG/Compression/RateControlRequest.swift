@@ -11,7 +11,7 @@ import WeightJPEGTuning
 public struct RateControlRequest: Sendable {
     /// What "best" means.
     public enum Goal: Sendable, Equatable {
-        /// The finest setting whose whole file is at most this many bytes; best validation accuracy among kinds.
+        /// The finest setting whose whole file is at most this many bytes; best validation accuracy among kinds (and output layers).
         case targetBytes(Int)
         /// The smallest file whose validation accuracy is at most this many percentage points below float.
         case maxDrop(Double)
@@ -24,7 +24,8 @@ public struct RateControlRequest: Sendable {
     /// Table kinds tried, each with its own level search over 1…100.
     public var kinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
     /// With `maxDrop`: also try the int8 output layer as a flat-table JPEG and error-bounded
-    /// (`OutputCoding.bounded`, with the biases).
+    /// (`OutputCoding.bounded`, with the biases); with `targetBytes`, error-bounded
+    /// (`RateControl.targetBytesOutputs`).
     public var cheapOutput = true
     /// Validation images used: the first `validationCount` of `DataSplit.standard.validation`.
     public var validationCount = DataSplit.heldOut
@@ -52,13 +53,13 @@ public struct RateControlRequest: Sendable {
     /// (0.38, 0.35 pp) and 2.0 none, at about the same mean size (18.7 and 18.5 KB; the search is
     /// not monotone in the margin, as the output layer's share of the budget moves with it).
     public static let unseenMarginSigmas = 2.0
-    /// With `maxDrop`, when the validation images look trained on (`RateControlReport.looksTrainedOn`):
+    /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on (`RateControlReport.looksTrainedOn`):
     /// measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
     /// which the model has not seen) instead, and fine-tune (`finetuneEpochs`) on all 60,000 images,
     /// as the model was trained. False: measure on the trained-on images themselves, which
     /// over-states the drop on unseen images, without a margin.
     public var shiftTrainedOnValidation = true
-    /// With `maxDrop`, when the validation images are unseen: measure every drop on them together
+    /// With a goal, when the validation images are unseen: measure every drop on them together
     /// with their one-pixel shifted copies (`Dataset.withShiftedCopies`: 50,000 images for 10,000,
     /// each image and its copies one sample for the standard error). On the ten
     /// `train --holdout 10000` models of docs/results/rate-promise.txt, the test drop of the
@@ -91,10 +92,10 @@ public struct RateControlRequest: Sendable {
         func floatModelAccuracy(on images: Dataset) throws -> Double {
             try MLP.sequential(in: source).evaluate(inputs: images.normalized(), labels: images.labels).accuracy
         }
-        // With `maxDrop`: whether the validation images look trained on (they score as images 0…
+        // With a goal: whether the validation images look trained on (they score as images 0…
         // do), and if so (with `shiftTrainedOnValidation`), their shifted copies choose instead.
         var trainedOnFacts: (validationAccuracy: Double, fitAccuracy: Double, trainedOn: Bool)? = nil
-        if case .maxDrop = goal {
+        if goal != .none {
             let validationAccuracy = try floatModelAccuracy(on: validation)
             let fitAccuracy = try floatModelAccuracy(on: train.subset(0..<validationCount))
             trainedOnFacts = (validationAccuracy, fitAccuracy, RateControlReport.looksTrainedOn(
@@ -155,11 +156,12 @@ public struct RateControlRequest: Sendable {
         var marginUsed: Double? = nil
         switch goal {
         case .targetBytes(let targetBytes):
-            guard let c = try rc.largest(targetBytes: targetBytes, kinds: kinds, output: .int8PerRow) else {
+            guard let c = try rc.largest(targetBytes: targetBytes, kinds: kinds,
+                                         outputs: cheapOutput ? RateControl.targetBytesOutputs : [.int8PerRow]) else {
                 throw CompressionPlanError.noSettingFits(targetBytes: targetBytes, smallestTried: rc.tried.map(\.bytes).min() ?? 0)
             }
             chosen = c
-            reason = "finest setting of each kind with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among kinds"
+            reason = "finest setting of each kind\(cheapOutput ? " and output layer" : "") with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among them"
         case .maxDrop(let maxDrop):
             (rc.marginSigmas, rc.finetunedMarginSigmas) = measured.margins(requested: marginSigmas)
             marginUsed = rc.marginSigmas
@@ -198,11 +200,13 @@ public struct RateControlRequest: Sendable {
                                                                            standardErrorPoints: chosen.drop?.standardErrorPoints,
                                                                            finetuned: chosen.refined ? true : nil, chosen: true),
                                        reason: reason)
-        if let facts = trainedOnFacts, let marginUsed {
+        if let facts = trainedOnFacts {
             report.floatFitAccuracy = facts.fitAccuracy
-            report.marginSigmas = marginUsed
-            report.finetuneEpochs = refine == nil ? nil : finetuneEpochs
-            if refine != nil { report.finetunedMarginSigmas = rc.finetunedMarginSigmas }
+            if let marginUsed {
+                report.marginSigmas = marginUsed
+                report.finetuneEpochs = refine == nil ? nil : finetuneEpochs
+                if refine != nil { report.finetunedMarginSigmas = rc.finetunedMarginSigmas }
+            }
             if measured == .shiftedCopies { report.floatShiftedAccuracy = floatAccuracy }
             if measured == .imagesWithCopies { report.floatWithCopiesAccuracy = floatAccuracy }
         }
@@ -215,9 +219,9 @@ public struct RateControlRequest: Sendable {
     }
 
     /// What a search's drops are measured on: decided once from whether the validation images
-    /// look trained on (nil: no `maxDrop`, nothing checked) and the two settings above.
+    /// look trained on (nil: no goal, nothing checked) and the two settings above.
     enum DropImages: Equatable {
-        /// The validation images as they are (unseen, or no `maxDrop`).
+        /// The validation images as they are (unseen, or no goal).
         case images
         /// The validation images, which the model was trained on (`shiftTrainedOnValidation` off).
         case memorizedImages
