@@ -50,8 +50,9 @@ public struct RateControlRequest: Sendable {
     /// is judged on a test set, which is a sample too, from other writers: on the ten
     /// `train --holdout 10000` models of docs/results/rate-promise.txt, with the error-bounded
     /// output layers among the candidates, 1.645 left two test drops above a 0.3 pp budget
-    /// (0.38, 0.35 pp) and 2.0 none, at about the same mean size (18.7 and 18.5 KB; the search is
-    /// not monotone in the margin, as the output layer's share of the budget moves with it).
+    /// (0.38, 0.35 pp) and 2.0 none, at about the same mean size (18.7 and 18.5 KB, when only
+    /// each output family's coarsest setting was searched; the search is not monotone in the
+    /// margin, as the output layer's share of the budget moves with it).
     public static let unseenMarginSigmas = 2.0
     /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on (`RateControlReport.looksTrainedOn`):
     /// measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
