@@ -23,25 +23,26 @@ public struct RateControlRequest: Sendable {
     public var goal: Goal
     /// Table kinds tried, each with its own level search over 1…100.
     public var kinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
-    /// With `maxDrop`: also try the int8 output layer as a flat-table JPEG and error-bounded
-    /// (`OutputCoding.bounded`, with the biases); with `targetBytes`, error-bounded
-    /// (`RateControl.targetBytesOutputs`).
+    /// Also try cheaper output layers than int8 per row: with `maxDrop`, flat-table JPEGs and
+    /// error-bounded ones (`OutputCoding.bounded`, with the biases; see
+    /// `RateControl.smallest(maxDrop:kinds:cheapOutput:refined:toBeat:)`); with `targetBytes`,
+    /// `RateControl.targetBytesOutputs`.
     public var cheapOutput = true
     /// Validation images used: the first `validationCount` of `DataSplit.standard.validation`.
     public var validationCount = DataSplit.heldOut
     /// With `maxDrop`: standard errors of the validation drop added before it is compared with the
     /// budget (`AccuracyDrop.upperBound`). Nil chooses by what the drops are measured on:
-    /// `unseenMarginSigmas` on validation images the model has not seen; 0 on the shifted copies
-    /// of trained-on images (`shiftTrainedOnValidation`), whose drops were above the test drops at 17 of 18 JPEG points of the reference models
-    /// (`docs/results/shifted-proxy.txt`) and for all but two files chosen on them (fine-tuned
-    /// files that gain accuracy; `docs/results/rate-promise.txt`), so a margin would mostly add
-    /// bytes. Candidates fine-tuned inside the search (`finetuneEpochs`) get `defaultMarginSigmas`
-    /// on the shifted copies too: the model is fine-tuned on the images they are copies of, and of
-    /// twelve fine-tuned files chosen there with no margin, four had test drops above their
-    /// drops on the copies (by 0.03–0.44 pp; two of them broke a 0.3 pp budget), against one of
+    /// `unseenMarginSigmas` on validation images the model has not seen; 0 on the shifted copies of
+    /// trained-on images (`shiftTrainedOnValidation`), whose drops were above the test drops at 17 of
+    /// 18 JPEG points of the reference models (`docs/results/shifted-proxy.txt`) and for all but two
+    /// files chosen on them (fine-tuned files that gain accuracy; `docs/results/rate-promise.txt`), so
+    /// a margin would mostly add bytes. Candidates fine-tuned inside the search (`finetuneEpochs`) get
+    /// `defaultMarginSigmas` on the shifted copies too: the model is fine-tuned on the images they are
+    /// copies of, and of twelve fine-tuned files chosen there with no margin, four had test drops above
+    /// their drops on the copies (by 0.03–0.44 pp; two of them broke a 0.3 pp budget), against one of
     /// eighteen plain JPEG points. On trained-on images measured as they are, the margin is always 0
-    /// (their drop over-states the unseen one more). A value set here applies to every candidate.
-    /// 0 is the plain estimate, which a test set exceeds about half the time on unseen images.
+    /// (their drop over-states the unseen one more). A value set here applies to every candidate. 0 is
+    /// the plain estimate, which a test set exceeds about half the time on unseen images.
     public var marginSigmas: Double? = nil
     /// One-sided 95 % normal quantile: the margin of candidates fine-tuned on the images whose
     /// shifted copies measure them.
@@ -54,8 +55,8 @@ public struct RateControlRequest: Sendable {
     /// each output family's coarsest setting was searched; the search is not monotone in the
     /// margin, as the output layer's share of the budget moves with it).
     public static let unseenMarginSigmas = 2.0
-    /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on (`RateControlReport.looksTrainedOn`):
-    /// measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
+    /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on
+    /// (`RateControlReport.looksTrainedOn`): measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
     /// which the model has not seen) instead, and fine-tune (`finetuneEpochs`) on all 60,000 images,
     /// as the model was trained. False: measure on the trained-on images themselves, which
     /// over-states the drop on unseen images, without a margin.
