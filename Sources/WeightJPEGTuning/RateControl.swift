@@ -174,18 +174,18 @@ public final class RateControl {
         return Container(metadata: base.metadata, entries: entries)
     }
 
-    /// `entry` coded by `ErrorTargetedSearch` within relative error `bound` (cached).
+    /// `tensor` (whose base entry is `entry`) coded within relative error `bound`, as
+    /// `ModelCodec.encode` codes a tensor with a bound of its own (`CompressionPolicy.tensorBounds`),
+    /// or `entry` when that is smaller in the file (cached).
     private func bounded(_ entry: ContainerEntry, tensor: SafetensorsTensor, bound: Double) throws -> ContainerEntry {
         let key = "\(entry.name)|\(bound)"
         if let e = boundedCache[key] { return e }
-        let choice = try ErrorTargetedSearch.cheapest(tensor.floats(), shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
-                                                      bound: bound, policy: policy, codec: codec)
-        // The base coding when it is smaller (float16 on a tiny tensor).
-        let coded = choice.bytes < entry.payloads.reduce(0, { $0 + $1.count }) + entry.coding.parameterBytes.count
-            ? ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: choice.coding, payloads: choice.payloads)
-            : entry
-        boundedCache[key] = coded
-        return coded
+        var tensorPolicy = policy
+        tensorPolicy.tensorBounds[entry.name] = bound
+        let coded = try ModelCodec.encode(tensor, policy: tensorPolicy, codec: codec)
+        let smaller = coded.storedBytes < entry.storedBytes ? coded : entry
+        boundedCache[key] = smaller
+        return smaller
     }
 
     /// Accuracy of `container`'s model on `inputs`.

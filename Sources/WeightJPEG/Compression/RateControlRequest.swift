@@ -56,10 +56,10 @@ public struct RateControlRequest: Sendable {
     /// margin, as the output layer's share of the budget moves with it).
     public static let unseenMarginSigmas = 2.0
     /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on
-    /// (`RateControlReport.looksTrainedOn`): measure every drop on their one-pixel shifted copies (`Dataset.shiftedCopies`, four per image,
-    /// which the model has not seen) instead, and fine-tune (`finetuneEpochs`) on all 60,000 images,
-    /// as the model was trained. False: measure on the trained-on images themselves, which
-    /// over-states the drop on unseen images, without a margin.
+    /// (`RateControlReport.looksTrainedOn`): measure every drop on their one-pixel shifted copies
+    /// (`Dataset.shiftedCopies`, four per image, which the model has not seen) instead, and fine-tune
+    /// (`finetuneEpochs`) on all 60,000 images, as the model was trained. False: measure on the
+    /// trained-on images themselves, which over-states the drop on unseen images, without a margin.
     public var shiftTrainedOnValidation = true
     /// With a goal, when the validation images are unseen: measure every drop on them together
     /// with their one-pixel shifted copies (`Dataset.withShiftedCopies`: 50,000 images for 10,000,
