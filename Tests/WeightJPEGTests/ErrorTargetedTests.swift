@@ -362,3 +362,42 @@ func everyBoundHoldsOnEveryTensor(bound: Double) throws {
     let sample = QuantizationTables.coefficientRMS(values, rows: 512, columns: 512, layout: TileLayout.defaultMatrix, tileStride: 8)
     for k in 0..<64 { #expect(abs(sample[k] - full[k]) <= 1e-9 * full[k], "frequency \(k)") }
 }
+
+@Test func theExactFallbackIsCopiedOnlyWhenNothingLossyPasses() throws {
+    let codec = try JPEGTensorCodec()
+    let values = gaussian(4096, sigma: 0.05, seed: 41)
+    let tensor = SafetensorsTensor(name: "w", shape: [64, 64], floats: values)
+    var copies = 0
+    func search(_ bound: Double) throws -> ErrorTargetedSearch.Choice {
+        try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: .F32,
+                                         exactBytes: { copies += 1; return [UInt8](tensor.data) }, exactByteCount: tensor.data.count,
+                                         bound: bound, policy: CompressionPolicy(), codec: codec)
+    }
+    let loose = try search(0.03)
+    #expect(loose.coding != .exact && copies == 0)
+    // No lossy coding of noise comes within 1e-9: the raw bytes, made once.
+    let tight = try search(1e-9)
+    #expect(tight.coding == .exact && copies == 1)
+    #expect(tight.payloads == [[UInt8](tensor.data)] && tight.bytes == tensor.data.count)
+}
+
+@Test(arguments: [SafetensorsDType.F32, .F16, .BF16, .F64])
+func distortionOfTwoTensorsWalksThemInChunksWithTheArraysResult(dtype: SafetensorsDType) throws {
+    // Over two 2^16-element chunks and a partial one, in every float dtype.
+    let n = 2 * 65_536 + 1_234
+    let values = gaussian(n, sigma: 0.1, seed: 42), noise = gaussian(n, sigma: 0.003, seed: 43)
+    let original = SafetensorsTensor(name: "w", shape: [n], floats: values, dtype: dtype)
+    let decoded = SafetensorsTensor(name: "w", shape: [n], floats: zip(values, noise).map { $0 + $1 }, dtype: dtype)
+    let whole = WeightDistortion(original: try original.floats(), decoded: try decoded.floats())
+    #expect(try WeightDistortion(original: original, decoded: decoded) == whole)
+    #expect(whole.relative.map { $0 > 0.01 && $0 < 0.05 } == true)
+    // A range across a chunk boundary converts as floats() does.
+    let range = 65_000..<70_000
+    var part = [Float](repeating: .nan, count: range.count)
+    try part.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try original.floats(range, into: p) }
+    #expect(part == Array(try original.floats()[range]))
+    let ints = SafetensorsTensor(name: "i", dtype: .I32, shape: [2], data: Data(count: 8))
+    #expect(throws: SafetensorsError.self) {
+        try part.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try ints.floats(0..<2, into: p) }
+    }
+}

@@ -47,7 +47,7 @@ extension ModelCodec {
             error = original.dtype.convertsToFloat ? WeightDistortion(squaredError: 0, squaredNorm: 1, count: 1) : nil
         } else if original.dtype.convertsToFloat {
             let decoded = try decode(entry, codec: codec, path: path)
-            error = WeightDistortion(original: try original.floats(), decoded: try decoded.floats())
+            error = try WeightDistortion(original: original, decoded: decoded)
         }
         return TensorOutcome(name: entry.name, coding: entry.coding.description, bytes: entry.storedBytes, error: error)
     }

@@ -36,7 +36,8 @@ public enum ModelCodec {
             try rejectNonFinite(values, of: tensor.name)
             let choice: ErrorTargetedSearch.Choice
             do throws(CodecError) {
-                choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype, exactBytes: [UInt8](tensor.data),
+                choice = try ErrorTargetedSearch.cheapest(values, shape: tensor.shape, dtype: tensor.dtype,
+                                                          exactBytes: { [UInt8](tensor.data) }, exactByteCount: tensor.data.count,
                                                           bound: bound, policy: policy, codec: codec)
             } catch {
                 throw CodecError(tensor: tensor.name, reason: error.reason)

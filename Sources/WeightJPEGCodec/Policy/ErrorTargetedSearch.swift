@@ -45,13 +45,20 @@ public enum ErrorTargetedSearch {
     public static let jpegKinds: [TableKind] = [.ijg, .flat, .defaultSpectrum]
 
     /// The cheapest coding of `values` (`shape`, from a `dtype` tensor) within relative error `bound`.
-    /// `exactBytes` is the tensor's raw payload (returned as is when nothing lossy passes).
-    public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType, exactBytes: [UInt8],
+    /// `exactBytes` makes the tensor's raw payload, `exactByteCount` bytes long, returned as is when
+    /// nothing lossy passes; it is called only then (a large tensor's copy is not made in vain).
+    public static func cheapest(_ values: [Float], shape: [Int], dtype: SafetensorsDType,
+                                exactBytes: () -> [UInt8], exactByteCount: Int,
                                 bound: Double, policy: CompressionPolicy, codec: JPEGTensorCodec) throws(CodecError) -> Choice {
-        var best = Choice(coding: .exact, payloads: [exactBytes], error: WeightDistortion(squaredError: 0, squaredNorm: 1, count: values.count))
+        var lossy: Choice? = nil
+        func exact() -> Choice {
+            Choice(coding: .exact, payloads: [exactBytes()], error: WeightDistortion(squaredError: 0, squaredNorm: 1, count: values.count))
+        }
+        /// The bytes of the smallest passing candidate so far (the exact payload when none is).
+        var bestBytes: Int { lossy?.bytes ?? (exactByteCount + TensorCoding.exact.parameterBytes.count) }
         var norm = 0.0
         for v in values { norm += Double(v) * Double(v) }
-        guard values.count > 0 else { return best }
+        guard values.count > 0 else { return exact() }
         // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1
         // The squared error the bound allows (Σ(w − ŵ)² ≤ bound²·‖W‖²).
@@ -67,7 +74,7 @@ public enum ErrorTargetedSearch {
             return Choice(coding: coded.coding, payloads: coded.payloads, error: err)
         }
         func consider(_ c: Choice?) {
-            if let c, c.error.within(bound), c.bytes < best.bytes { best = c }
+            if let c, c.error.within(bound), c.bytes < bestBytes { lossy = c }
         }
 
         var trellis: Choice? = nil
@@ -81,7 +88,7 @@ public enum ErrorTargetedSearch {
             consider(entropyUniform(values, norm: norm, bound: bound, probe: probe))
         }
         // float16 takes 2 bytes per weight: tried only when that could be smaller than the best so far.
-        if dtype == .F32, 2 * values.count < best.bytes, values.allSatisfy({ abs($0) <= 65_504 }) {
+        if dtype == .F32, 2 * values.count < bestBytes, values.allSatisfy({ abs($0) <= 65_504 }) {
             consider(try probe(.float16, nil))
         }
 
@@ -96,7 +103,7 @@ public enum ErrorTargetedSearch {
             return (try? probe(.fixedRows(bits: b), nil)) ?? nil
         }
         var hi = 16
-        while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= best.bytes { hi -= 1 }
+        while hi >= 2 && 4 * rows + (values.count * hi + 7) / 8 >= bestBytes { hi -= 1 }
         if hi >= 2, let top = fixed(hi), top.error.within(bound) {
             consider(Bisection.lowestPassing(in: 2..<hi) { bits in fixed(bits).flatMap { $0.error.within(bound) ? $0 : nil } } ?? top)
         }
@@ -126,10 +133,10 @@ public enum ErrorTargetedSearch {
                 let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: layout)
                 guard jpegWorthSearching(rms, minimumGain: policy.jpegMinimumCodingGain) else { continue }
                 try jpegCandidates(values, rows: rows, columns: columns, layout: layout, rms: rms, bound: bound, policy: policy,
-                                   bestBytes: { best.bytes }, probe: probe, consider: consider)
+                                   bestBytes: { bestBytes }, probe: probe, consider: consider)
             }
         }
-        return best
+        return lossy ?? exact()
     }
 
     /// The JPEG scale mode the search uses with `layout`: per tile for matrix layouts, else the policy's.

@@ -24,6 +24,28 @@ public struct WeightDistortion: Codable, Sendable, Equatable {
         self.init(squaredError: e, squaredNorm: w, count: original.count)
     }
 
+    /// Compares two float tensors of the same element count (each converted as `floats()` converts
+    /// it), walking them in chunks of 2^16 elements: no float copy of either is made, so measuring a
+    /// tensor costs no memory beyond the two tensors' own bytes (a mapped original's pages are
+    /// dropped again as they are read).
+    public init(original: SafetensorsTensor, decoded: SafetensorsTensor) throws(SafetensorsError) {
+        precondition(original.count == decoded.count)
+        let n = original.count, chunk = 1 << 16
+        var a = [Float](repeating: 0, count: min(n, chunk)), b = a
+        var e = 0.0, w = 0.0
+        for c in stride(from: 0, to: n, by: chunk) {
+            let range = c..<min(n, c + chunk)
+            try a.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try original.floats(range, into: p) }
+            try b.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try decoded.floats(range, into: p) }
+            for i in 0..<range.count {
+                let o = Double(a[i]), d = Double(b[i]) - o
+                e += d * d
+                w += o * o
+            }
+        }
+        self.init(squaredError: e, squaredNorm: w, count: n)
+    }
+
     /// From the sums `Σ(ΔW)²`, `ΣW²` over `count` elements.
     public init(squaredError e: Double, squaredNorm w: Double, count: Int) {
         rmse = count == 0 ? 0 : (e / Double(count)).squareRoot()

@@ -84,31 +84,52 @@ public struct SafetensorsTensor: Equatable, Sendable {
                 LargeBuffer.adviseHugePages(UnsafeMutableRawBufferPointer(out))
                 // In chunks: pages of a memory-mapped input (`MappedFile`) are dropped once converted,
                 // so the input and its float copy are not both resident in full.
-                let size = dtype.byteSize, chunk = 1 << 20
+                let chunk = 1 << 20
                 for c in stride(from: 0, to: n, by: chunk) {
                     let range = c..<min(n, c + chunk)
-                    switch dtype {
-                    case .F32:
-                        #if _endian(little)
-                        UnsafeMutableRawPointer(out.baseAddress! + range.lowerBound)
-                            .copyMemory(from: raw.baseAddress! + 4 * range.lowerBound, byteCount: 4 * range.count)
-                        #else
-                        for i in range { out[i] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
-                        #endif
-                    case .F64:
-                        for i in range { out[i] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
-                    case .F16:
-                        for i in range { out[i] = HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                    case .BF16:
-                        for i in range { out[i] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
-                    default:
-                        for i in range { out[i] = 0 }  // unreachable: guarded above
-                    }
-                    MappedFile.releaseIfMapped(UnsafeRawBufferPointer(rebasing: raw[(size * range.lowerBound)..<(size * range.upperBound)]))
+                    Self.convert(raw, dtype: dtype, range, into: UnsafeMutableBufferPointer(rebasing: out[range]))
                 }
                 initialized = n
             }
         }
+    }
+
+    /// Elements `range` as `Float`, converted as `floats()` converts them, written to the start of
+    /// `out` (at least `range.count` long), with the same release of mapped pages: a caller can walk a
+    /// tensor of any size in chunks without its float copy (as `WeightDistortion(original:decoded:)`
+    /// for tensors does).
+    public func floats(_ range: Range<Int>, into out: UnsafeMutableBufferPointer<Float>) throws(SafetensorsError) {
+        guard dtype.convertsToFloat else {
+            throw SafetensorsError(path: "", kind: .notFloatingPoint(tensor: name, dtype: dtype))
+        }
+        precondition(range.lowerBound >= 0 && range.upperBound <= count && out.count >= range.count)
+        let dtype = self.dtype
+        data.withUnsafeBytes { Self.convert($0, dtype: dtype, range, into: out) }
+    }
+
+    /// Converts elements `range` of `raw` (of a float `dtype`) into `out[0..<range.count]`, then
+    /// drops their pages if `raw` lies in a live `MappedFile`.
+    private static func convert(_ raw: UnsafeRawBufferPointer, dtype: SafetensorsDType, _ range: Range<Int>,
+                                into out: UnsafeMutableBufferPointer<Float>) {
+        guard !range.isEmpty else { return }
+        let size = dtype.byteSize, first = range.lowerBound
+        switch dtype {
+        case .F32:
+            #if _endian(little)
+            UnsafeMutableRawPointer(out.baseAddress!).copyMemory(from: raw.baseAddress! + 4 * first, byteCount: 4 * range.count)
+            #else
+            for i in range { out[i - first] = Float(bitPattern: UInt32(littleEndian: raw.loadUnaligned(fromByteOffset: 4 * i, as: UInt32.self))) }
+            #endif
+        case .F64:
+            for i in range { out[i - first] = Float(Double(bitPattern: UInt64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * i, as: UInt64.self)))) }
+        case .F16:
+            for i in range { out[i - first] = HalfPrecision.float(fromHalfBits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        case .BF16:
+            for i in range { out[i - first] = HalfPrecision.float(fromBFloat16Bits: UInt16(littleEndian: raw.loadUnaligned(fromByteOffset: 2 * i, as: UInt16.self))) }
+        default:
+            for i in range { out[i - first] = 0 }  // unreachable: callers check convertsToFloat
+        }
+        MappedFile.releaseIfMapped(UnsafeRawBufferPointer(rebasing: raw[(size * range.lowerBound)..<(size * range.upperBound)]))
     }
 
     /// `floats()` written into `buffer`, reusing its storage when it is uniquely referenced and large
