@@ -171,7 +171,7 @@ import Testing
         var covered = 0
         for k in 0..<m.imageCount {
             let (width, height) = m.size(ofImage: k)
-            #expect(width <= JPEG.maxDimension && height <= JPEG.maxDimension)
+            #expect(width <= Mosaic.maximumSide && height <= Mosaic.maximumSide)
             var slots = Set<[Int]>()
             for t in m.tiles(inImage: k) {
                 let (x, y) = m.origin(ofTile: t)
@@ -182,4 +182,9 @@ import Testing
         }
         #expect(covered == count)
     }
+    // Up to 2048² pixels one image, as before the cap (the founding layer: 512 slots of 32 × 32);
+    // beyond, near-square images of at most 2048 a side.
+    #expect(Mosaic.choose(tileCount: 512, slotHeight: 32, slotWidth: 32).imageCount == 1)
+    let big = Mosaic.choose(tileCount: 6000, slotHeight: 64, slotWidth: 64)
+    #expect(big.columns == 32 && big.tilesPerImage == 1024 && big.imageCount == 6)
 }

@@ -15,9 +15,17 @@ package struct Mosaic: Equatable {
         self.tilesPerImage = tilesPerImage
     }
 
-    /// The layout the encoder chooses: a near-square grid within JPEG's 65,500-pixel limit.
+    /// The largest side, in pixels, of a mosaic image the encoder writes (unless one tile's slot is
+    /// larger). A tensor of more than about 2048² pixels is split into several images, so that
+    /// libjpeg's whole-image buffers (the pixels, and two bytes per coefficient for the optimized
+    /// Huffman tables' second pass) stay near 12 MB per worker however large the tensor; each
+    /// further image costs its headers (about 0.6 KB).
+    static let maximumSide = 2048
+
+    /// The layout the encoder chooses: a near-square grid of images of at most `maximumSide` (and
+    /// JPEG's 65,500) pixels a side.
     static func choose(tileCount: Int, slotHeight: Int, slotWidth: Int) -> Mosaic {
-        let limit = JPEG.maxDimension
+        let limit = min(JPEG.maxDimension, maximumSide)
         var columns = max(1, Int(Double(tileCount).squareRoot().rounded(.up)))
         columns = min(columns, max(1, limit / slotWidth))
         let rowsNeeded = (tileCount + columns - 1) / columns
