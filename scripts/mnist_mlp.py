@@ -1,7 +1,7 @@
 """MNIST data and the founding MLP (Linear-ReLU-Linear, PyTorch names 0.* and 2.*) for
 scripts/shifted-proxy.py and scripts/shifted-proxy-holdout.py (measurement scripts only: the product
 never needs PyTorch)."""
-import json, struct
+import argparse, json, struct
 
 import numpy as np
 import torch
@@ -40,3 +40,18 @@ def normalized(images):
 def predictions(m, x):
     """The MLP's predicted classes."""
     return (torch.relu(x @ m["0.weight"].T + m["0.bias"]) @ m["2.weight"].T + m["2.bias"]).argmax(1)
+
+
+ONE_PIXEL_MOVES = [(1, 0), (-1, 0), (0, 1), (0, -1)]
+
+
+def model_and_candidates():
+    """The command line of a script that compares decoded candidates with their float model:
+    [--data DIR] FLOAT.safetensors DECODED.safetensors..., with the training set loaded:
+    (arguments, training images, training labels)."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--data", default="data/mnist")
+    ap.add_argument("model")
+    ap.add_argument("candidates", nargs="*")
+    a = ap.parse_args()
+    return a, idx(f"{a.data}/train-images-idx3-ubyte"), idx(f"{a.data}/train-labels-idx1-ubyte")

@@ -13,21 +13,13 @@ Needs numpy and torch (a measurement script, not part of the product or CI).
 Usage: scripts/shifted-proxy.py [--data data/mnist] FLOAT.safetensors DECODED.safetensors...
   e.g. for q in 8 10 12 15 20 30: weightjpeg compress M -o q.wjpg --quality q; weightjpeg decompress q.wjpg -o q.safetensors
 """
-import argparse
 import numpy as np
 import torch
 
-from mnist_mlp import idx, load_safetensors, normalized, predictions, shift
+from mnist_mlp import ONE_PIXEL_MOVES as moves, idx, load_safetensors, model_and_candidates, normalized, predictions, shift
 
-ap = argparse.ArgumentParser()
-ap.add_argument("--data", default="data/mnist")
-ap.add_argument("model")
-ap.add_argument("candidates", nargs="*")
-a = ap.parse_args()
-
-train = idx(f"{a.data}/train-images-idx3-ubyte"); train_labels = idx(f"{a.data}/train-labels-idx1-ubyte")
+a, train, train_labels = model_and_candidates()
 val, val_labels = train[50000:], train_labels[50000:]
-moves = [(1, 0), (-1, 0), (0, 1), (0, -1)]
 sets = {
     "val": (val, val_labels, 1),
     "test": (idx(f"{a.data}/t10k-images-idx3-ubyte"), idx(f"{a.data}/t10k-labels-idx1-ubyte"), 1),

@@ -54,29 +54,13 @@ extension MLP {
         }
         // active[l][j]: unit j of hidden layer l had a positive pre-activation on some sample.
         var active = hiddenLayers.map { [Bool](repeating: false, count: $0.outputs) }
-        let batchSize = max(1, min(batchSize, count))
-        let widest = hiddenLayers.map(\.outputs).max() ?? 0
-        let scratch = UnsafeMutablePointer<Float>.allocate(capacity: max(1, 2 * batchSize * widest))
-        defer { scratch.deallocate() }
-        inputs.withUnsafeBufferPointer { x in
-            var start = 0
-            while start < count {
-                let b = min(batchSize, count - start)
-                var input = x.baseAddress! + start * inputSize
-                for (l, layer) in hiddenLayers.enumerated() {
-                    let h = scratch + (l % 2) * batchSize * widest
-                    layer.forward(input, batch: b, into: h)
-                    let n = layer.outputs
-                    active[l].withUnsafeMutableBufferPointer { seen in
-                        for r in 0..<b {
-                            let row = h + r * n
-                            for j in 0..<n where !(row[j] <= 0) { seen[j] = true }
-                        }
-                    }
-                    Activation.relu(h, count: b * n)
-                    input = UnsafePointer(h)
+        try walkActivations(inputs: inputs, count: count, batchSize: batchSize, layerCount: hiddenLayers.count) { l, _, h, b in
+            let n = hiddenLayers[l].outputs
+            active[l].withUnsafeMutableBufferPointer { seen in
+                for r in 0..<b {
+                    let row = h + r * n
+                    for j in 0..<n where !(row[j] <= 0) { seen[j] = true }
                 }
-                start += b
             }
         }
         return active.enumerated().map { l, seen in

@@ -35,7 +35,7 @@ public struct RateCandidate: Sendable {
     public var setting: RateSetting
     /// How the output layer was coded for this candidate.
     public var output: OutputCoding
-    /// Whole `.wjpg` file size.
+    /// Whole `.wjpg` file size (the container's, plus `RateControl.fileOverheadBytes`).
     public var bytes: Int
     /// Validation accuracy (nil when not evaluated).
     public var accuracy: Double?
@@ -43,6 +43,8 @@ public struct RateCandidate: Sendable {
     public var drop: AccuracyDrop?
     /// Whether `RateControl.refine` (fine-tuning) ran before it was measured.
     public var refined = false
+    /// Whether the JPEG-coded layers' biases were corrected (`RateControl.biasCorrection`).
+    public var biasCorrected = false
     /// The coded model this candidate measured.
     public var container: Container
 }
@@ -91,6 +93,15 @@ public final class RateControl {
     /// Applied to every coded candidate before it is measured (fine-tuning inside the search); its
     /// bytes are the refined container's.
     public let refine: ((Container) throws -> Container)?
+    /// When set, every setting is also tried with the biases of the JPEG-coded layers corrected
+    /// for the candidate's decoded weights (`BiasCorrection`) before they are coded: a family of
+    /// its own beside the plain one, searched like the table kinds (not for fine-tuned candidates,
+    /// whose fine-tuning trains the biases anyway).
+    public let biasCorrection: BiasCorrection?
+    /// Bytes the written file adds to every candidate's container (the records of removed dead
+    /// units, `ZeroSlices`): counted in every candidate's `bytes`, so that a byte budget holds for
+    /// the file written and the sizes reported are the file's.
+    public let fileOverheadBytes: Int
     private var rmsCache: [String: [Double]] = [:]
     /// `.bounded` codings of single tensors, by `name|bound`: they do not depend on the first layer.
     private var boundedCache: [String: ContainerEntry] = [:]
@@ -105,11 +116,16 @@ public final class RateControl {
     ///     (`Dataset.shiftedCopies` makes 4); the standard error counts each group once.
     ///   - marginSigmas: see `marginSigmas`.
     ///   - refine: see `refine`.
+    ///   - biasCorrection: see `biasCorrection`.
+    ///   - fileOverheadBytes: see `fileOverheadBytes`.
     public init(file: SafetensorsFile, policy: CompressionPolicy, validationInputs: [Float]?, validationLabels: [UInt8],
-                validationClusterSize: Int = 1, marginSigmas: Double = 0, refine: ((Container) throws -> Container)? = nil) throws {
+                validationClusterSize: Int = 1, marginSigmas: Double = 0, refine: ((Container) throws -> Container)? = nil,
+                biasCorrection: BiasCorrection? = nil, fileOverheadBytes: Int = 0) throws {
+        self.fileOverheadBytes = fileOverheadBytes
         self.file = file
         self.marginSigmas = marginSigmas
         self.refine = refine
+        self.biasCorrection = biasCorrection
         self.policy = policy
         self.codec = try JPEGTensorCodec()
         self.base = try ModelCodec.compress(file, policy: policy)
@@ -131,30 +147,55 @@ public final class RateControl {
         base.entries.filter { if case .jpeg = $0.coding { return true } else { return false } }.map(\.name)
     }
 
-    /// The container for `setting` and `output`.
-    public func container(_ setting: RateSetting, output: OutputCoding = .int8PerRow) throws -> Container {
+    /// The biases a corrected candidate stores corrected: those of the JPEG-coded layers (empty
+    /// without `biasCorrection`).
+    public var correctedBiases: [String] {
+        jpegTensors.compactMap { biasCorrection?.biasName(forWeight: $0) }.filter { name in file.tensors.contains { $0.name == name } }
+    }
+
+    /// The container for `setting` and `output`: the JPEG-coded tensors first, then (when
+    /// `corrected`, with `biasCorrection` set) their layers' biases corrected for the decoded
+    /// weights, then the other lossy tensors.
+    public func container(_ setting: RateSetting, output: OutputCoding = .int8PerRow, corrected correct: Bool = false) throws -> Container {
         var entries = base.entries
+        var corrected: [String: SafetensorsTensor] = [:]
         for (i, entry) in entries.enumerated() {
-            guard let tensor = file.tensors.first(where: { $0.name == entry.name }) else { continue }
+            guard case .jpeg(var p) = entry.coding, let tensor = file.tensors.first(where: { $0.name == entry.name }),
+                  let dtype = SafetensorsDType(rawValue: entry.dtype) else { continue }
+            let rows = entry.shape.first ?? 0
+            let values = try tensor.floats()
+            let columns = values.count / rows
+            if rmsCache[entry.name] == nil, case .spectrum = setting.kind {
+                rmsCache[entry.name] = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
+            }
+            let table = setting.table(values: values, rows: rows, columns: columns, layout: p.layout, rms: rmsCache[entry.name])
+            p.quality = table == nil ? setting.level : 0
+            // Nil (beyond DecodeLimits): keep the base coding.
+            if let coded = try TensorCoding.jpeg(p).encode(values, shape: entry.shape, dtype: dtype, table: table, jpeg: codec) {
+                entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coded.coding, payloads: coded.payloads)
+            }
+            if correct, let biasCorrection,
+               let (name, bias) = biasCorrection.bias(forWeight: entry.name, decoded: try ModelCodec.decode(entries[i], codec: codec, path: "<candidate>").floats()),
+               let original = file.tensors.first(where: { $0.name == name }) {
+                corrected[name] = SafetensorsTensor(name: name, shape: original.shape, floats: bias, dtype: original.dtype)
+            }
+        }
+        for (i, entry) in entries.enumerated() {
+            guard let tensor = corrected[entry.name] ?? file.tensors.first(where: { $0.name == entry.name }) else { continue }
             let rows = entry.shape.first ?? 0
             guard let dtype = SafetensorsDType(rawValue: entry.dtype) else { continue }
             switch entry.coding {
-            case .jpeg(var p):
-                let values = try tensor.floats()
-                let columns = values.count / rows
-                if rmsCache[entry.name] == nil, case .spectrum = setting.kind {
-                    rmsCache[entry.name] = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
-                }
-                let table = setting.table(values: values, rows: rows, columns: columns, layout: p.layout, rms: rmsCache[entry.name])
-                p.quality = table == nil ? setting.level : 0
-                // Nil (beyond DecodeLimits): keep the base coding.
-                if let coded = try TensorCoding.jpeg(p).encode(values, shape: entry.shape, dtype: dtype, table: table, jpeg: codec) {
-                    entries[i] = ContainerEntry(name: entry.name, dtype: entry.dtype, shape: entry.shape, coding: coded.coding, payloads: coded.payloads)
-                }
+            case .jpeg:
+                continue
             case .int8PerRow, .float16:
                 if case .bounded(let e) = output {
-                    entries[i] = try bounded(entry, tensor: tensor, bound: entry.shape.count < 2 ? e * policy.oneDimensionalBoundFactor : e)
+                    entries[i] = try bounded(entry, tensor: tensor, bound: entry.shape.count < 2 ? e * policy.oneDimensionalBoundFactor : e,
+                                             cached: corrected[entry.name] == nil)
                     continue
+                }
+                if corrected[entry.name] != nil {
+                    // The base policy's coding of the corrected values (float16 for a bias).
+                    entries[i] = try ModelCodec.encode(tensor, policy: policy, codec: codec)
                 }
                 guard entry.coding == .int8PerRow, case .jpegFlat(let step) = output else { continue }
                 let values = try tensor.floats()
@@ -176,13 +217,15 @@ public final class RateControl {
 
     /// `tensor` (whose base entry is `entry`) coded within relative error `bound`, as
     /// `ModelCodec.encode` codes a tensor with a bound of its own (`CompressionPolicy.tensorBounds`),
-    /// or `entry` when that is smaller in the file (cached).
-    private func bounded(_ entry: ContainerEntry, tensor: SafetensorsTensor, bound: Double) throws -> ContainerEntry {
+    /// or `entry` when that is smaller in the file (cached unless `cached` is false: a corrected bias
+    /// differs from candidate to candidate).
+    private func bounded(_ entry: ContainerEntry, tensor: SafetensorsTensor, bound: Double, cached: Bool = true) throws -> ContainerEntry {
         let key = "\(entry.name)|\(bound)"
-        if let e = boundedCache[key] { return e }
+        if cached, let e = boundedCache[key] { return e }
         var tensorPolicy = policy
         tensorPolicy.tensorBounds[entry.name] = bound
         let coded = try ModelCodec.encode(tensor, policy: tensorPolicy, codec: codec)
+        if !cached { return coded.storedBytes < entry.storedBytes ? coded : try ModelCodec.encode(tensor, policy: policy, codec: codec) }
         let smaller = coded.storedBytes < entry.storedBytes ? coded : entry
         boundedCache[key] = smaller
         return smaller
@@ -195,14 +238,16 @@ public final class RateControl {
     }
 
     /// Codes (and, with data, evaluates) one candidate; cached. With `refined`, `refine` (when set)
-    /// runs on the coded candidate before it is measured.
+    /// runs on the coded candidate before it is measured; with `corrected`, `biasCorrection` (when
+    /// set) corrects the biases.
     @discardableResult
     public func evaluate(_ setting: RateSetting, output: OutputCoding = .int8PerRow, measure: Bool = true,
-                         refined: Bool = false) throws -> RateCandidate {
+                         refined: Bool = false, corrected: Bool = false) throws -> RateCandidate {
         let refining = refined && refine != nil && measure
-        let key = Self.cacheKey(setting, output: output, refined: refining)
+        let correcting = corrected && biasCorrection != nil
+        let key = Self.cacheKey(setting, output: output, refined: refining, corrected: correcting)
         if let c = cache[key], c.accuracy != nil || !measure { return c }
-        var container = try container(setting, output: output)
+        var container = try container(setting, output: output, corrected: correcting)
         var accuracy: Double? = nil
         var drop: AccuracyDrop? = nil
         if measure, let x = validationInputs {
@@ -213,10 +258,10 @@ public final class RateControl {
                                  clusterSize: validationClusterSize)
             accuracy = Double(zip(predicted, validationLabels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }) / Double(validationLabels.count)
         }
-        let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count,
-                              accuracy: accuracy, drop: drop, refined: refining, container: container)
+        let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count + fileOverheadBytes,
+                              accuracy: accuracy, drop: drop, refined: refining, biasCorrected: correcting, container: container)
         cache[key] = c
-        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output && $0.refined == refining }) {
+        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output && $0.refined == refining && $0.biasCorrected == correcting }) {
             tried[i] = c
         } else {
             tried.append(c)
@@ -247,28 +292,36 @@ public final class RateControl {
     /// `targetBytes` (binary search over levels 1…100, assuming bytes grow with the level; only
     /// candidates actually coded at ≤ target are returned). Among kinds and outputs, the best
     /// validation accuracy wins (ties: fewer bytes); without validation data, the first kind that
-    /// fits with the first output.
+    /// fits with the first output. With `biasCorrection`, each is also tried corrected.
     public func largest(targetBytes: Int, kinds: [TableKind], outputs: [OutputCoding] = [.int8PerRow]) throws -> RateCandidate? {
         var best: RateCandidate? = nil
-        for output in outputs {
-            for kind in kinds {
-                let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false)
-                guard first.bytes <= targetBytes else { continue }
-                var f = try Bisection.highestPassing(in: 2..<101) { level in
-                    let c = try evaluate(RateSetting(kind: kind, level: level), output: output, measure: false)
-                    return c.bytes <= targetBytes ? c : nil
-                } ?? first
-                guard validationInputs != nil else { return f }
-                f = try evaluate(f.setting, output: output, measure: true)
-                if let b = best {
-                    let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
-                    if better { best = f }
-                } else {
-                    best = f
+        for corrected in corrections(refined: false) {
+            for output in outputs {
+                for kind in kinds {
+                    let first = try evaluate(RateSetting(kind: kind, level: 1), output: output, measure: false, corrected: corrected)
+                    guard first.bytes <= targetBytes else { continue }
+                    var f = try Bisection.highestPassing(in: 2..<101) { level in
+                        let c = try evaluate(RateSetting(kind: kind, level: level), output: output, measure: false, corrected: corrected)
+                        return c.bytes <= targetBytes ? c : nil
+                    } ?? first
+                    guard validationInputs != nil else { return f }
+                    f = try evaluate(f.setting, output: output, measure: true, corrected: corrected)
+                    if let b = best {
+                        let better = (f.accuracy ?? 0) > (b.accuracy ?? 0) || ((f.accuracy ?? 0) == (b.accuracy ?? 0) && f.bytes < b.bytes)
+                        if better { best = f }
+                    } else {
+                        best = f
+                    }
                 }
             }
         }
         return best
+    }
+
+    /// The bias-correction families searched: plain, and corrected too when `biasCorrection` is
+    /// set and the candidates are not fine-tuned.
+    private func corrections(refined: Bool) -> [Bool] {
+        biasCorrection != nil && !(refined && refine != nil) ? [false, true] : [false]
     }
 
     /// The output layers `largest(targetBytes:)` tries with a cheap output: int8 per row, and
@@ -290,9 +343,9 @@ public final class RateControl {
     /// `refinedBytesFloor` of its plain coding, the smallest file is the same, with fewer
     /// fine-tuning runs. The result is `top` when no probe passed.
     public func smallest(maxDrop: Double, kind: TableKind, output: OutputCoding = .int8PerRow,
-                         refined: Bool = true, toBeat: Int? = nil) throws -> RateCandidate? {
+                         refined: Bool = true, toBeat: Int? = nil, corrected: Bool = false) throws -> RateCandidate? {
         guard floatAccuracy != nil else { throw RateControlError("--max-drop needs validation data") }
-        let top = try evaluate(RateSetting(kind: kind, level: 100), output: output)
+        let top = try evaluate(RateSetting(kind: kind, level: 100), output: output, corrected: corrected)
         guard passes(top, maxDrop: maxDrop) else { return nil }
         let refining = refined && refine != nil
         // Midpoints rounded up: the probe order is part of the result (`tried` lists the levels probed).
@@ -301,7 +354,7 @@ public final class RateControl {
             if refining, let toBeat, Double(try plainBytes(setting, output: output)) * Self.refinedBytesFloor >= Double(toBeat) {
                 return top
             }
-            let c = try evaluate(setting, output: output, refined: refined)
+            let c = try evaluate(setting, output: output, refined: refined, corrected: corrected)
             return passes(c, maxDrop: maxDrop) ? c : nil
         } ?? top
     }
@@ -315,13 +368,13 @@ public final class RateControl {
     /// The whole-file bytes of `setting` coded without fine-tuning (from the cache when it was
     /// evaluated; else coded now and not listed in `tried`).
     private func plainBytes(_ setting: RateSetting, output: OutputCoding) throws -> Int {
-        if let c = cache[Self.cacheKey(setting, output: output, refined: false)] { return c.bytes }
-        return try container(setting, output: output).serialized().count
+        if let c = cache[Self.cacheKey(setting, output: output, refined: false, corrected: false)] { return c.bytes }
+        return try container(setting, output: output).serialized().count + fileOverheadBytes
     }
 
     /// The key of one candidate in `cache`.
-    private static func cacheKey(_ setting: RateSetting, output: OutputCoding, refined: Bool) -> String {
-        "\(setting.kind)|\(setting.level)|\(output)|\(refined)"
+    private static func cacheKey(_ setting: RateSetting, output: OutputCoding, refined: Bool, corrected: Bool) -> String {
+        "\(setting.kind)|\(setting.level)|\(output)|\(refined)|\(corrected)"
     }
 
     /// The flat-table JPEG output layers tried by `smallest(maxDrop:kinds:)`, coarsest first.
@@ -356,11 +409,14 @@ public final class RateControl {
             }
         }
         var best: RateCandidate? = nil
-        for output in outputs {
-            for kind in kinds {
-                let bound = [toBeat, best?.bytes].compactMap { $0 }.min()
-                guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output, refined: refined, toBeat: bound) else { continue }
-                if best == nil || c.bytes < best!.bytes { best = c }
+        for corrected in corrections(refined: refined) {
+            for output in outputs {
+                for kind in kinds {
+                    let bound = [toBeat, best?.bytes].compactMap { $0 }.min()
+                    guard let c = try smallest(maxDrop: maxDrop, kind: kind, output: output, refined: refined, toBeat: bound,
+                                               corrected: corrected) else { continue }
+                    if best == nil || c.bytes < best!.bytes { best = c }
+                }
             }
         }
         return best

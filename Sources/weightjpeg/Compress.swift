@@ -96,6 +96,9 @@ struct Compress: ParsableCommand {
         let source = input == "-" ? "standard input" : input
         let worst = result.worstTensor.map { "; largest relative error \(String(format: "%.3g", $0.error!.relative!)) (\($0.name))" } ?? ""
         status.line("wrote \(output): \(grouped(result.outputBytes)) bytes, \(fixed(result.ratio, 1))× smaller than \(source) (\(grouped(result.inputBytes)) bytes)\(worst)")
+        if let names = result.rateControl?.correctedBiases, !names.isEmpty {
+            status.note("note: \(names.joined(separator: ", ")) \(names.count == 1 ? "is" : "are") stored corrected for the coded weights of \(names.count == 1 ? "its layer" : "their layers") (the mean change they make to each active unit's input), not within an error bound; --no-bias-correction keeps the biases as they are")
+        }
         if !jpegMode && errorTarget.maxRelError == nil && !task.isRequested {
             status.note("note: the default bound, relative error \(CompressionPolicy.defaultMaxRelativeError) on every float tensor, is for a model whose task is unknown; --quality Q, or --data DIR with --max-drop P, for JPEG's larger ratios")
         }

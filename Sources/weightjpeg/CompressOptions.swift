@@ -107,10 +107,12 @@ struct RateControlOptions: ParsableArguments {
     var tableKindsAlias: String?
     @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-cmd: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
     var margin: Double?
-    @Flag(inversion: .prefixedNo, help: "With --max-drop or --target-bytes, also try cheaper output layers (JPEG, error-bounded).")
+    @Flag(inversion: .prefixedNo, help: "Try cheaper output layers (JPEG, bounded).")
     var cheapOutput = true
-    @Flag(inversion: .prefixedNo, help: "With --max-drop or --target-bytes, also measure on shifted copies of the validation images.")
+    @Flag(inversion: .prefixedNo, help: "Also measure on shifted validation copies.")
     var shiftedCopies = true
+    @Flag(inversion: .prefixedNo, help: "Try each setting with corrected biases too.")
+    var biasCorrection = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut
     @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (never used for choosing).")
@@ -157,6 +159,7 @@ struct RateControlOptions: ParsableArguments {
         request.marginSigmas = margin
         request.shiftTrainedOnValidation = shiftedCopies
         request.shiftedCopiesWithUnseenValidation = shiftedCopies
+        request.biasCorrection = biasCorrection
         request.reportTest = reportTest
         request.sweepLevels = try parsedSweepLevels()
         return request

@@ -59,9 +59,12 @@ struct CompressOutput {
         if let epochs = r.finetuneEpochs {
             status.line("  (+ft: fine-tuned \(epochs) epoch\(epochs == 1 ? "" : "s") before it was measured)")
         }
+        if r.candidates.contains(where: { $0.biasCorrected == true }) {
+            status.line("  (+bc: the first layer's bias corrected for its coded weights)")
+        }
         status.line("  setting                         output           bytes   val acc %  drop pp  ± se")
         for t in r.candidates {
-            let setting = TextTable.pad(t.setting + (t.finetuned == true ? " +ft" : ""), .init(30, .left, truncates: true))
+            let setting = TextTable.pad(t.setting + (t.finetuned == true ? " +ft" : "") + (t.biasCorrected == true ? " +bc" : ""), .init(30, .left, truncates: true))
             let output = TextTable.pad(t.output, .init(14, .left, truncates: true))
             let bytes = TextTable.right(grouped(t.bytes), 9)
             let accuracy = TextTable.right(pct(t.validationAccuracy), 8)
@@ -70,7 +73,7 @@ struct CompressOutput {
             status.line("  \(setting)  \(output)\(bytes)   \(accuracy)  \(drop) \(se)\(t.chosen ? " ← chosen" : "")")
         }
         guard let c = r.chosen else { return }
-        status.line("chose \(c.setting), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")
+        status.line("chose \(c.setting)\(c.biasCorrected == true ? " (bias corrected)" : ""), output layer \(c.output): \(grouped(c.bytes)) bytes, validation \(pct(c.validationAccuracy))% (\(r.reason ?? ""))")
         if let test = r.test {
             status.line("test (reporting only): float \(pct(test.float))%, chosen \(pct(test.chosen))%, drop \(fixed((test.float - test.chosen) * 100, 2)) pp")
         }

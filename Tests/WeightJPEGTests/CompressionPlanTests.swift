@@ -91,6 +91,7 @@ import Testing
     func trainedOnValidationIsShiftedOrGetsNoMargin() throws {
         let dir = try TestPaths.temporaryDirectory("plan")
         defer { try? FileManager.default.removeItem(atPath: dir) }
+        var corrected = 0
         for (shift, margin) in [(true, nil), (true, 1.645), (false, 1.645)] as [(Bool, Double?)] {
             var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
             plan.dataDirectory = TestPaths.mnist
@@ -99,7 +100,8 @@ import Testing
             request.shiftTrainedOnValidation = shift
             request.marginSigmas = margin
             plan.rateControl = request
-            let report = try #require(try plan.run().rateControl)
+            let full = try plan.run()
+            let report = try #require(full.rateControl)
             #expect(report.validationLooksTrainedOn)
             let fit = try #require(report.floatFitAccuracy)
             #expect(fit > 0.99 && report.floatValidationAccuracy > 0.99)
@@ -113,7 +115,39 @@ import Testing
             let chosen = try #require(report.chosen)
             let drop = try #require(chosen.dropPoints), se = try #require(chosen.standardErrorPoints)
             #expect(drop + (report.marginSigmas ?? 0) * se <= 1.0)
+            // Every setting is tried with the first layer's bias corrected too; a corrected choice
+            // names the bias, which the largest coding error leaves out.
+            #expect(report.candidates.contains { $0.biasCorrected == true } && report.candidates.contains { $0.biasCorrected == nil })
+            if chosen.biasCorrected == true {
+                #expect(report.correctedBiases == ["0.bias"])
+                #expect(full.worstTensor.map { $0.name != "0.bias" } ?? false)
+                corrected += 1
+            } else {
+                #expect(report.correctedBiases == nil)
+            }
         }
+        #expect(corrected > 0)
+    }
+
+    /// On MNIST, `--target-bytes` with dead units removed: the written file, which records the
+    /// removed units, is within the target, and the chosen candidate's bytes are the file's.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func targetBytesHoldForTheWrittenFileWithDeadUnitsRemoved() throws {
+        let dir = try TestPaths.temporaryDirectory("plan-target")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        plan.dataDirectory = TestPaths.mnist
+        plan.policy = CompressionPolicy()
+        plan.removeDeadUnits = true
+        var request = RateControlRequest(goal: .targetBytes(20_000))
+        request.kinds = [.ijg, .flat]
+        request.validationCount = 1_000
+        plan.rateControl = request
+        let report = try plan.run()
+        #expect((report.deadUnits?.removed ?? 0) > 0)
+        let chosen = try #require(report.rateControl?.chosen)
+        #expect(report.outputBytes <= 20_000 && chosen.bytes == report.outputBytes)
+        #expect(report.outputBytes > 18_000)
     }
 
     /// On MNIST, `--max-drop` on a model trained on images 0…999 only (ten epochs: it scores

@@ -108,6 +108,75 @@ import Testing
                 < rc.container(setting, output: .bounded(relativeError: 0.05)).serialized().count)
     }
 
+    /// `MLP.activeInputMeans` against a direct computation, and `BiasCorrection`'s defining
+    /// property: over the samples on which a float unit is active, the corrected unit's mean
+    /// pre-activation with the decoded weights equals the float one.
+    @Test func biasCorrectionKeepsTheActiveUnitsMeanPreActivation() throws {
+        var rng = RandomSource(seed: 5)
+        let model = MLP(sizes: [12, 7, 3], seed: 11)
+        let count = 300
+        let inputs = (0..<(count * 12)).map { _ in Float(rng.next() % 1000) / 500 - 1 }
+        let means = try model.activeInputMeans(inputs: inputs, count: count, batchSize: 64)
+        let layer = model.layers[0]
+        func pre(_ w: [Float], _ b: [Float], _ j: Int, _ r: Int) -> Double {
+            (0..<12).reduce(Double(b[j])) { $0 + Double(w[j * 12 + $1]) * Double(inputs[r * 12 + $1]) }
+        }
+        for j in 0..<7 {
+            let active = (0..<count).filter { pre(layer.weight.storage, layer.bias, j, $0) > 0 }
+            for i in 0..<12 {
+                let direct = active.isEmpty ? 0 : active.reduce(0.0) { $0 + Double(inputs[$1 * 12 + i]) } / Double(active.count)
+                #expect(abs(Double(means[0].storage[j * 12 + i]) - direct) < 1e-4)
+            }
+        }
+        // The last layer (no ReLU) averages over every sample.
+        #expect(means[1].rows == 3 && means[1].columns == 7)
+
+        let correction = try BiasCorrection(model: model, inputs: inputs, count: count)
+        let decoded = layer.weight.storage.map { $0 + Float(rng.next() % 1000) / 5000 - 0.1 }
+        let (name, bias) = try #require(correction.bias(forWeight: "0.weight", decoded: decoded))
+        #expect(name == "0.bias" && bias != layer.bias)
+        for j in 0..<7 {
+            let active = (0..<count).filter { pre(layer.weight.storage, layer.bias, j, $0) > 0 }
+            guard !active.isEmpty else { continue }
+            let float = active.reduce(0.0) { $0 + pre(layer.weight.storage, layer.bias, j, $1) } / Double(active.count)
+            let coded = active.reduce(0.0) { $0 + pre(decoded, bias, j, $1) } / Double(active.count)
+            #expect(abs(float - coded) < 1e-4, "unit \(j): \(float) vs \(coded)")
+        }
+        #expect(correction.bias(forWeight: "0.bias", decoded: decoded) == nil)
+        #expect(correction.bias(forWeight: "0.weight", decoded: [1, 2]) == nil)
+    }
+
+    /// With `biasCorrection`, a candidate's first-layer bias is the corrected one (stored as the
+    /// base policy stores it, float16), its weights are the same bytes as without, and on real MNIST
+    /// validation images a coarse JPEG step loses fewer of them.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func biasCorrectionIsStoredAndHelpsACoarseStep() throws {
+        let (file, train) = try Self.prunedReference()
+        let validation = train.subset(DataSplit.standard.validation.prefix(2_000))
+        let fit = train.subset(0..<10_000)
+        let correction = try BiasCorrection(model: MLP.sequential(in: file), inputs: fit.normalized(), count: fit.count)
+        let x = validation.normalized()
+        let plain = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels)
+        let corrected = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: x, validationLabels: validation.labels,
+                                        biasCorrection: correction)
+        let setting = RateSetting(kind: .ijg, level: 8)
+        let a = try plain.evaluate(setting), b = try corrected.evaluate(setting, corrected: true)
+        #expect(b.biasCorrected && !a.biasCorrected)
+        // Uncorrected, the corrected rate control codes as the plain one.
+        #expect(try corrected.container(setting).serialized() == a.container.serialized())
+        #expect(a.container["0.weight"]!.payloads == b.container["0.weight"]!.payloads)
+        #expect(b.container["0.bias"]!.coding == .float16 && a.container["0.bias"]!.payloads != b.container["0.bias"]!.payloads)
+        let decoded = try ModelCodec.floatTensors(b.container, path: "t")
+        let expected = try #require(correction.bias(forWeight: "0.weight", decoded: decoded["0.weight"]!.values)).values
+        #expect(decoded["0.bias"]!.values == expected.map { HalfPrecision.float(fromHalfBits: HalfPrecision.halfBits(from: $0)) })
+        let (da, db) = (try #require(plain.drop(a)), try #require(corrected.drop(b)))
+        #expect(db < da - 0.3, "drop \(da) pp plain, \(db) pp corrected")
+        // The error-bounded output codes the corrected bias within its bound.
+        let bounded = try corrected.container(setting, output: .bounded(relativeError: 0.2), corrected: true)
+        let values = try ModelCodec.floatTensors(bounded, path: "t")["0.bias"]!.values
+        #expect(try #require(WeightDistortion(original: expected, decoded: values).relative) <= 0.02 + 1e-9)
+    }
+
     /// `--max-drop`: the chosen model's validation drop is within the budget, recomputed from the
     /// written bytes. Uses the first 2,000 validation images (training images 50,000…51,999) to keep
     /// the debug build's run short.

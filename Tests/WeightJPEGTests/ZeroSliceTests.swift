@@ -30,6 +30,25 @@ import Testing
         #expect(bias == [0, 1, 2, 3, 0])
     }
 
+    /// `Container.zeroSliceBytes` is what the records add to a serialized file.
+    @Test func zeroSliceBytesAreWhatTheRecordsAddToTheFile() {
+        let entries = [ContainerEntry(name: "0.weight", dtype: "F32", shape: [2, 3], coding: .exact, payloads: [[UInt8](repeating: 1, count: 24)]),
+                       ContainerEntry(name: "0.bias", dtype: "F32", shape: [2], coding: .exact, payloads: [[UInt8](repeating: 2, count: 8)]),
+                       ContainerEntry(name: "2.weight", dtype: "F32", shape: [1, 2], coding: .exact, payloads: [[UInt8](repeating: 3, count: 8)])]
+        let slices = ["0.weight": [ZeroSlices(axis: 0, indices: [1, 4])], "0.bias": [ZeroSlices(axis: 0, indices: [1, 4])],
+                      "2.weight": [ZeroSlices(axis: 1, indices: [1, 4])]]
+        let bare = Container(metadata: nil, entries: entries)
+        var sliced = bare
+        for i in sliced.entries.indices { sliced.entries[i].zeroSlices = slices[sliced.entries[i].name] ?? [] }
+        let names = entries.map(\.name)
+        #expect(Container.zeroSliceBytes(slices, entries: names) == sliced.serialized().count - bare.serialized().count)
+        #expect(Container.zeroSliceBytes([:], entries: names) == 0)
+        // One record only: every entry still gets its count byte.
+        var one = bare
+        one.entries[2].zeroSlices = slices["2.weight"]!
+        #expect(Container.zeroSliceBytes(["2.weight": slices["2.weight"]!], entries: names) == one.serialized().count - bare.serialized().count)
+    }
+
     @Test func invalidSlicesAreRefusedWithTheirReason() {
         #expect(ZeroSlices.refusal([ZeroSlices(axis: 2, indices: [0])], shape: [2, 2])?.contains("axis 2") == true)
         #expect(ZeroSlices.refusal([ZeroSlices(axis: 1, indices: [0]), ZeroSlices(axis: 0, indices: [0])], shape: [2, 2]) != nil)

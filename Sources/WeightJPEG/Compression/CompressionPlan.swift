@@ -135,7 +135,7 @@ public struct CompressionPlan: Sendable {
         var container = try coded {
             if let train, let request {
                 let (container, rateReport) = try request.run(source, input: input, policy: policy, train: train,
-                                                              dataDirectory: dataDirectory, events: events)
+                                                              dataDirectory: dataDirectory, zeroSlices: zeroSlices, events: events)
                 report.rateControl = rateReport
                 return container
             }

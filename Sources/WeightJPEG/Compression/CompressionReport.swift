@@ -26,9 +26,12 @@ public struct CompressionReport: Codable, Sendable {
     /// decoding it against the input.
     public var tensors: [TensorOutcome] = []
 
-    /// The float tensor with the largest relative error (nil when there is none).
+    /// The float tensor with the largest relative error (nil when there is none), among those coded
+    /// to approximate the input: a bias the rate control corrected (`RateControlReport.correctedBiases`)
+    /// differs from the input's by design and is left out.
     public var worstTensor: TensorOutcome? {
-        tensors.filter { $0.error?.relative != nil }.max { $0.error!.relative! < $1.error!.relative! }
+        let corrected = Set(rateControl?.correctedBiases ?? [])
+        return tensors.filter { $0.error?.relative != nil && !corrected.contains($0.name) }.max { $0.error!.relative! < $1.error!.relative! }
     }
 
     /// `inputBytes / outputBytes`.
@@ -73,6 +76,8 @@ public struct RateControlReport: Codable, Sendable {
         public var standardErrorPoints: Double?
         /// Whether it was fine-tuned before it was measured.
         public var finetuned: Bool?
+        /// Whether the first layer's bias was corrected for its decoded weights (`BiasCorrection`).
+        public var biasCorrected: Bool?
         public var chosen: Bool
     }
 
@@ -98,6 +103,10 @@ public struct RateControlReport: Codable, Sendable {
     public var chosen: Candidate?
     /// The rule that chose it, in words.
     public var reason: String?
+    /// The bias tensors the chosen file stores corrected for their layers' coded weights
+    /// (`BiasCorrection`; nil when the chosen candidate is not corrected). Their difference from
+    /// the input's biases is the correction, not a coding error.
+    public var correctedBiases: [String]?
     /// Test accuracies of the float model and the chosen file, when asked for (reporting only).
     public var test: TestAccuracy?
     /// Standard errors added to each candidate's drop before it was compared with the budget

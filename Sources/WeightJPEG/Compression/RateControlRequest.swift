@@ -77,6 +77,11 @@ public struct RateControlRequest: Sendable {
     /// within the budget *after* fine-tuning is chosen; the search without fine-tuning runs too, and
     /// the smaller passing file is written. Nil: no fine-tuning inside the search.
     public var finetuneEpochs: Int?
+    /// With a goal: also try every setting with the biases of the JPEG-coded layers corrected for
+    /// the candidate's decoded weights before they are coded (`BiasCorrection`, its statistics from
+    /// the training images before the validation split, 0..<50,000; `RateControl.biasCorrection`:
+    /// not for fine-tuned candidates). False: the biases are coded as they are.
+    public var biasCorrection = true
     /// Also measure the chosen file's test accuracy (reporting only, never used to choose).
     public var reportTest = false
     /// Levels at which to measure every kind's rate–accuracy curve (validation and test) first.
@@ -86,9 +91,10 @@ public struct RateControlRequest: Sendable {
     public init(goal: Goal) { self.goal = goal }
 
     /// Runs the search on `source` and returns the chosen container with its report (nil report
-    /// when the goal is `.none`).
+    /// when the goal is `.none`). `zeroSlices`: the dead units removed from `source`, which the
+    /// written file records; their bytes count in every candidate's size.
     func run(_ source: SafetensorsFile, input: String, policy: CompressionPolicy, train: Dataset, dataDirectory: String,
-             events: (CompressionEvent) -> Void) throws -> (Container, RateControlReport?) {
+             zeroSlices: [String: [ZeroSlices]] = [:], events: (CompressionEvent) -> Void) throws -> (Container, RateControlReport?) {
         let start = DataSplit.standard.validation.lowerBound
         let validation = train.subset(start..<(start + validationCount))
         func floatModelAccuracy(on images: Dataset) throws -> Double {
@@ -127,8 +133,14 @@ public struct RateControlRequest: Sendable {
                                 trainInputs: inputs, labels: train.labels, validationCount: heldOut).container
             }
         }
+        var correction: BiasCorrection? = nil
+        if biasCorrection && goal != .none {
+            let fit = train.subset(0..<start)
+            correction = try BiasCorrection(model: MLP.sequential(in: source), inputs: fit.normalized(), count: fit.count)
+        }
         let rc = try RateControl(file: source, policy: policy, validationInputs: chooseOn.normalized(), validationLabels: chooseOn.labels,
-                                 validationClusterSize: measured.clusterSize, refine: refine)
+                                 validationClusterSize: measured.clusterSize, refine: refine, biasCorrection: correction,
+                                 fileOverheadBytes: Container.zeroSliceBytes(zeroSlices, entries: source.tensors.map(\.name)))
         guard !rc.jpegTensors.isEmpty else { throw CompressionPlanError.nothingJPEGCoded(input: input) }
         let floatAccuracy = rc.floatAccuracy!
         var test: Dataset? = nil
@@ -163,7 +175,7 @@ public struct RateControlRequest: Sendable {
                 throw CompressionPlanError.noSettingFits(targetBytes: targetBytes, smallestTried: rc.tried.map(\.bytes).min() ?? 0)
             }
             chosen = c
-            reason = "finest setting of each kind\(cheapOutput ? " and output layer" : "") with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among them"
+            reason = "finest setting of each kind\(cheapOutput ? " and output layer" : "")\(c.biasCorrected ? " (first-layer bias corrected)" : "") with the whole file ≤ \(grouped(targetBytes)) bytes; best validation accuracy among them"
         case .maxDrop(let maxDrop):
             (rc.marginSigmas, rc.finetunedMarginSigmas) = measured.margins(requested: marginSigmas)
             marginUsed = rc.marginSigmas
@@ -184,15 +196,17 @@ public struct RateControlRequest: Sendable {
             let marginWords = margin > 0 ? " + \(fixed(margin, 3)) standard errors" : ""
             let tuned = chosen.refined ? finetuneEpochs.map { " after fine-tuning \($0) epoch\($0 == 1 ? "" : "s")" } ?? "" : ""
             let untuned = refine != nil && !chosen.refined ? "; the fine-tuned candidates within the budget were larger" : ""
-            reason = "smallest whole file whose validation drop\(measured.words)\(tuned)\(marginWords) is ≤ \(maxDrop) pp\(untuned)"
+            let correctedWords = chosen.biasCorrected ? ", first-layer bias corrected," : ""
+            reason = "smallest whole file\(correctedWords) whose validation drop\(measured.words)\(tuned)\(marginWords) is ≤ \(maxDrop) pp\(untuned)"
         case .none:
             return (try ModelCodec.compress(source, policy: policy), nil)
         }
         let candidates = rc.tried.sorted(by: { $0.bytes < $1.bytes }).map { t in
             RateControlReport.Candidate(setting: "\(t.setting)", output: "\(t.output)", bytes: t.bytes, validationAccuracy: t.accuracy,
                                         dropPoints: rc.drop(t), standardErrorPoints: t.drop?.standardErrorPoints,
-                                        finetuned: t.refined ? true : nil,
-                                        chosen: t.setting == chosen.setting && t.output == chosen.output && t.refined == chosen.refined)
+                                        finetuned: t.refined ? true : nil, biasCorrected: t.biasCorrected ? true : nil,
+                                        chosen: t.setting == chosen.setting && t.output == chosen.output && t.refined == chosen.refined
+                                            && t.biasCorrected == chosen.biasCorrected)
         }
         var report = RateControlReport(validation: start..<(start + validation.count),
                                        floatValidationAccuracy: trainedOnFacts?.validationAccuracy ?? floatAccuracy, candidates: candidates,
@@ -200,8 +214,10 @@ public struct RateControlRequest: Sendable {
                                                                            bytes: chosen.bytes, validationAccuracy: chosen.accuracy,
                                                                            dropPoints: rc.drop(chosen),
                                                                            standardErrorPoints: chosen.drop?.standardErrorPoints,
-                                                                           finetuned: chosen.refined ? true : nil, chosen: true),
+                                                                           finetuned: chosen.refined ? true : nil, biasCorrected: chosen.biasCorrected ? true : nil,
+                                                                           chosen: true),
                                        reason: reason)
+        if chosen.biasCorrected { report.correctedBiases = rc.correctedBiases }
         if let facts = trainedOnFacts {
             report.floatFitAccuracy = facts.fitAccuracy
             if let marginUsed {

@@ -35,6 +35,10 @@ public struct SearchReport: Codable, Sendable, Equatable {
     public var bound: Double?
     /// Every evaluation, in the order it was made.
     public var evaluations: [Evaluation]
+    /// Tensors the chosen file stores changed on purpose rather than approximated (biases corrected
+    /// for their layers' coded weights, `RateControlReport.correctedBiases`): their difference from
+    /// the original is not a coding error.
+    public var correctedTensors: [String] = []
 
     public init(metric: String, higherIsBetter: Bool, reference: Double? = nil, bound: Double? = nil, evaluations: [Evaluation]) {
         self.metric = metric
@@ -52,9 +56,10 @@ public struct SearchReport: Codable, Sendable, Equatable {
     public init(rateControl r: RateControlReport) {
         self.init(metric: "validation accuracy (%)", higherIsBetter: true, reference: r.floatValidationAccuracy * 100,
                   evaluations: r.candidates.map {
-                      Evaluation(settings: "\($0.setting), output \($0.output)", bytes: $0.bytes,
+                      Evaluation(settings: "\($0.setting)\($0.biasCorrected == true ? " +bc" : ""), output \($0.output)", bytes: $0.bytes,
                                  metric: $0.validationAccuracy.map { $0 * 100 }, chosen: $0.chosen)
                   })
+        correctedTensors = r.correctedBiases ?? []
     }
 
     /// The task-metric search's record (`compress --eval-cmd … --report FILE.json`): every scored

@@ -143,6 +143,14 @@ public struct Container: Equatable, Sendable {
         }
     }
 
+    /// The bytes that the zero-slice records `slices` (by entry name) add to the header of a file
+    /// whose entries are named `names`: none when no entry has one; else, as `writeRecord` writes
+    /// them, a count byte for every entry and, per record, its axis, length and indices.
+    public static func zeroSliceBytes(_ slices: [String: [ZeroSlices]], entries names: [String]) -> Int {
+        guard names.contains(where: { !(slices[$0] ?? []).isEmpty }) else { return 0 }
+        return names.reduce(0) { total, name in total + 1 + (slices[name] ?? []).reduce(0) { $0 + 5 + 4 * $1.indices.count } }
+    }
+
     static func recordSize(_ e: ContainerEntry) -> Int {
         var w = ByteWriter()
         var offset: UInt64 = 0

@@ -62,12 +62,16 @@ public struct CompareOptions: Sendable {
     public var baselines: [BaselineMethod] = BaselineMethod.defaultSweep
     /// WeightJPEG post-training points (default policy, IJG quality).
     public var qualities: [Int] = [1, 2, 3, 4, 5, 6, 8, 10, 12, 14, 16, 18, 20, 22, 25, 30, 40, 50, 75]
-    /// WeightJPEG post-training points with other tables / output coding (`.tables`).
-    /// The spectrum levels with a flat-table JPEG output layer, and again with the output layer and
-    /// biases error-bounded (the rate control's `.bounded` candidates, at 0.1).
-    public var tableSettings: [WeightJPEGMethod] = [OutputCoding.jpegFlat(step: 8), .bounded(relativeError: 0.1)].flatMap { output in
-        [5, 10, 15, 18, 20, 22, 25, 28, 30, 35, 40, 50].map { WeightJPEGMethod.tables(RateSetting(kind: .defaultSpectrum, level: $0), output: output) }
-    }
+    /// WeightJPEG post-training points with other tables / output coding (`.tables`, and
+    /// `.correctedTables` when there are training images).
+    /// The spectrum levels with a flat-table JPEG output layer, again with the output layer and
+    /// biases error-bounded (the rate control's `.bounded` candidates, at 0.1), and again with the
+    /// first layer's bias corrected (as `compress --max-drop` codes every candidate).
+    public var tableSettings: [WeightJPEGMethod] = {
+        let levels = [5, 10, 15, 18, 20, 22, 25, 28, 30, 35, 40, 50].map { RateSetting(kind: .defaultSpectrum, level: $0) }
+        return [OutputCoding.jpegFlat(step: 8), .bounded(relativeError: 0.1)].flatMap { output in levels.map { WeightJPEGMethod.tables($0, output: output) } }
+            + levels.map { .correctedTables($0, output: .bounded(relativeError: 0.1)) }
+    }()
     /// Fine-tuned points (`.finetuned` or `.finetunedTables`; empty: no fine-tuning).
     public var finetunes: [WeightJPEGMethod] = [2, 3, 4, 5, 6, 8, 10].map { WeightJPEGMethod.finetuned(quality: $0) }
         + [1, 5, 10, 15, 20].map { .finetunedTables(RateSetting(kind: .defaultSpectrum, level: $0), output: .jpegFlat(step: 8)) }
@@ -160,10 +164,22 @@ public struct CompareRunner {
         }
         if !options.tableSettings.isEmpty {
             let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
+            var corrected: RateControl? = nil
+            if let train, options.tableSettings.contains(where: { if case .correctedTables = $0 { true } else { false } }) {
+                let fit = train.subset(0..<min(train.count, DataSplit.standard.validation.lowerBound))
+                corrected = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [],
+                                            biasCorrection: BiasCorrection(model: model, inputs: fit.normalized(), count: fit.count))
+            }
             for m in options.tableSettings {
-                guard case .tables(let setting, let output) = m else { continue }
                 let t = Date()
-                let bytes = try rc.container(setting, output: output).serialized()
+                let bytes: [UInt8]
+                switch m {
+                case .tables(let setting, let output): bytes = try rc.container(setting, output: output).serialized()
+                case .correctedTables(let setting, let output):
+                    guard let corrected else { continue }
+                    bytes = try corrected.container(setting, output: output, corrected: true).serialized()
+                default: continue
+                }
                 try record(m.family, m.setting, bytes.count, try decodeContainer(bytes, "\(name) \(m)"), since: t)
             }
         }

@@ -6,6 +6,9 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     case postTraining(quality: Int)
     /// A rate-control setting (`--table-kinds`), with the output layer coded as `output`.
     case tables(RateSetting, output: OutputCoding)
+    /// `tables`, with the first layer's bias corrected for its decoded weights (`BiasCorrection`,
+    /// from training images 0..<50,000, as `compress --max-drop` does); needs training images.
+    case correctedTables(RateSetting, output: OutputCoding)
     /// `compress --quality q --finetune epochs` (the chosen epoch on the validation split).
     case finetuned(quality: Int)
     /// A rate-control setting, then fine-tuned like `finetuned`.
@@ -15,6 +18,7 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .postTraining: return "WeightJPEG post-training (IJG q)"
         case .tables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o.shortName) output)"
+        case .correctedTables(let s, let o): return "WeightJPEG post-training (\(s.kind.shortName) table, \(o.shortName) output, bias-corrected)"
         case .finetuned: return "WeightJPEG fine-tuned (IJG q)"
         case .finetunedTables(let s, let o): return "WeightJPEG fine-tuned (\(s.kind.shortName) table, \(o.shortName) output)"
         }
@@ -23,7 +27,7 @@ public enum WeightJPEGMethod: Hashable, Sendable, CustomStringConvertible {
     public var setting: String {
         switch self {
         case .postTraining(let q), .finetuned(let q): return "q\(q)"
-        case .tables(let s, let o), .finetunedTables(let s, let o): return "level \(s.level)\(o == .int8PerRow ? "" : ", out \(o)")"
+        case .tables(let s, let o), .correctedTables(let s, let o), .finetunedTables(let s, let o): return "level \(s.level)\(o == .int8PerRow ? "" : ", out \(o)")"
         }
     }
 

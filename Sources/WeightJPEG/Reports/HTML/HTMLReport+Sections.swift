@@ -44,7 +44,12 @@ extension HTMLReport {
             box(grouped(report.parameters), "parameters in \(report.tensors.count) tensors"),
             box(fixed(report.bitsPerWeight, 3), "bits per weight (whole file)"),
         ]
-        let errors = report.tensors.compactMap { t in t.error?.relative.map { (name: t.name, relative: $0) } }
+        // Tensors stored changed on purpose (corrected biases) are not coding errors.
+        let corrected = Set(search?.correctedTensors ?? [])
+        let errors = report.tensors.filter { !corrected.contains($0.name) }.compactMap { t in t.error?.relative.map { (name: t.name, relative: $0) } }
+        if !corrected.isEmpty {
+            boxes.append(box(corrected.sorted().joined(separator: ", "), "stored corrected for the coded weights (not counted in the errors)"))
+        }
         if let worst = errors.max(by: { $0.relative < $1.relative }) {
             boxes.append(box(String(format: "%.3g", worst.relative), "largest relative error ‖ΔW‖/‖W‖ (\(worst.name))"))
             let mean = errors.reduce(0) { $0 + $1.relative } / Double(errors.count)
