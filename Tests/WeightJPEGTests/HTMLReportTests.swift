@@ -143,6 +143,23 @@ import Testing
         #expect(html.contains("1 without a metric"))
     }
 
+    /// A bias the rate control stored corrected (`SearchReport.correctedTensors`) is named in the
+    /// summary and left out of its error figures.
+    @Test func correctedBiasesAreNamedAndLeftOutOfTheErrors() throws {
+        let dir = try TestPaths.temporaryDirectory("html-report")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (model, original, _) = try Self.codedReferenceMLP(in: dir)
+        var search = SearchReport(metric: "validation accuracy (%)", higherIsBetter: true, evaluations: [
+            .init(settings: "ijg q20 +bc", bytes: 26_000, metric: 98.0, chosen: true)])
+        let plain = try HTMLReport(model: model, original: original, search: search).render().html
+        search.correctedTensors = ["0.bias"]
+        let corrected = try HTMLReport(model: model, original: original, search: search).render().html
+        try XMLWellFormedness.check(corrected)
+        #expect(plain.contains("mean relative error over 4 float tensors") && !plain.contains("stored corrected"))
+        #expect(corrected.contains("mean relative error over 3 float tensors"))
+        #expect(corrected.contains("0.bias") && corrected.contains("stored corrected for the coded weights (not counted in the errors)"))
+    }
+
     @Test func searchReportReadsItsOwnShapeAndCompressJSON() throws {
         let dir = try TestPaths.temporaryDirectory("search-report")
         defer { try? FileManager.default.removeItem(atPath: dir) }

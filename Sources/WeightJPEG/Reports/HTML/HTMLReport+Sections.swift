@@ -54,7 +54,7 @@ extension HTMLReport {
             boxes.append(box(String(format: "%.3g", worst.relative), "largest relative error ‖ΔW‖/‖W‖ (\(worst.name))"))
             let mean = errors.reduce(0) { $0 + $1.relative } / Double(errors.count)
             boxes.append(box(String(format: "%.3g", mean), "mean relative error over \(errors.count) float tensors"))
-            let snrs = report.tensors.compactMap { $0.error?.snrDB }
+            let snrs = report.tensors.filter { !corrected.contains($0.name) }.compactMap { $0.error?.snrDB }
             if let low = snrs.min() { boxes.append(box(fixed(low, 1) + " dB", "lowest SNR of a tensor")) }
         }
         var html = "<h2 id=\"summary\">Summary</h2>\n<div class=\"figures\">" + boxes.joined() + "</div>\n"
