@@ -217,8 +217,9 @@ public final class RateControl {
 
     /// `tensor` (whose base entry is `entry`) coded within relative error `bound`, as
     /// `ModelCodec.encode` codes a tensor with a bound of its own (`CompressionPolicy.tensorBounds`),
-    /// or `entry` when that is smaller in the file (cached unless `cached` is false: a corrected bias
-    /// differs from candidate to candidate).
+    /// or `entry` when that is smaller in the file (cached). With `cached` false (a corrected bias,
+    /// which differs from candidate to candidate): not cached, and instead of `entry`, the base
+    /// policy's coding of `tensor`.
     private func bounded(_ entry: ContainerEntry, tensor: SafetensorsTensor, bound: Double, cached: Bool = true) throws -> ContainerEntry {
         let key = "\(entry.name)|\(bound)"
         if cached, let e = boundedCache[key] { return e }
