@@ -11,7 +11,9 @@ extension MLP {
         var sums = layers.map { Matrix(rows: $0.outputs, columns: $0.inputs) }
         var counts = layers.map { [Float](repeating: 0, count: $0.outputs) }
         let widest = layers.map(\.outputs).max() ?? 0
-        let mask = UnsafeMutablePointer<Float>.allocate(capacity: max(1, min(batchSize, max(count, 1)) * widest))
+        // The batch size the walk uses, so that the mask holds a whole batch of the widest layer.
+        let batchSize = max(1, min(batchSize, count))
+        let mask = UnsafeMutablePointer<Float>.allocate(capacity: max(1, batchSize * widest))
         defer { mask.deallocate() }
         try walkActivations(inputs: inputs, count: count, batchSize: batchSize) { l, input, h, b in
             let layer = layers[l], n = layer.outputs, last = l == layers.count - 1

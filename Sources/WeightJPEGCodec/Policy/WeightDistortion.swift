@@ -16,12 +16,18 @@ public struct WeightDistortion: Codable, Sendable, Equatable {
     public init(original: [Float], decoded: [Float]) {
         precondition(original.count == decoded.count)
         var e = 0.0, w = 0.0
-        for i in original.indices {
+        Self.accumulate(original, decoded, count: original.count, error: &e, norm: &w)
+        self.init(squaredError: e, squaredNorm: w, count: original.count)
+    }
+
+    /// Adds `Σ(decoded − original)²` to `e` and `Σ original²` to `w` over the first `count` elements,
+    /// in order (both initializers sum the same way, so they agree to the bit).
+    private static func accumulate(_ original: [Float], _ decoded: [Float], count: Int, error e: inout Double, norm w: inout Double) {
+        for i in 0..<count {
             let o = Double(original[i]), d = Double(decoded[i]) - o
             e += d * d
             w += o * o
         }
-        self.init(squaredError: e, squaredNorm: w, count: original.count)
     }
 
     /// Compares two float tensors of the same element count (each converted as `floats()` converts
@@ -37,11 +43,7 @@ public struct WeightDistortion: Codable, Sendable, Equatable {
             let range = c..<min(n, c + chunk)
             try a.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try original.floats(range, into: p) }
             try b.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try decoded.floats(range, into: p) }
-            for i in 0..<range.count {
-                let o = Double(a[i]), d = Double(b[i]) - o
-                e += d * d
-                w += o * o
-            }
+            Self.accumulate(a, b, count: range.count, error: &e, norm: &w)
         }
         self.init(squaredError: e, squaredNorm: w, count: n)
     }

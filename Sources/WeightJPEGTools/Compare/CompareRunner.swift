@@ -163,21 +163,22 @@ public struct CompareRunner {
             try record(m.family, m.setting, bytes.count, try decodeContainer(bytes, "\(name) \(m)"), since: t)
         }
         if !options.tableSettings.isEmpty {
-            let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
-            var corrected: RateControl? = nil
+            // One rate control serves both: uncorrected, its containers are the plain ones.
+            var correction: BiasCorrection? = nil
             if let train, options.tableSettings.contains(where: { if case .correctedTables = $0 { true } else { false } }) {
                 let fit = train.subset(0..<min(train.count, DataSplit.standard.validation.lowerBound))
-                corrected = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [],
-                                            biasCorrection: BiasCorrection(model: model, inputs: fit.normalized(), count: fit.count))
+                correction = try BiasCorrection(model: model, inputs: fit.normalized(), count: fit.count)
             }
+            let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [],
+                                     biasCorrection: correction)
             for m in options.tableSettings {
                 let t = Date()
                 let bytes: [UInt8]
                 switch m {
                 case .tables(let setting, let output): bytes = try rc.container(setting, output: output).serialized()
                 case .correctedTables(let setting, let output):
-                    guard let corrected else { continue }
-                    bytes = try corrected.container(setting, output: output, corrected: true).serialized()
+                    guard correction != nil else { continue }
+                    bytes = try rc.container(setting, output: output, corrected: true).serialized()
                 default: continue
                 }
                 try record(m.family, m.setting, bytes.count, try decodeContainer(bytes, "\(name) \(m)"), since: t)
