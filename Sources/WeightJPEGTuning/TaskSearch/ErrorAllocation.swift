@@ -11,8 +11,13 @@ import WeightJPEGCodec
 /// 2. Sensitivity: each group (float tensors of rank ≥ 2 whose names differ only in their numbers
 ///    and whose shapes agree, e.g. every layer's query weight) alone is coded at `probeError`,
 ///    the others kept exact; its metric drop `d_g` gives a sensitivity `s_g = d_g / probeError²`
-///    (a drop grows with the squared relative error of small perturbations); a group whose probe
-///    did not move the metric gets a thousandth of the smallest sensitivity per weight.
+///    (a drop grows with the squared relative error of small perturbations). A group whose drop
+///    stays below a tenth of the allowed one (`quietShare`) is probed again at `reprobeFactor`
+///    times the error (at most `maximumError`), while the budget keeps `allocationReserve`
+///    evaluations for step 3, and its sensitivity comes from its last probe: a metric that barely
+///    moves at the first error (accuracy, which saturates; on the reference MLP both groups were
+///    quiet at 0.05) would otherwise give every such group the same bound. A group whose last
+///    probe did not move the metric at all gets a thousandth of the smallest sensitivity per weight.
 /// 3. Allocation: with `n_g` weights per group and a bit cost of about `−log2 E` per weight at
 ///    relative error `E`, minimizing bits subject to `Σ s_g E_g² ≤ D` gives `E_g = √(λ n_g / s_g)`
 ///    (Lagrangian; clamped to `minimumError…maximumError`). The sensitivities predict the `λ` that
@@ -32,6 +37,13 @@ public enum ErrorAllocation {
         public var budget = 16
         /// Relative error each group is probed at for its sensitivity.
         public var probeError = 0.05
+        /// A probe whose drop is below this share of `maxDrop` is repeated at a larger error.
+        public var quietShare = 0.1
+        /// How much larger the error of each repeated probe is.
+        public var reprobeFactor = 4.0
+        /// Evaluations the repeated probes leave for the allocation (besides the budget's first
+        /// allocation, which `Failure.budgetTooSmall` already reserves).
+        public var allocationReserve = 3
         /// Smallest bound a group gets (the documented default: the allocation only loosens).
         public var minimumError = CompressionPolicy.defaultMaxRelativeError
         /// Largest bound a group gets.
@@ -147,17 +159,29 @@ public enum ErrorAllocation {
         func passes(_ judgedDrop: Double) -> Bool { judgedDrop <= options.maxDrop + 1e-9 * max(1, abs(original)) }
         record(Evaluation(stage: "original", settings: "float model as given", bytes: nil, metric: original, drop: 0))
 
-        // Sensitivity of each group alone.
-        for g in groups.indices {
+        // Sensitivity of each group alone: every group at `probeError`, then the quiet ones again
+        // at larger errors while the budget allows.
+        func probe(_ g: Int, at error: Double) throws -> Double {
             var policy = basePolicy
             policy.exactPatterns = groups.enumerated().filter { $0.offset != g }.flatMap(\.element.tensors).map(escapedGlob)
-            for name in groups[g].tensors { policy.tensorBounds[name] = options.probeError }
+            for name in groups[g].tensors { policy.tensorBounds[name] = error }
             let container = try ModelCodec.compress(source, policy: policy)
             let m = try score(container)
             let drop = direction.drop(from: original, to: m.value)
-            groups[g].sensitivity = max(drop, 0) / (options.probeError * options.probeError)
-            record(Evaluation(stage: "sensitivity", settings: "\(groups[g].key) at \(options.probeError), others exact",
+            groups[g].sensitivity = max(drop, 0) / (error * error)
+            record(Evaluation(stage: "sensitivity", settings: "\(groups[g].key) at \(error), others exact",
                               bytes: container.serialized().count, metric: m.value, drop: drop, standardError: m.standardError))
+            return drop
+        }
+        var quiet: [(group: Int, error: Double)] = []
+        for g in groups.indices where try probe(g, at: options.probeError) < options.quietShare * options.maxDrop {
+            quiet.append((g, options.probeError))
+        }
+        quiet.removeAll { $0.error >= options.maximumError }
+        while let (g, error) = quiet.first, evaluations.count + 1 + options.allocationReserve < options.budget {
+            quiet.removeFirst()
+            let larger = min(error * options.reprobeFactor, options.maximumError)
+            if try probe(g, at: larger) < options.quietShare * options.maxDrop && larger < options.maximumError { quiet.append((g, larger)) }
         }
 
         // A group whose probe did not move the metric still gets a (small) sensitivity, so that a
