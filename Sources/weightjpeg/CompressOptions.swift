@@ -105,7 +105,7 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
-    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-cmd: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-*: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
     var margin: Double?
     @Flag(inversion: .prefixedNo, help: "Try cheaper output layers (JPEG, bounded).")
     var cheapOutput = true

@@ -240,12 +240,14 @@ import Testing
     /// On the reference MLP (trained on all its images) accuracy on the validation images does not
     /// move at relative error 0.05 in either layer; probed again at 0.2, the layers get bounds of
     /// their own, and the written file is less than half the size the floor gave (87,293 B), its
-    /// drop within the bound on the test set too.
+    /// drop within the bound on the test set too. Margin 0, as the search was before the built-in
+    /// metric had a standard error (with the default 1.645 it writes 73,176 B).
     @Test(.enabled(if: TestPaths.hasTrainingSet && TestPaths.hasTestSet, "data/mnist missing; run scripts/fetch-mnist"))
     func theBuiltInAccuracyMetricProbesItsQuietLayersAgain() throws {
         let dir = try TestPaths.temporaryDirectory("task")
         defer { try? FileManager.default.removeItem(atPath: dir) }
-        let plan = Self.builtInPlan(.accuracy, maxDrop: 0.3, in: dir)
+        var plan = Self.builtInPlan(.accuracy, maxDrop: 0.3, in: dir)
+        plan.taskSearch!.options.marginSigmas = 0
         let report = try plan.run()
         let allocation = try #require(report.allocation)
         #expect(allocation.evaluations.filter { $0.stage == "sensitivity" }.map(\.settings).filter { $0.hasSuffix("at 0.2, others exact") }.count == 2)
@@ -256,6 +258,34 @@ import Testing
         let float = try MLP.sequential(in: SafetensorsFile.read(path: TestPaths.referenceMLP)).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
         let coded = try MLP.sequential(in: SafetensorsFile.read(path: dir + "/back.safetensors")).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
         #expect((float - coded) * 100 <= 0.3, "test drop \((float - coded) * 100) pp")
+    }
+
+    /// The built-in metrics' standard errors: 0 for the original (no prediction changed); for
+    /// `agreement`, whose per-image differences are 0 or 1, the closed form √(k(n−k)/(n(n−1)))/√n
+    /// with k disagreements in n images; positive for `accuracy` and `kl` on a coarse candidate.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func theBuiltInMetricsReportTheirDropsStandardError() throws {
+        let dir = try TestPaths.temporaryDirectory("se")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var policy = CompressionPolicy()
+        policy.maxRelativeError = 0.6
+        let coarse = dir + "/coarse.safetensors"
+        let container = try ModelCodec.compress(SafetensorsFile.read(path: TestPaths.referenceMLP), policy: policy)
+        try Data(ModelCodec.decompress(container, path: "<coarse>").serialized()).write(to: URL(fileURLWithPath: coarse))
+        for metric in ClassifierEvaluator.Metric.allCases {
+            let evaluator = try ClassifierEvaluator(dataDirectory: TestPaths.mnist, metric: metric, originalPath: TestPaths.referenceMLP,
+                                                    validationCount: 2_000)
+            let original = try evaluator.measure(modelAt: TestPaths.referenceMLP)
+            let plain = try evaluator.evaluate(modelAt: TestPaths.referenceMLP)
+            #expect(original.standardError == 0 && original.value == plain)
+            let m = try evaluator.measure(modelAt: coarse)
+            let se = try #require(m.standardError)
+            #expect(se > 0 && se.isFinite, "\(metric)")
+            if metric == .agreement {
+                let n = 2_000.0, k = (100 - m.value) / 100 * n
+                #expect(k >= 1 && abs(se - 100 * (k * (n - k) / (n * (n - 1))).squareRoot() / n.squareRoot()) < 1e-9, "k \(k), se \(se)")
+            }
+        }
     }
 
     /// KL(p ‖ q) by hand: p = (0.5, 0.5), q = (0.25, 0.75) gives 0.5 ln 2 + 0.5 ln(2/3) = 0.143841

@@ -11,7 +11,8 @@ import WeightJPEGModel
 /// falling with weight error where training accuracy no longer does. `kl` is label-free and
 /// continuous: the mean Kullback–Leibler divergence KL(original ‖ candidate) of the softmax outputs,
 /// in millinats (lower is better, 0 for the original), which moves with every weight change and not
-/// only with the few predictions that flip.
+/// only with the few predictions that flip. Each reports the standard error of its drop
+/// (`measure(modelAt:)`), to which the search adds its margin.
 public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     /// What is measured.
     public enum Metric: String, Codable, Sendable, CaseIterable {
@@ -71,19 +72,36 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     }
 
     public func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
+        try measure(modelAt: path).value
+    }
+
+    /// The metric and the standard error of its drop from the original, over the validation images
+    /// as independent samples: for `accuracy` and `agreement` the paired one of `AccuracyDrop` (per
+    /// image, the original's hit minus the candidate's; for `agreement` a hit is the original's
+    /// prediction), for `kl` that of the mean of the per-image divergences. The search adds
+    /// `--margin` of them to each drop.
+    public func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement {
         let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count,
                                                           withProbabilities: metric == .kl)
-        let hits: Int
         switch metric {
-        case .accuracy: hits = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-        case .agreement: hits = zip(predicted, reference).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+        case .accuracy, .agreement:
+            let truth = metric == .accuracy ? labels : reference.map { UInt8(clamping: $0) }
+            let hits = zip(predicted, truth).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
+            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: truth)
+            return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
         case .kl:
             guard probabilities.count == referenceProbabilities.count else {
                 throw .builtIn("\(path): the model has \(probabilities.count / max(count, 1)) outputs, the original \(referenceProbabilities.count / max(count, 1))")
             }
-            return 1000 * Self.meanKL(referenceProbabilities, probabilities, count: count)
+            let classes = probabilities.count / max(count, 1)
+            let perImage = (0..<count).map { i in
+                Self.meanKL(Array(referenceProbabilities[(i * classes)..<((i + 1) * classes)]),
+                            Array(probabilities[(i * classes)..<((i + 1) * classes)]), count: 1)
+            }
+            let mean = Self.meanKL(referenceProbabilities, probabilities, count: count)
+            let variance = count > 1 ? perImage.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(count - 1) : 0
+            return TaskMeasurement(value: 1000 * mean, standardError: 1000 * (variance / Double(max(count, 1))).squareRoot())
         }
-        return 100 * Double(hits) / Double(max(count, 1))
     }
 
     /// Mean over `count` rows of KL(p ‖ q) = Σ p log(p/q) in nats; a q of 0 where p > 0 counts as
