@@ -19,12 +19,14 @@ public struct AccuracyDrop: Equatable, Sendable, Codable {
     public let samples: Int
 
     /// The drop from `reference` to `candidate` predictions (class indices) on images labelled
-    /// `labels`; the three arrays are parallel and must have equal lengths.
+    /// `labels` (class indices of any integer type: `UInt8` from IDX files, or `Int` predictions of
+    /// another model, which makes the drop a disagreement with it); the three arrays are parallel
+    /// and must have equal lengths.
     ///
     /// `clusterSize` consecutive images that are not independent (e.g. the shifted copies of one
     /// image, `Dataset.shiftedCopies`) count as one sample for the standard error: it is computed
     /// from the per-cluster mean differences. `labels.count` must be a multiple of it.
-    public init(reference: [Int], candidate: [Int], labels: [UInt8], clusterSize: Int = 1) {
+    public init<Label: BinaryInteger>(reference: [Int], candidate: [Int], labels: [Label], clusterSize: Int = 1) {
         precondition(reference.count == candidate.count && candidate.count == labels.count,
                      "AccuracyDrop needs parallel arrays of equal length")
         precondition(clusterSize >= 1 && labels.count % clusterSize == 0,

@@ -84,10 +84,13 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count,
                                                           withProbabilities: metric == .kl)
         switch metric {
-        case .accuracy, .agreement:
-            let truth = metric == .accuracy ? labels : reference.map { UInt8(clamping: $0) }
-            let hits = zip(predicted, truth).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: truth)
+        case .accuracy:
+            let hits = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
+            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: labels)
+            return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
+        case .agreement:
+            let hits = zip(predicted, reference).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
+            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: reference)
             return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
         case .kl:
             guard probabilities.count == referenceProbabilities.count else {
