@@ -39,6 +39,14 @@ public struct BiasCorrection: Sendable {
         self.layers = layers
     }
 
+    /// The statistics of `model` on the images of `trainingSet` (MNIST-style, normalized here)
+    /// before the standard validation split, 0..<50,000 (all of them in a smaller set): the images
+    /// the rate control never measures a candidate on.
+    public init(model: MLP, trainingSet: Dataset) throws(ModelError) {
+        let fit = trainingSet.subset(0..<min(trainingSet.count, DataSplit.standard.validation.lowerBound))
+        try self.init(model: model, inputs: fit.normalized(), count: fit.count)
+    }
+
     /// The name of the bias of the layer whose weight tensor is `weight` (nil: not a layer's weight).
     public func biasName(forWeight weight: String) -> String? { layers[weight]?.bias }
 

@@ -20,4 +20,10 @@ public struct RateCandidate: Sendable {
     public var biasCorrected = false
     /// The coded model this candidate measured.
     public var container: Container
+
+    /// Whether `other` is the same candidate (setting, output coding, fine-tuning and bias
+    /// correction), whatever it measured.
+    public func isSameCandidate(as other: RateCandidate) -> Bool {
+        setting == other.setting && output == other.output && refined == other.refined && biasCorrected == other.biasCorrected
+    }
 }

@@ -217,7 +217,7 @@ public final class RateControl {
         let c = RateCandidate(setting: setting, output: output, bytes: container.serialized().count + fileOverheadBytes,
                               accuracy: accuracy, drop: drop, refined: refining, biasCorrected: correcting, container: container)
         cache[key] = c
-        if let i = tried.firstIndex(where: { $0.setting == setting && $0.output == output && $0.refined == refining && $0.biasCorrected == correcting }) {
+        if let i = tried.firstIndex(where: { $0.isSameCandidate(as: c) }) {
             tried[i] = c
         } else {
             tried.append(c)

@@ -135,8 +135,7 @@ public struct RateControlRequest: Sendable {
         }
         var correction: BiasCorrection? = nil
         if biasCorrection && goal != .none {
-            let fit = train.subset(0..<start)
-            correction = try BiasCorrection(model: MLP.sequential(in: source), inputs: fit.normalized(), count: fit.count)
+            correction = try BiasCorrection(model: MLP.sequential(in: source), trainingSet: train)
         }
         let rc = try RateControl(file: source, policy: policy, validationInputs: chooseOn.normalized(), validationLabels: chooseOn.labels,
                                  validationClusterSize: measured.clusterSize, refine: refine, biasCorrection: correction,
@@ -205,8 +204,7 @@ public struct RateControlRequest: Sendable {
             RateControlReport.Candidate(setting: "\(t.setting)", output: "\(t.output)", bytes: t.bytes, validationAccuracy: t.accuracy,
                                         dropPoints: rc.drop(t), standardErrorPoints: t.drop?.standardErrorPoints,
                                         finetuned: t.refined ? true : nil, biasCorrected: t.biasCorrected ? true : nil,
-                                        chosen: t.setting == chosen.setting && t.output == chosen.output && t.refined == chosen.refined
-                                            && t.biasCorrected == chosen.biasCorrected)
+                                        chosen: t.isSameCandidate(as: chosen))
         }
         var report = RateControlReport(validation: start..<(start + validation.count),
                                        floatValidationAccuracy: trainedOnFacts?.validationAccuracy ?? floatAccuracy, candidates: candidates,

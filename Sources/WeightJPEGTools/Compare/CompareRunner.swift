@@ -166,8 +166,7 @@ public struct CompareRunner {
             // One rate control serves both: uncorrected, its containers are the plain ones.
             var correction: BiasCorrection? = nil
             if let train, options.tableSettings.contains(where: { if case .correctedTables = $0 { true } else { false } }) {
-                let fit = train.subset(0..<min(train.count, DataSplit.standard.validation.lowerBound))
-                correction = try BiasCorrection(model: model, inputs: fit.normalized(), count: fit.count)
+                correction = try BiasCorrection(model: model, trainingSet: train)
             }
             let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [],
                                      biasCorrection: correction)

@@ -83,15 +83,17 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     public func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement {
         let (predicted, probabilities) = try Self.outputs(modelAt: path, inputs: inputs, labels: labels, count: count,
                                                           withProbabilities: metric == .kl)
+        // Percent of images on which the candidate predicts `truth`, with the paired standard error.
+        func hitRate<Label: BinaryInteger>(_ truth: [Label]) -> TaskMeasurement {
+            let hits = zip(predicted, truth).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
+            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: truth)
+            return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
+        }
         switch metric {
         case .accuracy:
-            let hits = zip(predicted, labels).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: labels)
-            return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
+            return hitRate(labels)
         case .agreement:
-            let hits = zip(predicted, reference).reduce(0) { $0 + ($1.0 == $1.1 ? 1 : 0) }
-            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: reference)
-            return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
+            return hitRate(reference)
         case .kl:
             guard probabilities.count == referenceProbabilities.count else {
                 throw .builtIn("\(path): the model has \(probabilities.count / max(count, 1)) outputs, the original \(referenceProbabilities.count / max(count, 1))")

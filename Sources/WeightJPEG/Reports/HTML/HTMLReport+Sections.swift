@@ -46,7 +46,8 @@ extension HTMLReport {
         ]
         // Tensors stored changed on purpose (corrected biases) are not coding errors.
         let corrected = Set(search?.correctedTensors ?? [])
-        let errors = report.tensors.filter { !corrected.contains($0.name) }.compactMap { t in t.error?.relative.map { (name: t.name, relative: $0) } }
+        let approximated = report.tensors.filter { !corrected.contains($0.name) }
+        let errors = approximated.compactMap { t in t.error?.relative.map { (name: t.name, relative: $0) } }
         if !corrected.isEmpty {
             boxes.append(box(corrected.sorted().joined(separator: ", "), "stored corrected for the coded weights (not counted in the errors)"))
         }
@@ -54,7 +55,7 @@ extension HTMLReport {
             boxes.append(box(String(format: "%.3g", worst.relative), "largest relative error ‖ΔW‖/‖W‖ (\(worst.name))"))
             let mean = errors.reduce(0) { $0 + $1.relative } / Double(errors.count)
             boxes.append(box(String(format: "%.3g", mean), "mean relative error over \(errors.count) float tensors"))
-            let snrs = report.tensors.filter { !corrected.contains($0.name) }.compactMap { $0.error?.snrDB }
+            let snrs = approximated.compactMap { $0.error?.snrDB }
             if let low = snrs.min() { boxes.append(box(fixed(low, 1) + " dB", "lowest SNR of a tensor")) }
         }
         var html = "<h2 id=\"summary\">Summary</h2>\n<div class=\"figures\">" + boxes.joined() + "</div>\n"
