@@ -1,4 +1,6 @@
 import WeightJPEGCore
+import WeightJPEGFormats
+import WeightJPEGCodec
 import WeightJPEGModel
 
 /// A closed-form correction of the biases of an MLP's coded layers, made before the biases are
@@ -49,6 +51,29 @@ public struct BiasCorrection: Sendable {
 
     /// The name of the bias of the layer whose weight tensor is `weight` (nil: not a layer's weight).
     public func biasName(forWeight weight: String) -> String? { layers[weight]?.bias }
+
+    /// `container` (coded from `source` with `policy`) with the bias of every layer whose weight
+    /// is stored lossily corrected for the decoded weight, each corrected bias coded as `policy`
+    /// codes it. The task search (`ErrorAllocation`) applies it to every candidate with the
+    /// built-in accuracy; the rate control corrects its JPEG-coded layers itself (`RateControl`).
+    public func corrected(_ container: Container, source: SafetensorsFile, policy: CompressionPolicy) throws -> Container {
+        let codec = try JPEGTensorCodec()
+        var replaced: [String: ContainerEntry] = [:]
+        for entry in container.entries where entry.coding != .exact && layers[entry.name] != nil {
+            let decoded = try ModelCodec.decode(entry, codec: codec, path: "<candidate>").floats()
+            guard let (name, bias) = bias(forWeight: entry.name, decoded: decoded),
+                  let original = source.tensors.first(where: { $0.name == name }) else { continue }
+            replaced[name] = try ModelCodec.encode(SafetensorsTensor(name: name, shape: original.shape, floats: bias, dtype: original.dtype),
+                                                   policy: policy, codec: codec)
+        }
+        return Container(metadata: container.metadata, entries: container.entries.map { replaced[$0.name] ?? $0 })
+    }
+
+    /// The biases `corrected(_:source:policy:)` changes in `container`: those of the layers whose
+    /// weight is stored lossily.
+    public func correctedBiases(in container: Container) -> [String] {
+        container.entries.compactMap { $0.coding != .exact ? layers[$0.name]?.bias : nil }
+    }
 
     /// The corrected bias for the layer whose weight tensor is `weight`, decoded as `decoded`
     /// (row-major, the weight's shape), with the bias tensor's name; nil when `weight` is not a

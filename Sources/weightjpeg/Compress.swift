@@ -68,7 +68,8 @@ struct Compress: ParsableCommand {
         if let metric = task.metric, let maxDrop = rate.maxDrop {
             var search = TaskSearchRequest(metric: metric, maxDrop: maxDrop)
             search.options.budget = task.budget
-            search.options.marginSigmas = rate.margin ?? RateControlRequest.defaultMarginSigmas
+            search.options.marginSigmas = rate.margin
+            search.biasCorrection = rate.biasCorrection
             plan.taskSearch = search
         } else {
             plan.rateControl = try rate.request()
@@ -96,7 +97,7 @@ struct Compress: ParsableCommand {
         let source = input == "-" ? "standard input" : input
         let worst = result.worstTensor.map { "; largest relative error \(String(format: "%.3g", $0.error!.relative!)) (\($0.name))" } ?? ""
         status.line("wrote \(output): \(grouped(result.outputBytes)) bytes, \(fixed(result.ratio, 1))× smaller than \(source) (\(grouped(result.inputBytes)) bytes)\(worst)")
-        if let names = result.rateControl?.correctedBiases, !names.isEmpty {
+        if let names = result.rateControl?.correctedBiases ?? result.allocation?.correctedBiases, !names.isEmpty {
             status.note("note: \(names.joined(separator: ", ")) \(names.count == 1 ? "is" : "are") stored corrected for the coded weights of \(names.count == 1 ? "its layer" : "their layers") (the mean change they make to each active unit's input), not within an error bound; --no-bias-correction keeps the biases as they are")
         }
         if !jpegMode && errorTarget.maxRelError == nil && !task.isRequested {

@@ -105,13 +105,13 @@ struct RateControlOptions: ParsableArguments {
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
-    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; --eval-*: 1.645; shifted copies: 0, or 1.645 if fine-tuned).", valueName: "sigmas"))
+    @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; shifted copies 0; fine-tuned, --eval-cmd, agreement, kl 1.645).", valueName: "sigmas"))
     var margin: Double?
     @Flag(inversion: .prefixedNo, help: "Try cheaper output layers (JPEG, bounded).")
     var cheapOutput = true
     @Flag(inversion: .prefixedNo, help: "Also measure on shifted validation copies.")
     var shiftedCopies = true
-    @Flag(inversion: .prefixedNo, help: "Try each setting with corrected biases too.")
+    @Flag(inversion: .prefixedNo, help: "Correct biases too (--eval-builtin: always).")
     var biasCorrection = true
     @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut

@@ -62,10 +62,10 @@ import Testing
     /// trained with `--holdout 10000` scores 98.42 % against 99.9 % (unseen). Two standard errors of
     /// the difference at 10,000 images each are 0.26 pp at 98.4 %/99.9 % and 0.11 pp at 99.8 %/99.9 %.
     @Test func validationThatLooksTrainedOn() {
-        #expect(RateControlReport.looksTrainedOn(validationAccuracy: 0.9965, fitAccuracy: 0.9961, count: 10_000))
-        #expect(!RateControlReport.looksTrainedOn(validationAccuracy: 0.9842, fitAccuracy: 0.999, count: 10_000))
-        #expect(RateControlReport.looksTrainedOn(validationAccuracy: 0.998, fitAccuracy: 0.999, count: 10_000))
-        #expect(!RateControlReport.looksTrainedOn(validationAccuracy: 0.9960, fitAccuracy: 0.999, count: 10_000))
-        #expect(!RateControlReport.looksTrainedOn(validationAccuracy: 1, fitAccuracy: 1, count: 0))
+        #expect(DropImages.looksTrainedOn(validationAccuracy: 0.9965, fitAccuracy: 0.9961, count: 10_000))
+        #expect(!DropImages.looksTrainedOn(validationAccuracy: 0.9842, fitAccuracy: 0.999, count: 10_000))
+        #expect(DropImages.looksTrainedOn(validationAccuracy: 0.998, fitAccuracy: 0.999, count: 10_000))
+        #expect(!DropImages.looksTrainedOn(validationAccuracy: 0.9960, fitAccuracy: 0.999, count: 10_000))
+        #expect(!DropImages.looksTrainedOn(validationAccuracy: 1, fitAccuracy: 1, count: 0))
     }
 }

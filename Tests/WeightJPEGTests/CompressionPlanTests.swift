@@ -174,7 +174,7 @@ import Testing
             plan.rateControl = request
             let report = try #require(try plan.run().rateControl)
             #expect(!report.validationLooksTrainedOn && report.floatShiftedAccuracy == nil)
-            #expect(report.marginSigmas == RateControlRequest.unseenMarginSigmas)
+            #expect(report.marginSigmas == DropImages.unseenMarginSigmas)
             if copies {
                 // The copies are harder than the images: the float model scores lower on both together.
                 let both = try #require(report.floatWithCopiesAccuracy)
@@ -185,7 +185,7 @@ import Testing
             }
             let chosen = try #require(report.chosen)
             let drop = try #require(chosen.dropPoints), se = try #require(chosen.standardErrorPoints)
-            #expect(drop + RateControlRequest.unseenMarginSigmas * se <= 1.0)
+            #expect(drop + DropImages.unseenMarginSigmas * se <= 1.0)
         }
     }
 

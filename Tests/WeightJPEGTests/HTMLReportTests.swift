@@ -179,7 +179,7 @@ import Testing
         #expect(converted.evaluations.map(\.bytes) == [20_000, 26_000] && converted.chosen?.settings == "ijg q20, output int8-row")
         #expect(abs((converted.reference ?? 0) - 98) < 1e-9 && abs((converted.evaluations[0].metric ?? 0) - 97.5) < 1e-9)
 
-        let allocation = ErrorAllocation.Report(direction: .lowerIsBetter, maxDrop: 0.5, originalMetric: 2.0, groups: [], evaluations: [
+        let allocation = ErrorAllocation.Report(direction: .lowerIsBetter, maxDrop: 0.5, marginSigmas: 1.645, originalMetric: 2.0, groups: [], evaluations: [
             .init(stage: "original", settings: "float", bytes: nil, metric: 2.0, drop: 0),
             .init(stage: "sensitivity", settings: "group 1", bytes: 9_000, metric: 2.3, drop: 0.3),
             .init(stage: "allocation", settings: "λ 0.1", bytes: 7_000, metric: 2.4, drop: 0.4, chosen: true),

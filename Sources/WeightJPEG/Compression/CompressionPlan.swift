@@ -85,9 +85,16 @@ public struct CompressionPlan: Sendable {
             case .command(let command): command
             case .classifier(let metric): try ClassifierEvaluator(dataDirectory: dataDirectory!, metric: metric, originalPath: path)
             }
-            let (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: evaluator,
-                                                                 originalPath: path, options: taskSearch.options,
+            var correction: BiasCorrection? = nil
+            if case .classifier = taskSearch.metric, taskSearch.biasCorrection {
+                correction = try BiasCorrection(model: MLP.sequential(in: original),
+                                                trainingSet: Dataset.load(directory: dataDirectory!, split: .train))
+            }
+            let adjust = correction.map { c in { (container: Container, policy: CompressionPolicy) in try c.corrected(container, source: original, policy: policy) } }
+            var (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: evaluator,
+                                                                 originalPath: path, options: taskSearch.options, adjust: adjust,
                                                                  events: { events(.evaluation($0, budget: $1)) })
+            if let names = correction?.correctedBiases(in: container), !names.isEmpty { allocation.correctedBiases = names }
             report.allocation = allocation
             report.tensors = try measured(container, against: original)
             try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)

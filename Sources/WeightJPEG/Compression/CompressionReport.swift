@@ -30,7 +30,7 @@ public struct CompressionReport: Codable, Sendable {
     /// to approximate the input: a bias the rate control corrected (`RateControlReport.correctedBiases`)
     /// differs from the input's by design and is left out.
     public var worstTensor: TensorOutcome? {
-        let corrected = Set(rateControl?.correctedBiases ?? [])
+        let corrected = Set((rateControl?.correctedBiases ?? []) + (allocation?.correctedBiases ?? []))
         return tensors.filter { $0.error?.relative != nil && !corrected.contains($0.name) }.max { $0.error!.relative! < $1.error!.relative! }
     }
 
@@ -122,16 +122,9 @@ public struct RateControlReport: Codable, Sendable {
     /// measured on them over-states the drop on unseen images, and the choice is conservative.
     public var validationLooksTrainedOn: Bool {
         guard let fit = floatFitAccuracy else { return false }
-        return Self.looksTrainedOn(validationAccuracy: floatValidationAccuracy, fitAccuracy: fit, count: validation.count)
+        return DropImages.looksTrainedOn(validationAccuracy: floatValidationAccuracy, fitAccuracy: fit, count: validation.count)
     }
 
-    /// Whether a validation accuracy is within two standard errors (two independent proportions of
-    /// `count` images each) of the accuracy on trained-on images, or above it.
-    public static func looksTrainedOn(validationAccuracy: Double, fitAccuracy: Double, count: Int) -> Bool {
-        guard count > 0 else { return false }
-        let se = ((fitAccuracy * (1 - fitAccuracy) + validationAccuracy * (1 - validationAccuracy)) / Double(count)).squareRoot()
-        return validationAccuracy >= fitAccuracy - 2 * se
-    }
 
     public struct TestAccuracy: Codable, Sendable {
         public var float: Double

@@ -32,29 +32,18 @@ public struct RateControlRequest: Sendable {
     public var validationCount = DataSplit.heldOut
     /// With `maxDrop`: standard errors of the validation drop added before it is compared with the
     /// budget (`AccuracyDrop.upperBound`). Nil chooses by what the drops are measured on:
-    /// `unseenMarginSigmas` on validation images the model has not seen; 0 on the shifted copies of
+    /// `DropImages.unseenMarginSigmas` on validation images the model has not seen; 0 on the shifted copies of
     /// trained-on images (`shiftTrainedOnValidation`), whose drops were above the test drops at 17 of
     /// 18 JPEG points of the reference models (`docs/results/shifted-proxy.txt`) and for all but two
     /// files chosen on them (fine-tuned files that gain accuracy; `docs/results/rate-promise.txt`), so
     /// a margin would mostly add bytes. Candidates fine-tuned inside the search (`finetuneEpochs`) get
-    /// `defaultMarginSigmas` on the shifted copies too: the model is fine-tuned on the images they are
+    /// `DropImages.finetunedMarginSigmas` on the shifted copies too: the model is fine-tuned on the images they are
     /// copies of, and of twelve fine-tuned files chosen there with no margin, four had test drops above
     /// their drops on the copies (by 0.03–0.44 pp; two of them broke a 0.3 pp budget), against one of
     /// eighteen plain JPEG points. On trained-on images measured as they are, the margin is always 0
     /// (their drop over-states the unseen one more). A value set here applies to every candidate. 0 is
     /// the plain estimate, which a test set exceeds about half the time on unseen images.
     public var marginSigmas: Double? = nil
-    /// One-sided 95 % normal quantile: the margin of candidates fine-tuned on the images whose
-    /// shifted copies measure them.
-    public static let defaultMarginSigmas = 1.645
-    /// The margin on unseen validation images (about the one-sided 97.7 % quantile). The promise
-    /// is judged on a test set, which is a sample too, from other writers: on the ten
-    /// `train --holdout 10000` models of docs/results/rate-promise.txt, with the error-bounded
-    /// output layers among the candidates, 1.645 left two test drops above a 0.3 pp budget
-    /// (0.38, 0.35 pp) and 2.0 none, at about the same mean size (18.7 and 18.5 KB, when only
-    /// each output family's coarsest setting was searched; the search is not monotone in the
-    /// margin, as the output layer's share of the budget moves with it).
-    public static let unseenMarginSigmas = 2.0
     /// With a goal (`maxDrop` or `targetBytes`), when the validation images look trained on
     /// (`RateControlReport.looksTrainedOn`): measure every drop on their one-pixel shifted copies
     /// (`Dataset.shiftedCopies`, four per image, which the model has not seen) instead, and fine-tune
@@ -106,7 +95,7 @@ public struct RateControlRequest: Sendable {
         if goal != .none {
             let validationAccuracy = try floatModelAccuracy(on: validation)
             let fitAccuracy = try floatModelAccuracy(on: train.subset(0..<validationCount))
-            trainedOnFacts = (validationAccuracy, fitAccuracy, RateControlReport.looksTrainedOn(
+            trainedOnFacts = (validationAccuracy, fitAccuracy, DropImages.looksTrainedOn(
                 validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy, count: validationCount))
         }
         let measured = DropImages(trainedOn: trainedOnFacts?.trainedOn, shiftTrainedOn: shiftTrainedOnValidation,
@@ -232,63 +221,5 @@ public struct RateControlRequest: Sendable {
         }
         events(.rateControlChose(report))
         return (chosen.container, report)
-    }
-
-    /// What a search's drops are measured on: decided once from whether the validation images
-    /// look trained on (nil: no goal, nothing checked) and the two settings above.
-    enum DropImages: Equatable {
-        /// The validation images as they are (unseen, or no goal).
-        case images
-        /// The validation images, which the model was trained on (`shiftTrainedOnValidation` off).
-        case memorizedImages
-        /// The trained-on validation images' shifted copies, instead of the images.
-        case shiftedCopies
-        /// The unseen validation images together with their shifted copies.
-        case imagesWithCopies
-
-        init(trainedOn: Bool?, shiftTrainedOn: Bool, copiesWithUnseen: Bool) {
-            switch trainedOn {
-            case nil: self = .images
-            case true?: self = shiftTrainedOn ? .shiftedCopies : .memorizedImages
-            case false?: self = copiesWithUnseen ? .imagesWithCopies : .images
-            }
-        }
-
-        /// The images every candidate is measured on.
-        func images(_ validation: Dataset) -> Dataset {
-            switch self {
-            case .images, .memorizedImages: validation
-            case .shiftedCopies: validation.shiftedCopies()
-            case .imagesWithCopies: validation.withShiftedCopies()
-            }
-        }
-
-        /// Consecutive images that are one sample for the standard error.
-        var clusterSize: Int {
-            switch self {
-            case .images, .memorizedImages: 1
-            case .shiftedCopies: Dataset.shiftOffsets.count
-            case .imagesWithCopies: Dataset.shiftOffsets.count + 1
-            }
-        }
-
-        /// The margins (`marginSigmas`) of plain and of fine-tuned candidates, the user's
-        /// `requested` one applying to both. Trained-on images measured as they are over-state
-        /// the drop on unseen data by more than sampling noise, so they never get a margin.
-        func margins(requested: Double?) -> (plain: Double, finetuned: Double) {
-            if self == .memorizedImages { return (0, 0) }
-            if let requested { return (requested, requested) }
-            if self == .shiftedCopies { return (0, RateControlRequest.defaultMarginSigmas) }
-            return (RateControlRequest.unseenMarginSigmas, RateControlRequest.unseenMarginSigmas)
-        }
-
-        /// What the search's reason says after "validation drop".
-        var words: String {
-            switch self {
-            case .images, .memorizedImages: ""
-            case .shiftedCopies: " (on their shifted copies)"
-            case .imagesWithCopies: " (on them and their shifted copies)"
-            }
-        }
     }
 }

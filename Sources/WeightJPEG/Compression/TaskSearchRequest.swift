@@ -16,6 +16,10 @@ public struct TaskSearchRequest: Sendable {
     public var metric: Metric
     /// The drop allowed, the evaluation budget and the bounds' range.
     public var options: ErrorAllocation.Options
+    /// With the built-in metric (an MLP and its training set): every candidate's biases are
+    /// corrected for its coded weights (`BiasCorrection.corrected`, statistics from training images
+    /// 0..<50,000) before it is scored and written, as the rate control's corrected family.
+    public var biasCorrection = true
 
     /// A search scored by `metric` for a drop of at most `maxDrop` (the metric's units).
     public init(metric: Metric, maxDrop: Double) {

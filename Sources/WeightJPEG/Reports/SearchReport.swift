@@ -70,6 +70,7 @@ public struct SearchReport: Codable, Sendable, Equatable {
                   bound: r.maxDrop, evaluations: r.evaluations.compactMap { e in
                       e.bytes.map { Evaluation(settings: "\(e.stage): \(e.settings)", bytes: $0, metric: e.metric, chosen: e.chosen) }
                   })
+        correctedTensors = r.correctedBiases ?? []
     }
 
     /// Why a search report could not be read.

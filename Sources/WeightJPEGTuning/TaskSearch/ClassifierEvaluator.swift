@@ -13,6 +13,13 @@ import WeightJPEGModel
 /// in millinats (lower is better, 0 for the original), which moves with every weight change and not
 /// only with the few predictions that flip. Each reports the standard error of its drop
 /// (`measure(modelAt:)`), to which the search adds its margin.
+///
+/// `accuracy` is measured as the MNIST rate control measures it (`DropImages`): when the
+/// validation images look trained on (the model scores on them as on training images 0…9,999),
+/// on their one-pixel shifted copies, which it has not seen, with no margin by default (their drops
+/// were above the test drops at 17 of 18 JPEG points of the reference models); otherwise on the
+/// images together with their copies, with a margin of 2.0 standard errors by default. The
+/// label-free metrics compare with the original on the validation images as they are.
 public struct ClassifierEvaluator: TaskEvaluator, Sendable {
     /// What is measured.
     public enum Metric: String, Codable, Sendable, CaseIterable {
@@ -21,6 +28,10 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
 
     public let metric: Metric
     public var direction: MetricDirection { metric == .kl ? .lowerIsBetter : .higherIsBetter }
+    /// The images every model is scored on.
+    public let images: DropImages
+    /// Consecutive images that are one sample for the standard error (`DropImages.clusterSize`).
+    private let clusterSize: Int
     private let inputs: [Float]
     private let labels: [UInt8]
     private let count: Int
@@ -43,9 +54,23 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         let start = DataSplit.standard.validation.lowerBound
         let validation = train.subset(start..<(start + validationCount))
         self.metric = metric
-        inputs = validation.normalized()
-        labels = validation.labels
-        count = validation.count
+        var images = DropImages.images
+        if metric == .accuracy {
+            func accuracy(_ set: Dataset) throws(TaskEvaluationError) -> Double {
+                let (predicted, _) = try Self.outputs(modelAt: originalPath, inputs: set.normalized(), labels: set.labels,
+                                                      count: set.count, withProbabilities: false)
+                return Double(zip(predicted, set.labels).filter { $0 == Int($1) }.count) / Double(max(set.count, 1))
+            }
+            let trainedOn = DropImages.looksTrainedOn(validationAccuracy: try accuracy(validation),
+                                                      fitAccuracy: try accuracy(train.subset(0..<validationCount)), count: validationCount)
+            images = DropImages(trainedOn: trainedOn, shiftTrainedOn: true, copiesWithUnseen: true)
+        }
+        self.images = images
+        clusterSize = images.clusterSize
+        let scored = images.images(validation)
+        inputs = scored.normalized()
+        labels = scored.labels
+        count = scored.count
         (reference, referenceProbabilities) = try Self.outputs(modelAt: originalPath, inputs: inputs, labels: labels, count: count,
                                                                withProbabilities: metric == .kl)
     }
@@ -71,6 +96,11 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         }
     }
 
+    /// The rate control's margin for `images` (`DropImages.margins`): 0 on shifted copies of
+    /// trained-on images, 2.0 on unseen ones with their copies; nil (the search's default) for
+    /// the label-free metrics.
+    public var defaultMarginSigmas: Double? { metric == .accuracy ? images.margins(requested: nil).plain : nil }
+
     public func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
         try measure(modelAt: path).value
     }
@@ -86,7 +116,7 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         // Percent of images on which the candidate predicts `truth`, with the paired standard error.
         func hitRate<Label: BinaryInteger>(_ truth: [Label]) -> TaskMeasurement {
             let hits = zip(predicted, truth).reduce(0) { $0 + ($1.0 == Int($1.1) ? 1 : 0) }
-            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: truth)
+            let drop = AccuracyDrop(reference: reference, candidate: predicted, labels: truth, clusterSize: clusterSize)
             return TaskMeasurement(value: 100 * Double(hits) / Double(max(count, 1)), standardError: drop.standardErrorPoints)
         }
         switch metric {

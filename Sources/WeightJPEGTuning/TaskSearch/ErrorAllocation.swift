@@ -18,15 +18,30 @@ import WeightJPEGCodec
 ///    moves at the first error (accuracy, which saturates; on the reference MLP both groups were
 ///    quiet at 0.05) would otherwise give every such group the same bound. A group whose last
 ///    probe did not move the metric at all gets a thousandth of the smallest sensitivity per weight.
-/// 3. Allocation: with `n_g` weights per group and a bit cost of about `−log2 E` per weight at
-///    relative error `E`, minimizing bits subject to `Σ s_g E_g² ≤ D` gives `E_g = √(λ n_g / s_g)`
-///    (Lagrangian; clamped to `minimumError…maximumError`). The sensitivities predict the `λ` that
-///    spends the whole drop; the real drop is then searched over `λ` (a secant step on the measured
-///    drop, which grows about linearly in `λ`, kept inside the bracket, else a step by 1.5),
-///    each probe a whole coded file scored by the evaluator.
-/// 4. The smallest probe within the bound is the result: the file written is the one scored. When
-///    the evaluator reports a standard error of the drop (`TaskMeasurement`), a probe passes only
-///    if its drop plus `marginSigmas` standard errors is within the bound.
+/// 3. Allocation over measured rate curves: each group's bytes at the bounds of a ladder
+///    (`minimumError` times powers of `ladderRatio` up to `maximumError`), every tensor coded for
+///    real and nothing evaluated. For a Lagrange multiplier `λ`, each group takes the bound on its
+///    curve that minimizes `s_g E² + λ · bytes_g(E)` (the predicted drop plus the bytes' price). The
+///    sensitivities predict the `λ` that spends the whole drop; the real drop is then searched over
+///    `λ` (a secant step on the measured drop, which grows about linearly in `λ`, kept inside the
+///    bracket, else a step by 1.5), each probe a whole coded file scored by the evaluator; a `λ` that
+///    gives the bounds of a probe already scored is not scored again. It stops when the bracket is
+///    narrow in `λ`, or in bytes (`allocationByteGain`), or when every group at `maximumError`
+///    passed. (Before the curves were measured, a cost of `−log2 E` bits per weight stood in for
+///    them; it fits noise-like tensors but not an image-like layer's JPEG, whose bytes fall far
+///    faster at large errors, so a layer that held most of the bytes got too little of the drop.)
+/// 4. A probe passes when its drop is within the bound; when the evaluator reports a standard
+///    error of the drop (`TaskMeasurement`), its drop plus `marginSigmas` standard errors must be.
+/// 5. Refinement, with the evaluations left: each group in turn, the one with the most bytes in
+///    the best passing file first, is loosened alone by bisection over its bound between the bound
+///    it has (which passed) and `refinementCeiling` (geometric midpoints, until the bracket is
+///    `refinementRatio` narrow or its failing end's file not `refinementByteGain` smaller than the
+///    best; a midpoint whose file is not smaller is taken as passing without a measurement). The
+///    others keep their bounds, except that a group holding more than `dominantShare` of the bytes
+///    goes first with the others tightened to `dominantOthersShare` of the predicted drop. The allocation's cap stops short of the errors an image-like layer
+///    tolerates (the reference MLP's first layer: about 40 KB at 0.5, 16 KB at 0.67), and the
+///    sensitivity probes cannot see where its drop turns up steeply; the bisection finds it.
+/// The smallest passing file is written: the file written is the one scored.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
 public enum ErrorAllocation {
     /// What to search for.
@@ -46,16 +61,37 @@ public enum ErrorAllocation {
         public var allocationReserve = 3
         /// Smallest bound a group gets (the documented default: the allocation only loosens).
         public var minimumError = CompressionPolicy.defaultMaxRelativeError
-        /// Largest bound a group gets.
+        /// Largest bound a group gets in the allocation (step 3).
         public var maximumError = 0.5
+        /// Ratio of neighbouring bounds on the rate curves of step 3.
+        public var ladderRatio = 2.0.squareRoot()
+        /// Bounds the allocation may choose between two neighbouring rungs (interpolated).
+        public var ladderSubdivisions = 16
+        /// The λ search (step 3) stops when the smallest failing file is not this share smaller
+        /// than the best passing one.
+        public var allocationByteGain = 0.01
+        /// Largest bound the refinement (step 5) tries for a group.
+        public var refinementCeiling = 0.9
+        /// A group with more than this share of the best file's bytes is refined first with the
+        /// other groups tightened so that their predicted drop is `dominantOthersShare` of `maxDrop`.
+        public var dominantShare = 0.5
+        /// See `dominantShare`.
+        public var dominantOthersShare = 0.25
+        /// The refinement of a group stops when its bracket of bounds is this narrow (upper / lower)…
+        public var refinementRatio = 1.01
+        /// … or when the failing file at its upper end is not this share smaller than the best.
+        public var refinementByteGain = 0.03
         /// Standard errors added to a candidate's drop before it is compared with `maxDrop`, for
         /// evaluators that report one (`TaskMeasurement.standardError`; a command prints it after
-        /// the metric); 1.645 is one-sided 95 %.
-        public var marginSigmas = 1.645
+        /// the metric). Nil: the evaluator's `defaultMarginSigmas`, else `defaultMarginSigmas`.
+        public var marginSigmas: Double? = nil
 
         /// A search for `maxDrop` with the default budget and bounds.
         public init(maxDrop: Double) { self.maxDrop = maxDrop }
     }
+
+    /// The margin when neither the options nor the evaluator set one: one-sided 95 %.
+    public static let defaultMarginSigmas = 1.645
 
     /// One group of alike tensors and what the search found for it.
     public struct Group: Codable, Sendable {
@@ -92,9 +128,15 @@ public enum ErrorAllocation {
     public struct Report: Codable, Sendable {
         public var direction: MetricDirection
         public var maxDrop: Double
+        /// Standard errors added to each drop before it was compared with `maxDrop` (nil in
+        /// reports written before it was recorded).
+        public var marginSigmas: Double?
         public var originalMetric: Double
         public var groups: [Group]
         public var evaluations: [Evaluation]
+        /// Biases stored corrected for their layers' coded weights (by the plan's `adjust`, e.g.
+        /// `BiasCorrection`), not within an error bound; nil when none.
+        public var correctedBiases: [String]? = nil
     }
 
     /// Why the search could not finish.
@@ -130,9 +172,17 @@ public enum ErrorAllocation {
 
     /// Runs the search on `source` (read from `path`). `events` sees each evaluation as it is made.
     /// Returns the chosen container and the report.
+    /// `adjust`, when given, changes every coded candidate (given the policy it was coded with)
+    /// before it is scored and kept, e.g. `BiasCorrection.corrected`.
     public static func run(_ source: SafetensorsFile, basePolicy: CompressionPolicy, evaluator: some TaskEvaluator,
                            originalPath: String, options: Options,
+                           adjust: ((Container, CompressionPolicy) throws -> Container)? = nil,
                            events: (Evaluation, Int) -> Void = { _, _ in }) throws -> (Container, Report) {
+        // Every candidate is coded here.
+        func code(_ policy: CompressionPolicy) throws -> Container {
+            let container = try ModelCodec.compress(source, policy: policy)
+            return try adjust?(container, policy) ?? container
+        }
         var groups = groups(of: source)
         guard !groups.isEmpty else { throw Failure.nothingToAllocate }
         let needed = groups.count + 2
@@ -152,7 +202,8 @@ public enum ErrorAllocation {
             return try evaluator.measure(modelAt: candidate)
         }
         // What a candidate's drop is held to: the drop plus the margin's standard errors.
-        func judged(_ drop: Double, _ m: TaskMeasurement) -> Double { drop + options.marginSigmas * (m.standardError ?? 0) }
+        let margin = options.marginSigmas ?? evaluator.defaultMarginSigmas ?? defaultMarginSigmas
+        func judged(_ drop: Double, _ m: TaskMeasurement) -> Double { drop + margin * (m.standardError ?? 0) }
 
         let original = try evaluator.evaluate(modelAt: originalPath)
         // A judged drop equal to the bound up to rounding (99.65 − 99.35 = 0.30000000000000426) passes.
@@ -165,7 +216,7 @@ public enum ErrorAllocation {
             var policy = basePolicy
             policy.exactPatterns = groups.enumerated().filter { $0.offset != g }.flatMap(\.element.tensors).map(escapedGlob)
             for name in groups[g].tensors { policy.tensorBounds[name] = error }
-            let container = try ModelCodec.compress(source, policy: policy)
+            let container = try code(policy)
             let m = try score(container)
             let drop = direction.drop(from: original, to: m.value)
             groups[g].sensitivity = max(drop, 0) / (error * error)
@@ -194,11 +245,28 @@ public enum ErrorAllocation {
             groups[g].sensitivity = floor * Double(groups[g].elements)
         }
 
+        // Rate curves: each group's bytes at each bound of `ladder`, every tensor coded alone
+        // (no evaluation). Each allocation gives every group the bound on its curve that
+        // minimizes `s_g E² + λ · bytes_g(E)`.
+        let ladder = Self.ladder(options)
+        let rates = try rateCurves(source, groups: groups, ladder: ladder, basePolicy: basePolicy)
+        // Between two rungs a curve is taken as linear in log E (as bytes are for noise-like
+        // tensors), sampled `ladderSubdivisions` times, so that a bound need not jump by a rung.
         func bounds(_ lambda: Double) -> [Double] {
-            groups.map { g in
-                let s = g.sensitivity ?? 0
-                let e = s > 0 ? (lambda * Double(g.elements) / s).squareRoot() : options.maximumError
-                return min(max(e, options.minimumError), options.maximumError)
+            groups.indices.map { g in
+                let s = groups[g].sensitivity ?? 0
+                var best = ladder[0], bestCost = Double.infinity
+                for r in ladder.indices {
+                    let steps = r + 1 < ladder.count ? options.ladderSubdivisions : 1
+                    for k in 0..<steps {
+                        let t = Double(k) / Double(steps)
+                        let e = k == 0 ? ladder[r] : ladder[r] * pow(ladder[r + 1] / ladder[r], t)
+                        let bytes = k == 0 ? Double(rates[g][r]) : Double(rates[g][r]) * (1 - t) + Double(rates[g][r + 1]) * t
+                        let cost = s * e * e + lambda * bytes
+                        if cost < bestCost { best = e; bestCost = cost }
+                    }
+                }
+                return best
             }
         }
         func predictedDrop(_ lambda: Double) -> Double {
@@ -208,13 +276,12 @@ public enum ErrorAllocation {
             let b = bounds(lambda)
             var policy = basePolicy
             for (g, e) in zip(groups, b) { for name in g.tensors { policy.tensorBounds[name] = e } }
-            let container = try ModelCodec.compress(source, policy: policy)
+            let container = try code(policy)
             return (container, try score(container), b)
         }
 
-        // λ range: from every group at the minimum to every group at the maximum.
-        var lo = groups.map { options.minimumError * options.minimumError * $0.sensitivity! / Double($0.elements) }.min()!
-        var hi = groups.map { options.maximumError * options.maximumError * $0.sensitivity! / Double($0.elements) }.max()!
+        // λ range: wide enough to hold every group at the minimum and every group at the maximum.
+        var lo = 1e-18, hi = 1e6
         // First probe: where the sensitivities predict the whole drop is spent.
         var a = lo, b = hi
         for _ in 0..<60 {
@@ -223,21 +290,39 @@ public enum ErrorAllocation {
         }
         var lambda = a
         var bestBytes = Int.max
-        while evaluations.count < options.budget {
+        // The bytes of the failing probe at `hi`: when they are within `allocationByteGain` of the
+        // best passing file, no λ between them can gain more, and the evaluations left go to step 5.
+        var failedBytes: Int? = nil
+        // Verdicts by bounds: two λ that give every group the same bound give the same file.
+        var verdicts: [[Double]: Bool] = [:]
+        var steps = 0
+        while evaluations.count < options.budget && steps < 200 {
+            steps += 1
+            if let passed = verdicts[bounds(lambda)] {
+                // Already scored: move on as after that probe, without a measurement.
+                if passed { lo = lambda } else { hi = lambda }
+                if hi / lo < 1.05 { break }
+                lambda = passed ? min(lambda * 1.5, (lambda * hi).squareRoot()) : max(lambda / 1.5, (lambda * lo).squareRoot())
+                continue
+            }
             let (container, m, b) = try candidate(lambda)
             let drop = direction.drop(from: original, to: m.value)
             let bytes = container.serialized().count
             record(Evaluation(stage: "allocation", settings: String(format: "λ %.3g: bounds %.4g…%.4g", lambda, b.min()!, b.max()!),
                               bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
             let held = judged(drop, m)
+            verdicts[b] = passes(held)
             if passes(held) {
                 if bytes < bestBytes { bestBytes = bytes; chosen = (container, evaluations.count - 1, b) }
                 lo = lambda
             } else {
                 hi = lambda
+                failedBytes = bytes
             }
-            if hi / lo < 1.05 { break }
-            // The drop grows about in proportion to λ (Σ s_g E_g² = λ Σ n_g while no bound is clamped):
+            // Every group at the largest bound passed: nothing looser to allocate.
+            if hi / lo < 1.05 || (lo == lambda && b.allSatisfy { $0 >= options.maximumError }) { break }
+            if let failedBytes, chosen != nil, Double(failedBytes) >= Double(bestBytes) * (1 - options.allocationByteGain) { break }
+            // The drop grows about in proportion to λ (exactly, for `−log2 E` bits per weight and no bound clamped):
             // aim just inside the bound from the last probe, else halve the bracket geometrically.
             // Outside the bracket, or too close to its ends, move by a factor 1.5 instead: the far end
             // of the first bracket is every group at the largest bound, far from the answer.
@@ -250,7 +335,7 @@ public enum ErrorAllocation {
             // Every probe broke the bound: fall back to every group at the minimum.
             var policy = basePolicy
             for g in groups { for name in g.tensors { policy.tensorBounds[name] = options.minimumError } }
-            let container = try ModelCodec.compress(source, policy: policy)
+            let container = try code(policy)
             let m = try score(container)
             let drop = direction.drop(from: original, to: m.value)
             record(Evaluation(stage: "allocation", settings: "every group at \(options.minimumError)",
@@ -259,11 +344,93 @@ public enum ErrorAllocation {
                 throw Failure.unreachable(maxDrop: options.maxDrop, dropAtMinimum: judged(drop, m), minimumError: options.minimumError)
             }
             chosen = (container, evaluations.count - 1, groups.map { _ in options.minimumError })
+            bestBytes = container.serialized().count
+        }
+
+        // Refinement: with the evaluations left, each group in turn (most bytes in the chosen file
+        // first) is loosened alone, the others kept at their chosen bounds; a group that holds most
+        // of the bytes is loosened first with the others tightened to `dominantOthersShare` of the
+        // predicted drop, leaving it the rest.
+        let container = chosen!.container
+        let bytesOf = groups.map { g in container.entries.filter { g.tensors.contains($0.name) }.reduce(0) { $0 + $1.storedBytes } }
+        for (rank, g) in groups.indices.sorted(by: { bytesOf[$0] > bytesOf[$1] }).enumerated() {
+            var others = chosen!.bounds
+            var words = "others as chosen"
+            if rank == 0 && groups.count > 1 && Double(bytesOf[g]) > Double(bytesOf.reduce(0, +)) * options.dominantShare {
+                func othersDrop(_ b: [Double]) -> Double {
+                    groups.indices.filter { $0 != g }.reduce(0) { $0 + (groups[$1].sensitivity ?? 0) * b[$1] * b[$1] }
+                }
+                var a = 1e-18, z = 1e6
+                for _ in 0..<60 {
+                    let mid = (a * z).squareRoot()
+                    if othersDrop(bounds(mid)) <= options.dominantOthersShare * options.maxDrop { a = mid } else { z = mid }
+                }
+                let tight = bounds(a)
+                for h in groups.indices where h != g { others[h] = min(others[h], tight[h]) }
+                if others != chosen!.bounds { words = "others tightened" }
+            }
+            var lo = chosen!.bounds[g], hi = options.refinementCeiling
+            // The bytes of the failing file at `hi`: the bisection goes on while they are more than
+            // `refinementByteGain` below the best passing file (an image-like layer's bytes can
+            // halve between two bounds 10 % apart), and the bracket is wider than `refinementRatio`.
+            var failedBytes: Int? = nil
+            while hi / lo > options.refinementRatio && evaluations.count < options.budget
+                    && Double(failedBytes ?? 0) < Double(bestBytes) * (1 - options.refinementByteGain) {
+                let mid = (lo * hi).squareRoot()
+                var b = others
+                b[g] = mid
+                var policy = basePolicy
+                for (group, e) in zip(groups, b) { for name in group.tensors { policy.tensorBounds[name] = e } }
+                let candidate = try code(policy)
+                let bytes = candidate.serialized().count
+                // Not smaller: the coding has not changed enough to be worth a measurement; look coarser.
+                guard bytes < bestBytes else { lo = mid; continue }
+                let m = try score(candidate)
+                let drop = direction.drop(from: original, to: m.value)
+                record(Evaluation(stage: "refinement", settings: String(format: "%@ at %.4g, %@", groups[g].key, mid, words),
+                                  bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
+                if passes(judged(drop, m)) {
+                    bestBytes = bytes
+                    chosen = (candidate, evaluations.count - 1, b)
+                    others = b
+                    lo = mid
+                } else {
+                    hi = mid
+                    failedBytes = bytes
+                }
+            }
         }
         evaluations[chosen!.index].chosen = true
         for g in groups.indices { groups[g].bound = chosen!.bounds[g] }
-        return (chosen!.container, Report(direction: direction, maxDrop: options.maxDrop, originalMetric: original,
+        return (chosen!.container, Report(direction: direction, maxDrop: options.maxDrop, marginSigmas: margin, originalMetric: original,
                                           groups: groups, evaluations: evaluations))
+    }
+
+    /// The bounds a group's rate curve is measured at: `minimumError` times powers of
+    /// `ladderRatio`, up to `maximumError` (included).
+    static func ladder(_ options: Options) -> [Double] {
+        var rungs: [Double] = []
+        var e = options.minimumError
+        while e < options.maximumError * 0.999 { rungs.append(e); e *= options.ladderRatio }
+        return rungs + [options.maximumError]
+    }
+
+    /// Each group's whole bytes at each bound of `ladder` (`[group][rung]`), its tensors coded as
+    /// `basePolicy` codes a tensor with that bound, on every core.
+    static func rateCurves(_ source: SafetensorsFile, groups: [Group], ladder: [Double],
+                           basePolicy: CompressionPolicy) throws -> [[Int]] {
+        let byName = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
+        let items = groups.indices.flatMap { g in groups[g].tensors.flatMap { name in ladder.indices.map { (g, byName[name]!, $0) } } }
+        var rates = groups.map { _ in [Int](repeating: 0, count: ladder.count) }
+        try OrderedParallelMap.run(count: items.count, jobs: ProcessInfo.processInfo.activeProcessorCount, window: 64, budget: .max,
+                                   cost: { _ in 0 }, makeWorker: { try JPEGTensorCodec() },
+                                   work: { codec, i in
+                                       var policy = basePolicy
+                                       policy.tensorBounds[items[i].1.name] = ladder[items[i].2]
+                                       return try ModelCodec.encode(items[i].1, policy: policy, codec: codec).storedBytes
+                                   },
+                                   consume: { i, bytes in rates[items[i].0][items[i].2] += bytes })
+        return rates
     }
 
     /// `name` as a glob that matches only itself.

@@ -11,9 +11,14 @@ public protocol TaskEvaluator {
     /// The metric and, when the evaluator knows it, the standard error of the drop it implies (the
     /// default: `evaluate` without one).
     func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement
+    /// The standard errors the search adds to each drop when the user gave none
+    /// (`ErrorAllocation.Options.marginSigmas` nil); nil: `ErrorAllocation.defaultMarginSigmas`.
+    var defaultMarginSigmas: Double? { get }
 }
 
 extension TaskEvaluator {
+    public var defaultMarginSigmas: Double? { nil }
+
     public func measure(modelAt path: String) throws(TaskEvaluationError) -> TaskMeasurement {
         TaskMeasurement(value: try evaluate(modelAt: path), standardError: nil)
     }
