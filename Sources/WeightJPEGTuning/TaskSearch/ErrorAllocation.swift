@@ -416,14 +416,15 @@ public enum ErrorAllocation {
     }
 
     /// Each group's whole bytes at each bound of `ladder` (`[group][rung]`), its tensors coded as
-    /// `basePolicy` codes a tensor with that bound, on every core.
+    /// `basePolicy` codes a tensor with that bound, on every core, with at most
+    /// `rateCurveBytesInFlight` bytes of tensors being coded at once (a larger tensor alone).
     static func rateCurves(_ source: SafetensorsFile, groups: [Group], ladder: [Double],
                            basePolicy: CompressionPolicy) throws -> [[Int]] {
         let byName = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         let items = groups.indices.flatMap { g in groups[g].tensors.flatMap { name in ladder.indices.map { (g, byName[name]!, $0) } } }
         var rates = groups.map { _ in [Int](repeating: 0, count: ladder.count) }
-        try OrderedParallelMap.run(count: items.count, jobs: ProcessInfo.processInfo.activeProcessorCount, window: 64, budget: .max,
-                                   cost: { _ in 0 }, makeWorker: { try JPEGTensorCodec() },
+        try OrderedParallelMap.run(count: items.count, jobs: ProcessInfo.processInfo.activeProcessorCount, window: 64,
+                                   budget: rateCurveBytesInFlight, cost: { items[$0].1.data.count }, makeWorker: { try JPEGTensorCodec() },
                                    work: { codec, i in
                                        var policy = basePolicy
                                        policy.tensorBounds[items[i].1.name] = ladder[items[i].2]
@@ -432,6 +433,10 @@ public enum ErrorAllocation {
                                    consume: { i, bytes in rates[items[i].0][items[i].2] += bytes })
         return rates
     }
+
+    /// See `rateCurves`: the coding of a tensor holds a few copies of it, so two cores on two
+    /// 500 MB embeddings at once would need gigabytes.
+    static let rateCurveBytesInFlight = 256 << 20
 
     /// `name` as a glob that matches only itself.
     static func escapedGlob(_ name: String) -> String {
