@@ -25,6 +25,17 @@ public enum DropImages: Equatable, Sendable {
         return validationAccuracy >= fitAccuracy - 2 * se
     }
 
+    /// The float model's `accuracy` on `validation` and on as many training images from 0 (which
+    /// every model was trained on), and whether the first look trained on (`looksTrainedOn`): what
+    /// decides the images.
+    public static func trainedOnFacts<E: Error>(trainingSet: Dataset, validation: Dataset, accuracy: (Dataset) throws(E) -> Double)
+        throws(E) -> (validationAccuracy: Double, fitAccuracy: Double, trainedOn: Bool) {
+        let validationAccuracy = try accuracy(validation)
+        let fitAccuracy = try accuracy(trainingSet.subset(0..<validation.count))
+        return (validationAccuracy, fitAccuracy,
+                looksTrainedOn(validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy, count: validation.count))
+    }
+
     /// The validation images as they are (unseen, or no goal).
     case images
     /// The validation images, which the model was trained on (`shiftTrainedOnValidation` off).

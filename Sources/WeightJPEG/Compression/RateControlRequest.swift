@@ -93,10 +93,7 @@ public struct RateControlRequest: Sendable {
         // do), and if so (with `shiftTrainedOnValidation`), their shifted copies choose instead.
         var trainedOnFacts: (validationAccuracy: Double, fitAccuracy: Double, trainedOn: Bool)? = nil
         if goal != .none {
-            let validationAccuracy = try floatModelAccuracy(on: validation)
-            let fitAccuracy = try floatModelAccuracy(on: train.subset(0..<validationCount))
-            trainedOnFacts = (validationAccuracy, fitAccuracy, DropImages.looksTrainedOn(
-                validationAccuracy: validationAccuracy, fitAccuracy: fitAccuracy, count: validationCount))
+            trainedOnFacts = try DropImages.trainedOnFacts(trainingSet: train, validation: validation, accuracy: floatModelAccuracy)
         }
         let measured = DropImages(trainedOn: trainedOnFacts?.trainedOn, shiftTrainedOn: shiftTrainedOnValidation,
                                   copiesWithUnseen: shiftedCopiesWithUnseenValidation)

@@ -61,8 +61,7 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
                                                       count: set.count, withProbabilities: false)
                 return Double(zip(predicted, set.labels).filter { $0 == Int($1) }.count) / Double(max(set.count, 1))
             }
-            let trainedOn = DropImages.looksTrainedOn(validationAccuracy: try accuracy(validation),
-                                                      fitAccuracy: try accuracy(train.subset(0..<validationCount)), count: validationCount)
+            let trainedOn = try DropImages.trainedOnFacts(trainingSet: train, validation: validation, accuracy: accuracy).trainedOn
             images = DropImages(trainedOn: trainedOn, shiftTrainedOn: true, copiesWithUnseen: true)
         }
         self.images = images

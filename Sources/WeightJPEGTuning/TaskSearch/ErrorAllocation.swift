@@ -93,70 +93,6 @@ public enum ErrorAllocation {
     /// The margin when neither the options nor the evaluator set one: one-sided 95 %.
     public static let defaultMarginSigmas = 1.645
 
-    /// One group of alike tensors and what the search found for it.
-    public struct Group: Codable, Sendable {
-        /// Names with their numbers replaced by `#`, and the shape: `encoder.layer.#.attention.self.query.weight [384, 384]`.
-        public var key: String
-        public var tensors: [String]
-        /// Weights in all its tensors.
-        public var elements: Int
-        /// Metric drop per squared relative error (from the probe), nil before the pass.
-        public var sensitivity: Double?
-        /// The chosen bound.
-        public var bound: Double?
-    }
-
-    /// One scored model.
-    public struct Evaluation: Codable, Sendable {
-        /// `original`, `sensitivity`, or `allocation`.
-        public var stage: String
-        /// What was coded how: the group probed, or `λ` and the bounds' range.
-        public var settings: String
-        /// Size of the candidate `.wjpg` file (nil for the original).
-        public var bytes: Int?
-        /// The metric.
-        public var metric: Double
-        /// Drop from the original, in the metric's units (negative: better).
-        public var drop: Double
-        /// The drop's standard error, when the evaluator reported one.
-        public var standardError: Double? = nil
-        /// Whether this is the file written.
-        public var chosen = false
-    }
-
-    /// Everything the search measured (the JSON of `compress --report`).
-    public struct Report: Codable, Sendable {
-        public var direction: MetricDirection
-        public var maxDrop: Double
-        /// Standard errors added to each drop before it was compared with `maxDrop` (nil in
-        /// reports written before it was recorded).
-        public var marginSigmas: Double?
-        public var originalMetric: Double
-        public var groups: [Group]
-        public var evaluations: [Evaluation]
-        /// Biases stored corrected for their layers' coded weights (by the plan's `adjust`, e.g.
-        /// `BiasCorrection`), not within an error bound; nil when none.
-        public var correctedBiases: [String]? = nil
-    }
-
-    /// Why the search could not finish.
-    public enum Failure: Error, CustomStringConvertible, Sendable {
-        /// The budget cannot cover the original, one probe per group and one allocation.
-        case budgetTooSmall(budget: Int, needed: Int)
-        /// Even every group at `minimumError` drops the metric by more than allowed.
-        case unreachable(maxDrop: Double, dropAtMinimum: Double, minimumError: Double)
-        /// No float tensor of rank ≥ 2 to allocate error to.
-        case nothingToAllocate
-
-        public var description: String {
-            switch self {
-            case .budgetTooSmall(let b, let n): "an evaluation budget of \(b) cannot cover the original, one sensitivity probe per group of alike tensors and one allocation: at least \(n) evaluations are needed"
-            case .unreachable(let p, let d, let e): "even every tensor at relative error \(e) drops the metric by \(d), more than the allowed \(p)"
-            case .nothingToAllocate: "the model has no floating-point tensor of rank 2 or more to allocate error to"
-            }
-        }
-    }
-
     /// The groups of `file`: float tensors of rank ≥ 2 with at least 1,024 elements, keyed by
     /// name-without-numbers and shape, in file order of their first tensor.
     public static func groups(of file: SafetensorsFile) -> [Group] {
@@ -246,49 +182,53 @@ public enum ErrorAllocation {
         }
 
         // Rate curves: each group's bytes at each bound of `ladder`, every tensor coded alone
-        // (no evaluation). Each allocation gives every group the bound on its curve that
+        // (no evaluation). Each allocation gives every group the point on its curve that
         // minimizes `s_g E² + λ · bytes_g(E)`.
         let ladder = Self.ladder(options)
-        let rates = try rateCurves(source, groups: groups, ladder: ladder, basePolicy: basePolicy)
-        // Between two rungs a curve is taken as linear in log E (as bytes are for noise-like
-        // tensors), sampled `ladderSubdivisions` times, so that a bound need not jump by a rung.
+        let points = curvePoints(try rateCurves(source, groups: groups, ladder: ladder, basePolicy: basePolicy),
+                                 ladder: ladder, subdivisions: options.ladderSubdivisions)
         func bounds(_ lambda: Double) -> [Double] {
             groups.indices.map { g in
                 let s = groups[g].sensitivity ?? 0
                 var best = ladder[0], bestCost = Double.infinity
-                for r in ladder.indices {
-                    let steps = r + 1 < ladder.count ? options.ladderSubdivisions : 1
-                    for k in 0..<steps {
-                        let t = Double(k) / Double(steps)
-                        let e = k == 0 ? ladder[r] : ladder[r] * pow(ladder[r + 1] / ladder[r], t)
-                        let bytes = k == 0 ? Double(rates[g][r]) : Double(rates[g][r]) * (1 - t) + Double(rates[g][r + 1]) * t
-                        let cost = s * e * e + lambda * bytes
-                        if cost < bestCost { best = e; bestCost = cost }
-                    }
+                for p in points[g] {
+                    let cost = s * p.error * p.error + lambda * p.bytes
+                    if cost < bestCost { best = p.error; bestCost = cost }
                 }
                 return best
             }
         }
-        func predictedDrop(_ lambda: Double) -> Double {
-            zip(groups, bounds(lambda)).reduce(0) { $0 + ($1.0.sensitivity ?? 0) * $1.1 * $1.1 }
+        // The base policy with each group's tensors at their bound.
+        func policy(_ bounds: [Double]) -> CompressionPolicy {
+            var policy = basePolicy
+            for (g, e) in zip(groups, bounds) { for name in g.tensors { policy.tensorBounds[name] = e } }
+            return policy
+        }
+        // The drop the sensitivities predict for `bounds`, over the groups `counted` (all by default).
+        func predictedDrop(_ bounds: [Double], counted: (Int) -> Bool = { _ in true }) -> Double {
+            groups.indices.filter(counted).reduce(0) { $0 + (groups[$1].sensitivity ?? 0) * bounds[$1] * bounds[$1] }
+        }
+        // λ range: wide enough to hold every group at the minimum and every group at the maximum.
+        let lambdaRange = (lower: 1e-18, upper: 1e6)
+        // The largest λ in that range whose bounds keep `predictedDrop(bounds, counted:)` within `drop`
+        // (bisection in log λ).
+        func largestLambda(predictedDropWithin drop: Double, counted: (Int) -> Bool = { _ in true }) -> Double {
+            var a = lambdaRange.lower, z = lambdaRange.upper
+            for _ in 0..<60 {
+                let mid = (a * z).squareRoot()
+                if predictedDrop(bounds(mid), counted: counted) <= drop { a = mid } else { z = mid }
+            }
+            return a
         }
         func candidate(_ lambda: Double) throws -> (Container, TaskMeasurement, [Double]) {
             let b = bounds(lambda)
-            var policy = basePolicy
-            for (g, e) in zip(groups, b) { for name in g.tensors { policy.tensorBounds[name] = e } }
-            let container = try code(policy)
+            let container = try code(policy(b))
             return (container, try score(container), b)
         }
 
-        // λ range: wide enough to hold every group at the minimum and every group at the maximum.
-        var lo = 1e-18, hi = 1e6
+        var lo = lambdaRange.lower, hi = lambdaRange.upper
         // First probe: where the sensitivities predict the whole drop is spent.
-        var a = lo, b = hi
-        for _ in 0..<60 {
-            let mid = (a * b).squareRoot()
-            if predictedDrop(mid) <= options.maxDrop { a = mid } else { b = mid }
-        }
-        var lambda = a
+        var lambda = largestLambda(predictedDropWithin: options.maxDrop)
         var bestBytes = Int.max
         // The bytes of the failing probe at `hi`: when they are within `allocationByteGain` of the
         // best passing file, no λ between them can gain more, and the evaluations left go to step 5.
@@ -333,9 +273,7 @@ public enum ErrorAllocation {
         }
         if chosen == nil {
             // Every probe broke the bound: fall back to every group at the minimum.
-            var policy = basePolicy
-            for g in groups { for name in g.tensors { policy.tensorBounds[name] = options.minimumError } }
-            let container = try code(policy)
+            let container = try code(policy(groups.map { _ in options.minimumError }))
             let m = try score(container)
             let drop = direction.drop(from: original, to: m.value)
             record(Evaluation(stage: "allocation", settings: "every group at \(options.minimumError)",
@@ -357,15 +295,7 @@ public enum ErrorAllocation {
             var others = chosen!.bounds
             var words = "others as chosen"
             if rank == 0 && groups.count > 1 && Double(bytesOf[g]) > Double(bytesOf.reduce(0, +)) * options.dominantShare {
-                func othersDrop(_ b: [Double]) -> Double {
-                    groups.indices.filter { $0 != g }.reduce(0) { $0 + (groups[$1].sensitivity ?? 0) * b[$1] * b[$1] }
-                }
-                var a = 1e-18, z = 1e6
-                for _ in 0..<60 {
-                    let mid = (a * z).squareRoot()
-                    if othersDrop(bounds(mid)) <= options.dominantOthersShare * options.maxDrop { a = mid } else { z = mid }
-                }
-                let tight = bounds(a)
+                let tight = bounds(largestLambda(predictedDropWithin: options.dominantOthersShare * options.maxDrop, counted: { $0 != g }))
                 for h in groups.indices where h != g { others[h] = min(others[h], tight[h]) }
                 if others != chosen!.bounds { words = "others tightened" }
             }
@@ -379,9 +309,7 @@ public enum ErrorAllocation {
                 let mid = (lo * hi).squareRoot()
                 var b = others
                 b[g] = mid
-                var policy = basePolicy
-                for (group, e) in zip(groups, b) { for name in group.tensors { policy.tensorBounds[name] = e } }
-                let candidate = try code(policy)
+                let candidate = try code(policy(b))
                 let bytes = candidate.serialized().count
                 // Not smaller: the coding has not changed enough to be worth a measurement; look coarser.
                 guard bytes < bestBytes else { lo = mid; continue }
@@ -405,38 +333,6 @@ public enum ErrorAllocation {
         return (chosen!.container, Report(direction: direction, maxDrop: options.maxDrop, marginSigmas: margin, originalMetric: original,
                                           groups: groups, evaluations: evaluations))
     }
-
-    /// The bounds a group's rate curve is measured at: `minimumError` times powers of
-    /// `ladderRatio`, up to `maximumError` (included).
-    static func ladder(_ options: Options) -> [Double] {
-        var rungs: [Double] = []
-        var e = options.minimumError
-        while e < options.maximumError * 0.999 { rungs.append(e); e *= options.ladderRatio }
-        return rungs + [options.maximumError]
-    }
-
-    /// Each group's whole bytes at each bound of `ladder` (`[group][rung]`), its tensors coded as
-    /// `basePolicy` codes a tensor with that bound, on every core, with at most
-    /// `rateCurveBytesInFlight` bytes of tensors being coded at once (a larger tensor alone).
-    static func rateCurves(_ source: SafetensorsFile, groups: [Group], ladder: [Double],
-                           basePolicy: CompressionPolicy) throws -> [[Int]] {
-        let byName = Dictionary(source.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
-        let items = groups.indices.flatMap { g in groups[g].tensors.flatMap { name in ladder.indices.map { (g, byName[name]!, $0) } } }
-        var rates = groups.map { _ in [Int](repeating: 0, count: ladder.count) }
-        try OrderedParallelMap.run(count: items.count, jobs: ProcessInfo.processInfo.activeProcessorCount, window: 64,
-                                   budget: rateCurveBytesInFlight, cost: { items[$0].1.data.count }, makeWorker: { try JPEGTensorCodec() },
-                                   work: { codec, i in
-                                       var policy = basePolicy
-                                       policy.tensorBounds[items[i].1.name] = ladder[items[i].2]
-                                       return try ModelCodec.encode(items[i].1, policy: policy, codec: codec).storedBytes
-                                   },
-                                   consume: { i, bytes in rates[items[i].0][items[i].2] += bytes })
-        return rates
-    }
-
-    /// See `rateCurves`: the coding of a tensor holds a few copies of it, so two cores on two
-    /// 500 MB embeddings at once would need gigabytes.
-    static let rateCurveBytesInFlight = 256 << 20
 
     /// `name` as a glob that matches only itself.
     static func escapedGlob(_ name: String) -> String {
