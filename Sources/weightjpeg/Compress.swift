@@ -67,7 +67,7 @@ struct Compress: ParsableCommand {
         plan.finetuneEpochs = finetune
         if let metric = task.metric, let maxDrop = rate.maxDrop {
             var search = TaskSearchRequest(metric: metric, maxDrop: maxDrop)
-            search.options.budget = task.budget
+            if let budget = task.budget { search.options.budget = budget }
             search.options.marginSigmas = rate.margin
             search.biasCorrection = rate.biasCorrection
             plan.taskSearch = search

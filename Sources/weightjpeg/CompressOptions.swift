@@ -175,8 +175,8 @@ struct TaskMetricOptions: ParsableArguments {
     var builtIn: ClassifierEvaluator.Metric?
     @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
     var direction: MetricDirection = .higherIsBetter
-    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations in all.", valueName: "n"))
-    var budget = 16
+    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations in all (default: 16; --eval-builtin 32).", valueName: "n"))
+    var budget: Int?
     @Option(name: .customLong("eval-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds before one evaluation is stopped (an error).", valueName: "s"))
     var timeout = 600.0
     @Option(name: .customLong("report"), help: ArgumentHelp("Write every evaluation (settings, bytes, metric) and the groups' bounds as JSON.", valueName: "file.json"))
@@ -184,7 +184,7 @@ struct TaskMetricOptions: ParsableArguments {
 
     func validate() throws {
         if let c = evalCommand, !c.contains("{}") { throw ValidationError("--eval-cmd must contain {} where the model file goes, e.g. 'python3 score.py {}'") }
-        guard budget >= 3 else { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
+        if let budget, budget < 3 { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
         guard timeout > 0 && timeout.isFinite else { throw ValidationError("--eval-timeout must be positive, got \(timeout)") }
         if report != nil && !isRequested { throw ValidationError("--report lists the evaluations of --eval-cmd or --eval-builtin; give one") }
         if evalCommand != nil && builtIn != nil { throw ValidationError("give --eval-cmd or --eval-builtin, not both") }

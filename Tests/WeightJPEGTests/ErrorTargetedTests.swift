@@ -401,3 +401,46 @@ func distortionOfTwoTensorsWalksThemInChunksWithTheArraysResult(dtype: Safetenso
         try part.withUnsafeMutableBufferPointer { (p) throws(SafetensorsError) in try ints.floats(0..<2, into: p) }
     }
 }
+
+// MARK: - JPEG ladder rungs
+
+/// A tensor with a JPEG setting of its own (`CompressionPolicy.tensorJPEGSettings`, set by the task
+/// search's ladder refinement) is JPEG-coded at it, as the error-targeted search codes that probe,
+/// whatever bound it also has; coarser levels give fewer bytes and more error; a layout that does
+/// not fit the tensor falls back to the bound; an exact pattern still wins.
+@Test func aTensorsJPEGSettingWinsOverItsBound() throws {
+    var rng = RandomSource(seed: 3)
+    // 64 smooth 28×28 images with a little noise: image-like rows, as the founding layer's.
+    let values: [Float] = (0..<(64 * 784)).map { i in
+        let r = i / 784, x = (i % 784) % 28, y = (i % 784) / 28
+        return Float(sin(Double(x + r) / 5) * cos(Double(y) / 7)) * 0.1 + Float(rng.next() % 1000) * 1e-6
+    }
+    let tensor = SafetensorsTensor(name: "w", shape: [64, 784], floats: values, dtype: .F32)
+    let codec = try JPEGTensorCodec()
+    var policy = CompressionPolicy()
+    policy.tensorBounds["w"] = 0.002
+    func entry(level: Int, layout: TileLayout = .rows(height: 28, width: 28)) throws -> ContainerEntry {
+        var p = policy
+        p.tensorJPEGSettings["w"] = JPEGLadderRung(layout: layout, setting: RateSetting(kind: .defaultSpectrum, level: level))
+        return try ModelCodec.encode(tensor, policy: p, codec: codec)
+    }
+    func error(_ e: ContainerEntry) throws -> Double {
+        let decoded = try ModelCodec.floats(of: e, codec: codec, path: "<test>")
+        return WeightDistortion(original: values, decoded: decoded).relative ?? 1
+    }
+    let fine = try entry(level: 90), coarse = try entry(level: 40)
+    guard case .jpeg(let p) = coarse.coding else { Issue.record("\(coarse.coding)"); return }
+    #expect(p.layout == .rows(height: 28, width: 28) && p.quality == 0)
+    let direct = try #require(try ErrorTargetedSearch.jpeg(values, shape: [64, 784], dtype: .F32,
+                                                           rung: JPEGLadderRung(layout: .rows(height: 28, width: 28),
+                                                                                setting: RateSetting(kind: .defaultSpectrum, level: 40)),
+                                                           policy: policy, codec: codec))
+    #expect(direct.coding == coarse.coding && direct.payloads == coarse.payloads)
+    let (coarseError, fineError) = (try error(coarse), try error(fine))
+    #expect(coarse.storedBytes < fine.storedBytes && coarseError > fineError && coarseError > 0.002, "\(coarseError) \(fineError)")
+    // 30×30 images do not fit 784 columns: the bound decides.
+    let fallback = try entry(level: 40, layout: .rows(height: 30, width: 30))
+    #expect(try error(fallback) <= 0.002)
+    policy.exactPatterns = ["w"]
+    #expect(try entry(level: 40).coding == .exact)
+}

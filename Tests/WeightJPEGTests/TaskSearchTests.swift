@@ -186,9 +186,11 @@ import Testing
     }
 
     /// A metric that does not move until a tensor's relative error passes 0.1 (the drop is the sum
-    /// over tensors of relErr² − 0.01 where positive), as accuracy stays put under small errors.
+    /// over tensors of relErr² − 0.01 where positive), as accuracy stays put under small errors;
+    /// `tolerated` replaces 0.01 for the tensors it names.
     struct QuietEvaluator: TaskEvaluator {
         let original: SafetensorsFile
+        var tolerated: [String: Double] = [:]
         var direction: MetricDirection { .higherIsBetter }
         func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
             do {
@@ -197,7 +199,7 @@ import Testing
                 for t in original.tensors where t.shape.count >= 2 {
                     let a = try t.floats(), b = try candidate.tensors.first { $0.name == t.name }!.floats()
                     let e2 = zip(a, b).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) } / a.reduce(0.0) { $0 + Double($1) * Double($1) }
-                    drop += max(e2 - 0.01, 0)
+                    drop += max(e2 - (tolerated[t.name] ?? 0.01), 0)
                 }
                 return 1 - drop
             } catch {
@@ -263,6 +265,35 @@ import Testing
         #expect(report.groups.allSatisfy { ($0.bound ?? 1) <= 0.06.squareRoot() }, "\(report.groups.map(\.bound))")
     }
 
+    /// An image-like group (the reference MLP's first layer, 28×28 images) is refined along its
+    /// ladders of JPEG codings (table kind × level), spectrum first, before its bound: here the
+    /// (synthetic) metric tolerates relative error 0.8 in that layer, past the allocation's cap
+    /// (0.5). The file written holds the first layer at the chosen setting exactly as `ModelCodec`
+    /// codes that setting, within the metric's bound, and smaller than every passing allocation.
+    @Test func anImageLikeGroupIsRefinedAlongItsJPEGLadder() throws {
+        let source = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+        var options = ErrorAllocation.Options(maxDrop: 0.1)
+        options.budget = 16
+        let evaluator = QuietEvaluator(original: source, tolerated: ["0.weight": 0.64])
+        let (container, report) = try ErrorAllocation.run(source, basePolicy: CompressionPolicy(), evaluator: evaluator,
+                                                          originalPath: TestPaths.referenceMLP, options: options)
+        let first = try #require(report.groups.first { $0.tensors == ["0.weight"] })
+        let setting = try #require(first.jpeg)
+        #expect(setting.hasPrefix("spectrum^0.5 step"), "\(setting)")
+        let chosen = try #require(report.evaluations.first { $0.chosen })
+        #expect(chosen.stage == "refinement" && chosen.settings.contains("as JPEG spectrum") && chosen.drop <= 0.1, "\(chosen)")
+        let passing = report.evaluations.filter { $0.stage == "allocation" && $0.drop <= 0.1 }.compactMap(\.bytes)
+        #expect(!passing.isEmpty && passing.allSatisfy { (chosen.bytes ?? .max) < $0 })
+        // The entry written is the ladder's coding: the same bytes as coding the setting directly.
+        let level = try #require((1...100).first { "\(RateSetting(kind: .defaultSpectrum, level: $0))" == setting })
+        var policy = CompressionPolicy()
+        policy.tensorJPEGSettings["0.weight"] = JPEGLadderRung(layout: .rows(height: 28, width: 28),
+                                                               setting: RateSetting(kind: .defaultSpectrum, level: level))
+        let direct = try ModelCodec.encode(source.tensors.first { $0.name == "0.weight" }!, policy: policy, codec: JPEGTensorCodec())
+        let written = try #require(container.entries.first { $0.name == "0.weight" })
+        #expect(written.coding == direct.coding && written.payloads == direct.payloads)
+    }
+
     /// The ladder of the rate curves runs from `minimumError` to `maximumError` in steps of at
     /// most `ladderRatio`; a group's bytes fall along it (noise-like tensors: about `−log2 E` bits
     /// per weight, so the curve's two ends differ by several times).
@@ -299,10 +330,11 @@ import Testing
     /// On the reference MLP (trained on all its images) the built-in accuracy is measured as the
     /// rate control measures it: on the validation images' shifted copies, with no margin by
     /// default. Accuracy does not move at relative error 0.05 in either layer; probed again at 0.2,
-    /// the layers get bounds of their own; the refinement takes the first layer past the
-    /// allocation's largest bound (0.5); and the written file is less than half the size the
-    /// search gave before the copies and the refinement (73,176 B with its default margin; 27,900 B
-    /// now), its drop within the bound on the test set too.
+    /// the layers get bounds of their own; the refinement walks the first layer's ladder of JPEG
+    /// codings past what the allocation's largest bound (0.5) gives; and the written file is below
+    /// 20,000 B (73,176 B with the default margin before the copies and the refinement; 17,332 B
+    /// with a refinement of the bound; 15,775 B along the ladder), its drop within the bound on the
+    /// test set too.
     @Test(.enabled(if: TestPaths.hasTrainingSet && TestPaths.hasTestSet, "data/mnist missing; run scripts/fetch-mnist"))
     func theBuiltInAccuracyMetricMeasuresLikeTheRateControl() throws {
         let dir = try TestPaths.temporaryDirectory("task")
@@ -313,8 +345,8 @@ import Testing
         #expect(allocation.marginSigmas == 0)
         #expect(allocation.evaluations.filter { $0.stage == "sensitivity" }.map(\.settings).filter { $0.hasSuffix("at 0.2, others exact") }.count == 2)
         #expect(Set(allocation.groups.compactMap(\.bound)).count == 2)
-        #expect(allocation.groups.contains { ($0.bound ?? 0) > 0.5 }, "\(allocation.groups.map(\.bound))")
-        #expect(report.outputBytes < 36_000, "\(report.outputBytes)")
+        #expect(allocation.groups.first?.jpeg != nil, "\(allocation.groups.map(\.jpeg))")
+        #expect(report.outputBytes < 20_000, "\(report.outputBytes)")
         try DecompressionPlan(input: plan.output, output: dir + "/back.safetensors").run()
         let test = try Dataset.load(directory: TestPaths.mnist, split: .test)
         let float = try MLP.sequential(in: SafetensorsFile.read(path: TestPaths.referenceMLP)).evaluate(inputs: test.normalized(), labels: test.labels).accuracy

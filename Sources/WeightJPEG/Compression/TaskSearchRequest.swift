@@ -21,11 +21,20 @@ public struct TaskSearchRequest: Sendable {
     /// 0..<50,000) before it is scored and written, as the rate control's corrected family.
     public var biasCorrection = true
 
-    /// A search scored by `metric` for a drop of at most `maxDrop` (the metric's units).
+    /// A search scored by `metric` for a drop of at most `maxDrop` (the metric's units), with the
+    /// default budget: `ErrorAllocation.Options`'s (16) for a command, `builtInBudget` for the
+    /// built-in metric.
     public init(metric: Metric, maxDrop: Double) {
         self.metric = metric
         self.options = ErrorAllocation.Options(maxDrop: maxDrop)
+        if case .classifier = metric { options.budget = Self.builtInBudget }
     }
+
+    /// The built-in metric's default budget. One evaluation of the MNIST MLP takes well under a
+    /// second, and the refinement's walk along the first layer's JPEG ladders takes up to seven per
+    /// table kind: on the three reference models budget 32 gave a mean 16,995 B against 19,384 B
+    /// with 16 (19–27 evaluations used on the MNIST MLPs; docs/UNIFIED-SEARCH.md). The MNIST rate control tries 45–50.
+    public static let builtInBudget = 32
 
     /// A search scored by `evaluator` (a command) for a drop of at most `maxDrop`.
     public init(evaluator: CommandEvaluator, maxDrop: Double) {

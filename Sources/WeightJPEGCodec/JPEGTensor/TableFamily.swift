@@ -76,3 +76,19 @@ public struct RateSetting: Hashable, Sendable, CustomStringConvertible {
 }
 
 private func fixed2(_ x: Double) -> String { String(format: "%.2f", x) }
+
+/// One rung of a tensor's ladder of JPEG codings: a table kind and level on a tile layout
+/// (`CompressionPolicy.tensorJPEGSettings`).
+public struct JPEGLadderRung: Equatable, Sendable, CustomStringConvertible {
+    /// How the tensor is cut into images.
+    public var layout: TileLayout
+    /// The table kind and level.
+    public var setting: RateSetting
+
+    public init(layout: TileLayout, setting: RateSetting) {
+        self.layout = layout
+        self.setting = setting
+    }
+
+    public var description: String { "JPEG \(setting) on \(layout)" }
+}

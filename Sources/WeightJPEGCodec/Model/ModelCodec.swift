@@ -30,6 +30,19 @@ public enum ModelCodec {
             values = buffer
         }
         defer { if let values { codec.keepFloatScratch(values) } }
+        if let rung = policy.tensorJPEGSettings[tensor.name], let values, !policy.isExact(tensor.name) {
+            try rejectNonFinite(values, of: tensor.name)
+            let coded: (coding: TensorCoding, payloads: [[UInt8]])?
+            do throws(CodecError) {
+                coded = try ErrorTargetedSearch.jpeg(values, shape: tensor.shape, dtype: tensor.dtype, rung: rung, policy: policy, codec: codec)
+            } catch {
+                throw CodecError(tensor: tensor.name, reason: error.reason)
+            }
+            if let coded {
+                return ContainerEntry(name: tensor.name, dtype: tensor.dtype.rawValue, shape: tensor.shape,
+                                      coding: coded.coding, payloads: coded.payloads)
+            }
+        }
         if let bound = policy.relativeErrorBound(name: tensor.name, rank: tensor.shape.count)
             ?? policy.noiseLikeBound(name: tensor.name, dtype: tensor.dtype, shape: tensor.shape, values: values), let values,
            !policy.isExact(tensor.name), !policy.hasQualityOverride(tensor.name) {

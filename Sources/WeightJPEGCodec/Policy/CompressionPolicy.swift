@@ -72,6 +72,13 @@ public struct CompressionPolicy: Sendable {
     /// Bounds by exact tensor name, set by an allocation (`ErrorAllocation`); they win over every
     /// other error rule.
     public var tensorBounds: [String: Double] = [:]
+    /// JPEG settings by exact tensor name, set by an allocation that walks a tensor's ladder of
+    /// JPEG codings (`ErrorAllocation`'s refinement): the tensor is JPEG-coded on `layout` with
+    /// the table kind and level of `setting` (`ErrorTargetedSearch.jpeg`), as the error-targeted
+    /// search codes a JPEG probe; it wins over every other rule but `exactPatterns`. A setting the
+    /// tensor cannot take (the layout does not fit, or `DecodeLimits` would refuse it) falls back
+    /// to the other rules.
+    public var tensorJPEGSettings: [String: JPEGLadderRung] = [:]
 
     /// The relative-error bound for a tensor in error-targeted mode, nil outside it.
     public func relativeErrorBound(name: String, rank: Int) -> Double? {

@@ -145,6 +145,30 @@ public enum ErrorTargetedSearch {
         return policy.scale
     }
 
+    /// The JPEG parameters and explicit table (nil for `ijg`, which uses the quality) of `setting`
+    /// on `layout`, as every JPEG probe of the search codes them. `rms`: the layout's coefficient
+    /// RMS values when known (the spectrum tables need them).
+    static func jpegParameters(_ values: [Float], rows: Int, columns: Int, layout: TileLayout, setting: RateSetting,
+                               rms: [Double]?, policy: CompressionPolicy) -> (JPEGTensorParameters, [UInt16]?) {
+        let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
+        let p = JPEGTensorParameters(layout: layout, scale: scaleMode(layout, policy: policy), pack: policy.pack,
+                                     quality: table == nil ? setting.level : 0, optimizeHuffman: policy.optimizeHuffman,
+                                     arithmetic: policy.arithmetic, progressive: policy.progressive)
+        return (p, table)
+    }
+
+    /// `values` (`shape`, rank ≥ 2, viewed as `shape[0] × rest`) JPEG-coded at `rung`, as the
+    /// search codes its JPEG probes; nil when the layout does not fit or a reader would refuse the
+    /// result (`DecodeLimits`).
+    public static func jpeg(_ values: [Float], shape: [Int], dtype: SafetensorsDType, rung: JPEGLadderRung,
+                            policy: CompressionPolicy, codec: JPEGTensorCodec) throws(CodecError) -> (coding: TensorCoding, payloads: [[UInt8]])? {
+        guard shape.count >= 2, shape[0] > 0, !values.isEmpty else { return nil }
+        let rows = shape[0], columns = values.count / rows
+        guard rung.layout.fits(rows: rows, columns: columns) else { return nil }
+        let (p, table) = jpegParameters(values, rows: rows, columns: columns, layout: rung.layout, setting: rung.setting, rms: nil, policy: policy)
+        return try TensorCoding.jpeg(p).encode(values, shape: shape, dtype: dtype, table: table, jpeg: codec)
+    }
+
     /// For each table kind: the coarsest level (bisection over 1…100) whose JPEG passes, offered to `consider`.
     /// A kind's search stops early when a level that fails the bound already takes at least
     /// `bestBytes()` (the smallest passing candidate so far): every passing level is finer, so no
@@ -155,14 +179,10 @@ public enum ErrorTargetedSearch {
                                policy: CompressionPolicy, bestBytes: () -> Int,
                                probe: (TensorCoding, [UInt16]?) throws(CodecError) -> Choice?,
                                consider: (Choice?) -> Void) throws(CodecError) {
-        let tileScale = scaleMode(layout, policy: policy)
         for kind in jpegKinds {
             func atLevel(_ level: Int) throws(CodecError) -> Choice? {
-                let setting = RateSetting(kind: kind, level: level)
-                let table = setting.table(values: values, rows: rows, columns: columns, layout: layout, rms: rms)
-                let p = JPEGTensorParameters(layout: layout, scale: tileScale, pack: policy.pack, quality: table == nil ? level : 0,
-                                             optimizeHuffman: policy.optimizeHuffman, arithmetic: policy.arithmetic,
-                                             progressive: policy.progressive)
+                let (p, table) = jpegParameters(values, rows: rows, columns: columns, layout: layout,
+                                                setting: RateSetting(kind: kind, level: level), rms: rms, policy: policy)
                 return try probe(.jpeg(p), table)
             }
             // The finest level first: if it fails, no level of this kind can pass.

@@ -14,6 +14,9 @@ extension ErrorAllocation {
         public var sensitivity: Double?
         /// The chosen bound.
         public var bound: Double?
+        /// The JPEG table kind and level the refinement chose on the group's ladder, which wins
+        /// over `bound` (nil: the bound decides the coding).
+        public var jpeg: String? = nil
     }
 
     /// One scored model.

@@ -41,6 +41,14 @@ import WeightJPEGCodec
 ///    goes first with the others tightened to `dominantOthersShare` of the predicted drop. The allocation's cap stops short of the errors an image-like layer
 ///    tolerates (the reference MLP's first layer: about 40 KB at 0.5, 16 KB at 0.67), and the
 ///    sensitivity probes cannot see where its drop turns up steeply; the bisection finds it.
+///    An image-like group (`jpegLayouts`: the policy's rules would JPEG-code its tensors and their
+///    DCT coding gain reaches `imageLikeMinimumGain`) first walks its ladders of JPEG codings
+///    instead: for each of `ladderKinds`, the coarsest level 1…100 whose file passes, by bisection
+///    (`CompressionPolicy.tensorJPEGSettings`; a level whose file is not smaller than the best is
+///    taken as passing without a measurement). At one RMS error the task cares which table made
+///    it (on reference MLP 2 the first layer at bound 0.49 dropped 0.17 pp, at 0.50 0.42 pp, as
+///    the cheapest coding within the bound changed), so a ladder of one table is what the MNIST
+///    rate control bisects too. Its bound is loosened only when no ladder gave a smaller file.
 /// The smallest passing file is written: the file written is the one scored.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
 public enum ErrorAllocation {
@@ -77,6 +85,10 @@ public enum ErrorAllocation {
         public var dominantShare = 0.5
         /// See `dominantShare`.
         public var dominantOthersShare = 0.25
+        /// The JPEG table kinds whose ladders (levels 1…100) the refinement walks, in order, for an
+        /// image-like group (`jpegLayouts`; spectrum first: the MNIST rate control chose it on every
+        /// model of docs/results/rate-promise.txt).
+        public var ladderKinds: [TableKind] = [.defaultSpectrum, .flat, .ijg]
         /// The refinement of a group stops when its bracket of bounds is this narrow (upper / lower)…
         public var refinementRatio = 1.01
         /// … or when the failing file at its upper end is not this share smaller than the best.
@@ -127,7 +139,12 @@ public enum ErrorAllocation {
         defer { PrivateFolder.remove(folder) }
         let direction = evaluator.direction
         var evaluations: [Evaluation] = []
-        var chosen: (container: Container, index: Int, bounds: [Double])? = nil
+        // The smallest passing file so far: its container, its evaluation, each group's bound and,
+        // for a group whose JPEG ladder the refinement walked, its JPEG setting (which wins over the bound).
+        var chosen: (container: Container, index: Int, bounds: [Double], settings: [RateSetting?])? = nil
+        let noSettings = [RateSetting?](repeating: nil, count: groups.count)
+        // The tile layout of each tensor whose group walks a JPEG ladder (`jpegLayouts(of:in:policy:)`).
+        var jpegLayouts: [String: TileLayout] = [:]
 
         func record(_ e: Evaluation) { evaluations.append(e); events(e, options.budget) }
         func score(_ container: Container) throws -> TaskMeasurement {
@@ -198,10 +215,14 @@ public enum ErrorAllocation {
                 return best
             }
         }
-        // The base policy with each group's tensors at their bound.
-        func policy(_ bounds: [Double]) -> CompressionPolicy {
+        // The base policy with each group's tensors at their bound, or at their JPEG setting.
+        func policy(_ bounds: [Double], _ settings: [RateSetting?]? = nil) -> CompressionPolicy {
             var policy = basePolicy
             for (g, e) in zip(groups, bounds) { for name in g.tensors { policy.tensorBounds[name] = e } }
+            for (g, setting) in zip(groups, settings ?? noSettings) {
+                guard let setting else { continue }
+                for name in g.tensors { if let layout = jpegLayouts[name] { policy.tensorJPEGSettings[name] = JPEGLadderRung(layout: layout, setting: setting) } }
+            }
             return policy
         }
         // The drop the sensitivities predict for `bounds`, over the groups `counted` (all by default).
@@ -253,7 +274,7 @@ public enum ErrorAllocation {
             let held = judged(drop, m)
             verdicts[b] = passes(held)
             if passes(held) {
-                if bytes < bestBytes { bestBytes = bytes; chosen = (container, evaluations.count - 1, b) }
+                if bytes < bestBytes { bestBytes = bytes; chosen = (container, evaluations.count - 1, b, noSettings) }
                 lo = lambda
             } else {
                 hi = lambda
@@ -281,8 +302,42 @@ public enum ErrorAllocation {
             guard passes(judged(drop, m)) else {
                 throw Failure.unreachable(maxDrop: options.maxDrop, dropAtMinimum: judged(drop, m), minimumError: options.minimumError)
             }
-            chosen = (container, evaluations.count - 1, groups.map { _ in options.minimumError })
+            chosen = (container, evaluations.count - 1, groups.map { _ in options.minimumError }, noSettings)
             bestBytes = container.serialized().count
+        }
+
+        // Group `g`'s ladder of each JPEG table kind (`ladderKinds`): the coarsest level whose file
+        // passes, by bisection over 1…100 with the other groups at `others` (the chosen settings'
+        // JPEG ladders kept). A level whose file is not smaller than the best is taken as passing
+        // without a measurement (look coarser); a kind stops when its bracket closes, or when its
+        // failing end's file is not `refinementByteGain` smaller than the best (every passing level
+        // is finer, so no smaller by more).
+        func walkLadders(_ g: Int, others: [Double], words: String) throws {
+            for kind in options.ladderKinds {
+                var lo = 0, hi = 100
+                var failedBytes: Int? = nil
+                while hi - lo > 1 && evaluations.count < options.budget
+                        && Double(failedBytes ?? 0) < Double(bestBytes) * (1 - options.refinementByteGain) {
+                    let mid = (lo + hi + 1) / 2
+                    var settings = chosen!.settings
+                    settings[g] = RateSetting(kind: kind, level: mid)
+                    let candidate = try code(policy(others, settings))
+                    let bytes = candidate.serialized().count
+                    guard bytes < bestBytes else { hi = mid; continue }
+                    let m = try score(candidate)
+                    let drop = direction.drop(from: original, to: m.value)
+                    record(Evaluation(stage: "refinement", settings: "\(groups[g].key) as JPEG \(settings[g]!), \(words)",
+                                      bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
+                    if passes(judged(drop, m)) {
+                        bestBytes = bytes
+                        chosen = (candidate, evaluations.count - 1, others, settings)
+                        hi = mid
+                    } else {
+                        lo = mid
+                        failedBytes = bytes
+                    }
+                }
+            }
         }
 
         // Refinement: with the evaluations left, each group in turn (most bytes in the chosen file
@@ -299,6 +354,13 @@ public enum ErrorAllocation {
                 for h in groups.indices where h != g { others[h] = min(others[h], tight[h]) }
                 if others != chosen!.bounds { words = "others tightened" }
             }
+            // An image-like group walks its ladders of JPEG codings first; when one of them gave
+            // the best file, its bound no longer matters.
+            if let layouts = try Self.jpegLayouts(of: groups[g], in: source, policy: basePolicy) {
+                jpegLayouts.merge(layouts) { $1 }
+                try walkLadders(g, others: others, words: words)
+                if chosen!.settings[g] != nil { continue }
+            }
             var lo = chosen!.bounds[g], hi = options.refinementCeiling
             // The bytes of the failing file at `hi`: the bisection goes on while they are more than
             // `refinementByteGain` below the best passing file (an image-like layer's bytes can
@@ -309,7 +371,7 @@ public enum ErrorAllocation {
                 let mid = (lo * hi).squareRoot()
                 var b = others
                 b[g] = mid
-                let candidate = try code(policy(b))
+                let candidate = try code(policy(b, chosen!.settings))
                 let bytes = candidate.serialized().count
                 // Not smaller: the coding has not changed enough to be worth a measurement; look coarser.
                 guard bytes < bestBytes else { lo = mid; continue }
@@ -319,7 +381,7 @@ public enum ErrorAllocation {
                                   bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
                 if passes(judged(drop, m)) {
                     bestBytes = bytes
-                    chosen = (candidate, evaluations.count - 1, b)
+                    chosen = (candidate, evaluations.count - 1, b, chosen!.settings)
                     others = b
                     lo = mid
                 } else {
@@ -329,9 +391,30 @@ public enum ErrorAllocation {
             }
         }
         evaluations[chosen!.index].chosen = true
-        for g in groups.indices { groups[g].bound = chosen!.bounds[g] }
+        for g in groups.indices {
+            groups[g].bound = chosen!.bounds[g]
+            groups[g].jpeg = chosen!.settings[g].map { "\($0)" }
+        }
         return (chosen!.container, Report(direction: direction, maxDrop: options.maxDrop, marginSigmas: margin, originalMetric: original,
                                           groups: groups, evaluations: evaluations))
+    }
+
+    /// The tile layout of each of `group`'s tensors when every one of them is image-like: the
+    /// policy's rules would JPEG-code it (`CompressionPolicy.coding`, e.g. `rows:28x28` for 784
+    /// columns) and its DCT coding gain on that layout reaches `imageLikeMinimumGain`, as for
+    /// `CompressionPolicy.noiseLikeBound`; nil otherwise.
+    static func jpegLayouts(of group: Group, in source: SafetensorsFile, policy: CompressionPolicy) throws -> [String: TileLayout]? {
+        var layouts: [String: TileLayout] = [:]
+        for name in group.tensors {
+            guard let tensor = source.tensors.first(where: { $0.name == name }) else { return nil }
+            let values = try tensor.floats()
+            guard case .jpeg(let p) = policy.coding(name: name, dtype: tensor.dtype, shape: tensor.shape, values: values) else { return nil }
+            let rows = tensor.shape[0], columns = values.count / max(rows, 1)
+            let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
+            guard ErrorTargetedSearch.codingGain(Array(rms.dropFirst())) >= policy.imageLikeMinimumGain else { return nil }
+            layouts[name] = p.layout
+        }
+        return layouts
     }
 
     /// `name` as a glob that matches only itself.
