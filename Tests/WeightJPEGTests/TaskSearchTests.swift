@@ -333,7 +333,7 @@ import Testing
     /// the layers get bounds of their own; the refinement walks the first layer's ladder of JPEG
     /// codings past what the allocation's largest bound (0.5) gives; and the written file is below
     /// 20,000 B (73,176 B with the default margin before the copies and the refinement; 17,332 B
-    /// with a refinement of the bound; 15,775 B along the ladder), its drop within the bound on the
+    /// with a refinement of the bound; 15,513 B along the ladder), its drop within the bound on the
     /// test set too.
     @Test(.enabled(if: TestPaths.hasTrainingSet && TestPaths.hasTestSet, "data/mnist missing; run scripts/fetch-mnist"))
     func theBuiltInAccuracyMetricMeasuresLikeTheRateControl() throws {
