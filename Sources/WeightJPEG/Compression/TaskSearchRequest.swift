@@ -32,8 +32,9 @@ public struct TaskSearchRequest: Sendable {
 
     /// The built-in metric's default budget. One evaluation of the MNIST MLP takes well under a
     /// second, and the refinement's walk along the first layer's JPEG ladders takes up to seven per
-    /// table kind: on the three reference models budget 32 gave a mean 16,995 B against 19,384 B
-    /// with 16 (19–27 evaluations used on the MNIST MLPs; docs/UNIFIED-SEARCH.md). The MNIST rate control tries 45–50.
+    /// table kind: budget 32 gave mean files of 16,768 B on the three reference models and
+    /// 18,603 B on ten holdout models, budget 16 19,895 and 19,676 B (20–27 evaluations used;
+    /// docs/UNIFIED-SEARCH.md). The MNIST rate control scores 45–50 candidates.
     public static let builtInBudget = 32
 
     /// A search scored by `evaluator` (a command) for a drop of at most `maxDrop`.
