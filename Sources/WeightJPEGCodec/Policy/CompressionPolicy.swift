@@ -115,11 +115,16 @@ public struct CompressionPolicy: Sendable {
         guard let bound = noiseLikeRelativeError, maxRelativeError == nil, !hasQualityOverride(name),
               let values, case .jpeg(let p) = classic(name: name, dtype: dtype, shape: shape, values: values),
               FloatScan.firstNonFinite(values) == nil else { return nil }
-        let rows = shape[0], columns = values.count / rows
-        let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
+        return isImageLike(values, rows: shape[0], layout: p.layout) ? nil : bound
+    }
+
+    /// Whether `values` (`rows × rest`) are image-like on `layout`: the 8×8 DCT's coding gain over
+    /// the AC frequencies (`ErrorTargetedSearch.codingGain`) reaches `imageLikeMinimumGain`.
+    public func isImageLike(_ values: [Float], rows: Int, layout: TileLayout) -> Bool {
+        let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: values.count / max(rows, 1), layout: layout)
         // AC frequencies only: the DC term mostly measures where the tensor's mean falls in its
         // min/max range (one outlier makes white noise look 100× "image-like" through DC alone).
-        return ErrorTargetedSearch.codingGain(Array(rms.dropFirst())) < imageLikeMinimumGain ? bound : nil
+        return ErrorTargetedSearch.codingGain(Array(rms.dropFirst())) >= imageLikeMinimumGain
     }
 
     /// The coding for `tensor`, whose `count` values (when floating point) are `values`.

@@ -52,62 +52,6 @@ import WeightJPEGCodec
 /// The smallest passing file is written: the file written is the one scored.
 /// Other tensors (1-D, small, non-float) follow `basePolicy`.
 public enum ErrorAllocation {
-    /// What to search for.
-    public struct Options: Sendable {
-        /// Largest allowed drop of the metric, in its own units (accuracy points, cosine …).
-        public var maxDrop: Double
-        /// Most evaluations in all, the original's included.
-        public var budget = 16
-        /// Relative error each group is probed at for its sensitivity.
-        public var probeError = 0.05
-        /// A probe whose drop is below this share of `maxDrop` is repeated at a larger error.
-        public var quietShare = 0.1
-        /// How much larger the error of each repeated probe is.
-        public var reprobeFactor = 4.0
-        /// Evaluations the repeated probes leave for the allocation (besides the budget's first
-        /// allocation, which `Failure.budgetTooSmall` already reserves).
-        public var allocationReserve = 3
-        /// Smallest bound a group gets (the documented default: the allocation only loosens).
-        public var minimumError = CompressionPolicy.defaultMaxRelativeError
-        /// Largest bound a group gets in the allocation (step 3).
-        public var maximumError = 0.5
-        /// Ratio of neighbouring bounds on the rate curves of step 3.
-        public var ladderRatio = 2.0.squareRoot()
-        /// Bounds the allocation may choose between two neighbouring rungs (interpolated).
-        public var ladderSubdivisions = 16
-        /// The λ search (step 3) stops when the smallest failing file is not this share smaller
-        /// than the best passing one.
-        public var allocationByteGain = 0.01
-        /// Largest bound the refinement (step 5) tries for a group.
-        public var refinementCeiling = 0.9
-        /// A group with more than this share of the best file's bytes is refined first with the
-        /// other groups tightened so that their predicted drop is `dominantOthersShare` of `maxDrop`.
-        public var dominantShare = 0.5
-        /// See `dominantShare`. The sensitivities of the small groups come from one noisy probe
-        /// each, so the dominant group's refinement leaves them little of the drop, and their own
-        /// refinement (after it) loosens them again with what is left. With JPEG ladders, on the
-        /// three reference MLPs and ten holdout models of docs/UNIFIED-SEARCH.md, 0.25 gave mean
-        /// files of 16,995 and 20,110 B, 0.1 16,811 and 18,656 B, 0.05 16,768 and 18,603 B; on five
-        /// holdout models trained afterwards to check that choice (seeds 10–14), 0.25 18,350 B and
-        /// 0.05 17,951 B.
-        public var dominantOthersShare = 0.05
-        /// The JPEG table kinds whose ladders (levels 1…100) the refinement walks, in order, for an
-        /// image-like group (`jpegLayouts`; spectrum first: the MNIST rate control chose it on every
-        /// model of docs/results/rate-promise.txt).
-        public var ladderKinds: [TableKind] = [.defaultSpectrum, .flat, .ijg]
-        /// The refinement of a group stops when its bracket of bounds is this narrow (upper / lower)…
-        public var refinementRatio = 1.01
-        /// … or when the failing file at its upper end is not this share smaller than the best.
-        public var refinementByteGain = 0.03
-        /// Standard errors added to a candidate's drop before it is compared with `maxDrop`, for
-        /// evaluators that report one (`TaskMeasurement.standardError`; a command prints it after
-        /// the metric). Nil: the evaluator's `defaultMarginSigmas`, else `defaultMarginSigmas`.
-        public var marginSigmas: Double? = nil
-
-        /// A search for `maxDrop` with the default budget and bounds.
-        public init(maxDrop: Double) { self.maxDrop = maxDrop }
-    }
-
     /// The margin when neither the options nor the evaluator set one: one-sided 95 %.
     public static let defaultMarginSigmas = 1.645
 
@@ -312,36 +256,35 @@ public enum ErrorAllocation {
             bestBytes = container.serialized().count
         }
 
-        // Group `g`'s ladder of each JPEG table kind (`ladderKinds`): the coarsest level whose file
-        // passes, by bisection over 1…100 with the other groups at `others` (the chosen settings'
-        // JPEG ladders kept). A level whose file is not smaller than the best is taken as passing
-        // without a measurement (look coarser); a kind stops when its bracket closes, or when its
-        // failing end's file is not `refinementByteGain` smaller than the best (every passing level
-        // is finer, so no smaller by more).
-        func walkLadders(_ g: Int, others: [Double], words: String) throws {
-            for kind in options.ladderKinds {
-                var lo = 0, hi = 100
-                var failedBytes: Int? = nil
-                while hi - lo > 1 && evaluations.count < options.budget
-                        && Double(failedBytes ?? 0) < Double(bestBytes) * (1 - options.refinementByteGain) {
-                    let mid = (lo + hi + 1) / 2
-                    var settings = chosen!.settings
-                    settings[g] = RateSetting(kind: kind, level: mid)
-                    let candidate = try code(policy(others, settings))
-                    let bytes = candidate.serialized().count
-                    guard bytes < bestBytes else { hi = mid; continue }
-                    let m = try score(candidate)
-                    let drop = direction.drop(from: original, to: m.value)
-                    record(Evaluation(stage: "refinement", settings: "\(groups[g].key) as JPEG \(settings[g]!), \(words)",
-                                      bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
-                    if passes(judged(drop, m)) {
-                        bestBytes = bytes
-                        chosen = (candidate, evaluations.count - 1, others, settings)
-                        hi = mid
-                    } else {
-                        lo = mid
-                        failedBytes = bytes
-                    }
+        // One bisection of the refinement along a ladder of rungs (bounds, or JPEG levels) between
+        // an end that passed (or counts as passing) and one that failed: `midpoint` gives the rung
+        // between them (nil once the bracket is narrow enough), `assignment` every group's bound and
+        // JPEG setting there. A rung whose file is not smaller than the best is taken as passing
+        // without a measurement (its coding has not changed enough to be worth one); the bisection
+        // stops when the budget is spent, or when the failing end's file is not `refinementByteGain`
+        // smaller than the best (every passing rung is finer, so no smaller by more; an image-like
+        // layer's bytes can halve between two bounds 10 % apart).
+        func bisect<Rung>(passing: Rung, failing: Rung, midpoint: (Rung, Rung) -> Rung?,
+                          assignment: (Rung) -> (bounds: [Double], settings: [RateSetting?]), label: (Rung) -> String) throws {
+            var passing = passing, failing = failing
+            var failedBytes: Int? = nil
+            while evaluations.count < options.budget && Double(failedBytes ?? 0) < Double(bestBytes) * (1 - options.refinementByteGain),
+                  let mid = midpoint(passing, failing) {
+                let (b, settings) = assignment(mid)
+                let candidate = try code(policy(b, settings))
+                let bytes = candidate.serialized().count
+                guard bytes < bestBytes else { passing = mid; continue }
+                let m = try score(candidate)
+                let drop = direction.drop(from: original, to: m.value)
+                record(Evaluation(stage: "refinement", settings: label(mid), bytes: bytes, metric: m.value, drop: drop,
+                                  standardError: m.standardError))
+                if passes(judged(drop, m)) {
+                    bestBytes = bytes
+                    chosen = (candidate, evaluations.count - 1, b, settings)
+                    passing = mid
+                } else {
+                    failing = mid
+                    failedBytes = bytes
                 }
             }
         }
@@ -360,41 +303,30 @@ public enum ErrorAllocation {
                 for h in groups.indices where h != g { others[h] = min(others[h], tight[h]) }
                 if others != chosen!.bounds { words = "others tightened" }
             }
-            // An image-like group walks its ladders of JPEG codings first; when one of them gave
-            // the best file, its bound no longer matters.
+            // An image-like group walks its ladder of each JPEG table kind (`ladderKinds`) first,
+            // for the coarsest passing level 1…100; when one of them gave the best file, its bound
+            // no longer matters. Otherwise its bound is loosened, up to `refinementCeiling`.
             if let layouts = try Self.jpegLayouts(of: groups[g], in: source, policy: basePolicy) {
                 jpegLayouts.merge(layouts) { $1 }
-                try walkLadders(g, others: others, words: words)
+                for kind in options.ladderKinds {
+                    try bisect(passing: 100, failing: 0, midpoint: { p, f in p - f > 1 ? (f + p + 1) / 2 : nil },
+                               assignment: { level in
+                                   var settings = chosen!.settings
+                                   settings[g] = RateSetting(kind: kind, level: level)
+                                   return (others, settings)
+                               },
+                               label: { "\(groups[g].key) as JPEG \(RateSetting(kind: kind, level: $0)), \(words)" })
+                }
                 if chosen!.settings[g] != nil { continue }
             }
-            var lo = chosen!.bounds[g], hi = options.refinementCeiling
-            // The bytes of the failing file at `hi`: the bisection goes on while they are more than
-            // `refinementByteGain` below the best passing file (an image-like layer's bytes can
-            // halve between two bounds 10 % apart), and the bracket is wider than `refinementRatio`.
-            var failedBytes: Int? = nil
-            while hi / lo > options.refinementRatio && evaluations.count < options.budget
-                    && Double(failedBytes ?? 0) < Double(bestBytes) * (1 - options.refinementByteGain) {
-                let mid = (lo * hi).squareRoot()
-                var b = others
-                b[g] = mid
-                let candidate = try code(policy(b, chosen!.settings))
-                let bytes = candidate.serialized().count
-                // Not smaller: the coding has not changed enough to be worth a measurement; look coarser.
-                guard bytes < bestBytes else { lo = mid; continue }
-                let m = try score(candidate)
-                let drop = direction.drop(from: original, to: m.value)
-                record(Evaluation(stage: "refinement", settings: String(format: "%@ at %.4g, %@", groups[g].key, mid, words),
-                                  bytes: bytes, metric: m.value, drop: drop, standardError: m.standardError))
-                if passes(judged(drop, m)) {
-                    bestBytes = bytes
-                    chosen = (candidate, evaluations.count - 1, b, chosen!.settings)
-                    others = b
-                    lo = mid
-                } else {
-                    hi = mid
-                    failedBytes = bytes
-                }
-            }
+            try bisect(passing: chosen!.bounds[g], failing: options.refinementCeiling,
+                       midpoint: { p, f in f / p > options.refinementRatio ? (p * f).squareRoot() : nil },
+                       assignment: { e in
+                           var b = others
+                           b[g] = e
+                           return (b, chosen!.settings)
+                       },
+                       label: { String(format: "%@ at %.4g, %@", groups[g].key, $0, words) })
         }
         evaluations[chosen!.index].chosen = true
         for g in groups.indices {
@@ -407,17 +339,15 @@ public enum ErrorAllocation {
 
     /// The tile layout of each of `group`'s tensors when every one of them is image-like: the
     /// policy's rules would JPEG-code it (`CompressionPolicy.coding`, e.g. `rows:28x28` for 784
-    /// columns) and its DCT coding gain on that layout reaches `imageLikeMinimumGain`, as for
-    /// `CompressionPolicy.noiseLikeBound`; nil otherwise.
+    /// columns) and it is image-like on that layout (`CompressionPolicy.isImageLike`, the test of
+    /// `noiseLikeBound` too); nil otherwise.
     static func jpegLayouts(of group: Group, in source: SafetensorsFile, policy: CompressionPolicy) throws -> [String: TileLayout]? {
         var layouts: [String: TileLayout] = [:]
         for name in group.tensors {
             guard let tensor = source.tensors.first(where: { $0.name == name }) else { return nil }
             let values = try tensor.floats()
-            guard case .jpeg(let p) = policy.coding(name: name, dtype: tensor.dtype, shape: tensor.shape, values: values) else { return nil }
-            let rows = tensor.shape[0], columns = values.count / max(rows, 1)
-            let rms = QuantizationTables.coefficientRMS(values, rows: rows, columns: columns, layout: p.layout)
-            guard ErrorTargetedSearch.codingGain(Array(rms.dropFirst())) >= policy.imageLikeMinimumGain else { return nil }
+            guard case .jpeg(let p) = policy.coding(name: name, dtype: tensor.dtype, shape: tensor.shape, values: values),
+                  policy.isImageLike(values, rows: tensor.shape[0], layout: p.layout) else { return nil }
             layouts[name] = p.layout
         }
         return layouts
