@@ -4,7 +4,7 @@ import WeightJPEGModel
 /// whether the validation images look trained on (`looksTrainedOn`). The MNIST rate control
 /// (`RateControlRequest`, its `shiftTrainedOnValidation` and `shiftedCopiesWithUnseenValidation`)
 /// and the built-in accuracy of the task search (`ClassifierEvaluator`) measure the same way.
-public enum DropImages: Equatable, Sendable {
+public enum DropImages: String, Equatable, Sendable, Codable {
     /// One-sided 95 % normal quantile: the margin of candidates fine-tuned on the images whose
     /// shifted copies measure them.
     public static let finetunedMarginSigmas = 1.645

@@ -96,26 +96,26 @@ struct ErrorTargetOptions: ParsableArguments {
 
 /// `compress`'s rate control: the first layer's JPEG tables chosen on the validation split.
 struct RateControlOptions: ParsableArguments {
-    @Option(name: .customLong("target-bytes"), parsing: .unconditional, help: ArgumentHelp("The finest setting whose whole file is at most N bytes.", valueName: "n"))
+    @Option(name: .customLong("target-bytes"), parsing: .unconditional, help: ArgumentHelp("Rate control: the finest setting whose whole file is at most N bytes.", valueName: "n"))
     var targetBytes: Int?
-    @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("Smallest file within P of the original's metric (--data: accuracy, pp).", valueName: "p"))
+    @Option(name: .customLong("max-drop"), parsing: .unconditional, help: ArgumentHelp("Smallest file within P of the original's metric: a task search (--data alone: accuracy, pp).", valueName: "p"))
     var maxDrop: Double?
-    @Option(name: .customLong("table-kinds"), help: ArgumentHelp("Quantization-table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
+    @Option(name: .customLong("table-kinds"), help: ArgumentHelp("Rate control: table kinds to try: ijg, flat, spectrum[:EXPONENT], comma-separated.", valueName: "kinds"))
     var tableKinds: String = "ijg,flat,spectrum"
     /// `--tables`, a hidden second spelling of `--table-kinds` so that existing command lines keep working; wins when given.
     @Option(name: .customLong("tables"), help: .hidden)
     var tableKindsAlias: String?
     @Option(name: .customLong("margin"), parsing: .unconditional, help: ArgumentHelp("With --max-drop: standard errors added to each drop (default: 2.0; shifted copies 0; fine-tuned, --eval-cmd, agreement, kl 1.645).", valueName: "sigmas"))
     var margin: Double?
-    @Flag(inversion: .prefixedNo, help: "Try cheaper output layers (JPEG, bounded).")
+    @Flag(inversion: .prefixedNo, help: "Rate control: also try cheaper output layers.")
     var cheapOutput = true
-    @Flag(inversion: .prefixedNo, help: "Also measure on shifted validation copies.")
+    @Flag(inversion: .prefixedNo, help: "Rate control: also measure on shifted copies.")
     var shiftedCopies = true
-    @Flag(inversion: .prefixedNo, help: "Correct biases too (--eval-builtin: always).")
+    @Flag(inversion: .prefixedNo, help: "With --data: correct biases for the coded weights.")
     var biasCorrection = true
-    @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Validation images used, 1-10000 (the first N of training images 50,000-59,999).", valueName: "n"))
+    @Option(name: .customLong("validation-count"), parsing: .unconditional, help: ArgumentHelp("Rate control: the first N (1-10000) validation images.", valueName: "n"))
     var validationCount: Int = DataSplit.heldOut
-    @Flag(name: .customLong("report-test"), help: "Also print the chosen file's test accuracy (never used for choosing).")
+    @Flag(name: .customLong("report-test"), help: "With --data: also print test accuracies (never used to choose).")
     var reportTest = false
     @Option(name: .customLong("sweep-tables"), help: ArgumentHelp("Print rate-accuracy curves at these levels of every kind in --table-kinds (e.g. 1,5,10,20,40,60,80,100), then write as usual.", valueName: "levels"))
     var sweepTables: String?
@@ -131,6 +131,17 @@ struct RateControlOptions: ParsableArguments {
     }
 
     var isRequested: Bool { targetBytes != nil || maxDrop != nil || sweepTables != nil }
+
+    /// Whether the table rate control runs: for --target-bytes or --sweep-tables (--max-drop alone
+    /// is a task search, `Compress.searchMetric`).
+    var runsTableSearch: Bool { targetBytes != nil || sweepTables != nil }
+
+    /// The options given that only the table rate control reads (empty when all are at their defaults).
+    var tableSearchOnlyOptions: [String] {
+        (tableKindsAlias != nil || tableKinds != "ijg,flat,spectrum" ? ["--table-kinds"] : [])
+            + (cheapOutput ? [] : ["--no-cheap-output"]) + (shiftedCopies ? [] : ["--no-shifted-copies"])
+            + (validationCount != DataSplit.heldOut ? ["--validation-count"] : [])
+    }
 
     func parsedKinds() throws -> [TableKind] {
         try (tableKindsAlias ?? tableKinds).split(separator: ",").map { spec in
@@ -186,7 +197,6 @@ struct TaskMetricOptions: ParsableArguments {
         if let c = evalCommand, !c.contains("{}") { throw ValidationError("--eval-cmd must contain {} where the model file goes, e.g. 'python3 score.py {}'") }
         if let budget, budget < 3 { throw ValidationError("--eval-budget must be 3 or more, got \(budget)") }
         guard timeout > 0 && timeout.isFinite else { throw ValidationError("--eval-timeout must be positive, got \(timeout)") }
-        if report != nil && !isRequested { throw ValidationError("--report lists the evaluations of --eval-cmd or --eval-builtin; give one") }
         if evalCommand != nil && builtIn != nil { throw ValidationError("give --eval-cmd or --eval-builtin, not both") }
     }
 

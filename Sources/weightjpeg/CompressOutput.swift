@@ -29,9 +29,34 @@ struct CompressOutput {
             status.note("epoch \(e.epoch): \(v), nonzeros \(grouped(e.nonzeros)), \(fixed(e.seconds, 1)) s")
         case .evaluation(let e, let budget):
             let bytes = e.bytes.map { ", \(grouped($0)) bytes" } ?? ""
-            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(e.standardError.map { " ± " + String(format: "%.2g", $0) } ?? "")\(bytes)")
+            status.note("evaluation (budget \(budget)) \(e.stage): \(e.settings)\(e.adjustment.map { " (\($0))" } ?? ""): metric \(String(format: "%.6g", e.metric)), drop \(String(format: "%.4g", e.drop))\(e.standardError.map { " ± " + String(format: "%.2g", $0) } ?? "")\(bytes)")
         case .finetuned(let r):
             status.line("fine-tuned: wrote epoch \(r.chosenEpoch) of \(r.epochs) (lowest validation loss), \(grouped(r.bytesBefore)) → \(grouped(r.bytesAfter)) bytes")
+        }
+    }
+
+    /// A task search's choice in one line (how it was adjusted, its metric and drop against the
+    /// bound), then, when measured, the test accuracies (reporting only).
+    func searchSummary(_ a: ErrorAllocation.Report, images: DropImages?, test: RateControlReport.TestAccuracy?) {
+        func g(_ x: Double) -> String { String(format: "%.6g", x) }
+        let validation = "the validation images (training images 50,000…59,999)"
+        let copies = "\(grouped(DataSplit.heldOut * Dataset.shiftOffsets.count)) one-pixel shifted copies"
+        switch images {
+        case .shiftedCopies?:
+            status.line("task search on the \(copies) of \(validation), which the model has not seen: it scores on the images themselves as on training images, so it was probably trained on them")
+        case .imagesWithCopies?: status.line("task search on \(validation) and their \(copies)")
+        case .memorizedImages?: status.line("task search on \(validation), which the model was probably trained on: drops there over-state drops on unseen data")
+        case .images?: status.line("task search on \(validation)")
+        case nil: break
+        }
+        if let c = a.evaluations.first(where: \.chosen) {
+            let adjusted = c.adjustment.map { " (\($0))" } ?? ""
+            let se = c.standardError.map { " ± \(String(format: "%.2g", $0))" } ?? ""
+            let margin = a.marginSigmas.flatMap { m in c.standardError.map { _ in m > 0 ? " + \(fixed(m, 3)) standard errors" : "" } } ?? ""
+            status.line("task search: \(a.evaluations.count) evaluations; chose \(c.settings)\(adjusted): metric \(g(c.metric)) (original \(g(a.originalMetric))), drop \(g(c.drop))\(se); drop\(margin) ≤ \(g(a.maxDrop))")
+        }
+        if let test {
+            status.line("test (reporting only): float \(fixed(test.float * 100, 2))%, chosen \(fixed(test.chosen * 100, 2))%, drop \(fixed((test.float - test.chosen) * 100, 2)) pp")
         }
     }
 

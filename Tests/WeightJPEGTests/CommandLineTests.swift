@@ -10,7 +10,7 @@ import Testing
     @Test func compressOptionsBecomeAPlan() throws {
         let command = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg", "--quality", "30", "--pack", "tables",
                                           "--exact", "2.*", "--quality-for", "0.weight=40", "--keep-dead-units",
-                                          "--max-drop", "0.5", "--table-kinds", "ijg,spectrum:1", "--no-cheap-output",
+                                          "--target-bytes", "20000", "--table-kinds", "ijg,spectrum:1", "--no-cheap-output",
                                           "--validation-count", "2000", "--data", "/nowhere", "--finetune", "2", "--margin", "2.5",
                                           "--no-shifted-copies"])
         let plan = try command.plan()
@@ -19,12 +19,30 @@ import Testing
         #expect(plan.policy.qualityOverrides.map(\.pattern) == ["0.weight"] && plan.policy.qualityOverrides.map(\.quality) == [40])
         #expect(!plan.removeDeadUnits && plan.dataDirectory == "/nowhere" && plan.finetuneEpochs == 2 && plan.needsMemory)
         let rate = try #require(plan.rateControl)
-        #expect(rate.goal == .maxDrop(0.5) && rate.kinds == [.ijg, .spectrum(exponent: 1)] && !rate.cheapOutput && rate.validationCount == 2000)
+        #expect(rate.goal == .targetBytes(20000) && rate.kinds == [.ijg, .spectrum(exponent: 1)] && !rate.cheapOutput && rate.validationCount == 2000)
         #expect(rate.marginSigmas == 2.5 && !rate.shiftTrainedOnValidation && !rate.shiftedCopiesWithUnseenValidation)
-        let automatic = try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d"]).plan().rateControl
-        #expect(automatic != nil && automatic?.marginSigmas == nil, "no --margin: chosen by what the drops are measured on")
-        #expect(automatic?.shiftTrainedOnValidation == true && automatic?.shiftedCopiesWithUnseenValidation == true)
+        #expect(plan.taskSearch == nil)
+
+        // --max-drop with --data is the task search with built-in accuracy, fine-tuning and dead
+        // units inside it; the table rate control's own options are refused with it.
+        let search = try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "0.5", "--data", "d", "--finetune", "2",
+                                         "--remove-dead-units", "--margin", "2.5", "--report-test", "--eval-budget", "20"]).plan()
+        let request = try #require(search.taskSearch)
+        guard case .classifier(.accuracy) = request.metric else { Issue.record("metric \(request.metric)"); return }
+        #expect(request.options.maxDrop == 0.5 && request.options.marginSigmas == 2.5 && request.options.budget == 20 && request.reportTest)
+        #expect(search.rateControl == nil && search.finetuneEpochs == 2 && search.removeDeadUnits)
+        #expect(search.policy.maxRelativeError == CompressionPolicy.defaultMaxRelativeError, "bounds, not a quality, are the starting point")
+        let automatic = try #require(try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d"]).plan().taskSearch)
+        #expect(automatic.options.marginSigmas == nil && automatic.options.budget == TaskSearchRequest.builtInBudget,
+                "no --margin: chosen by what the drops are measured on")
+        for extra in [["--table-kinds", "ijg"], ["--no-cheap-output"], ["--no-shifted-copies"], ["--validation-count", "2000"],
+                      ["--quality", "30"]] {
+            #expect(throws: (any Error).self, "\(extra)") { try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d"] + extra) }
+        }
         #expect(throws: (any Error).self) { try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--margin", "-1"]) }
+        let sweep = try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--max-drop", "1", "--data", "d", "--sweep-tables", "10,20"]).plan()
+        #expect(sweep.rateControl?.goal == .maxDrop(1) && sweep.taskSearch == nil, "a sweep is the table rate control's")
+        #expect(throws: (any Error).self) { try Compress.parse([TestPaths.referenceMLP, "-o", "o", "--target-bytes", "9000", "--report", "r.json"]) }
 
         let plain = try Compress.parse([TestPaths.referenceMLP, "-o", "out.wjpg"]).plan()
         #expect(!plain.removeDeadUnits && plain.dataDirectory == nil && plain.rateControl == nil && plain.finetuneEpochs == nil && !plain.needsMemory)

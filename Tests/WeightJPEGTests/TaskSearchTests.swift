@@ -152,7 +152,8 @@ import Testing
         for arguments in [["--eval-cmd", "python3 score.py"], ["--eval-cmd", "x {}"],
                           ["--eval-cmd", "x {}", "--max-drop", "1", "--quality", "20"],
                           ["--eval-cmd", "x {}", "--max-drop", "1", "--eval-budget", "2"],
-                          ["--report", "r.json", "--max-drop", "1"]] {
+                          ["--eval-cmd", "x {}", "--max-drop", "1", "--finetune", "3"],
+                          ["--report", "r.json", "--target-bytes", "1000"]] {
             #expect(throws: (any Error).self, "\(arguments)") { try WeightJPEGCommand.parseAsRoot(["compress", model, "-o", "x.wjpg"] + arguments) }
         }
     }
@@ -352,6 +353,36 @@ import Testing
         let float = try MLP.sequential(in: SafetensorsFile.read(path: TestPaths.referenceMLP)).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
         let coded = try MLP.sequential(in: SafetensorsFile.read(path: dir + "/back.safetensors")).evaluate(inputs: test.normalized(), labels: test.labels).accuracy
         #expect((float - coded) * 100 <= 0.3, "test drop \((float - coded) * 100) pp")
+    }
+
+    /// `--finetune` and `--remove-dead-units` inside the built-in search: the dead units go first
+    /// (the file records them), then every candidate whose first layer is a JPEG mosaic is
+    /// fine-tuned before it is scored and the others are bias-corrected, each evaluation saying
+    /// which; the margin is the rate control's for fine-tuned candidates on shifted copies
+    /// (1.645); the file written is the one scored (its accuracy on the shifted copies, measured
+    /// again, is the chosen evaluation's). Fine-tuning here uses 1,000 images to stay quick; that
+    /// it buys bytes with all of them is measured in docs/results/task-finetune.txt.
+    @Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+    func fineTunedCandidatesAreScoredAsWritten() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = Self.builtInPlan(.accuracy, maxDrop: 0.3, budget: 8, in: dir)
+        plan.finetuneEpochs = 1
+        plan.removeDeadUnits = true
+        plan.taskSearch!.finetuneImages = 1_000
+        let report = try plan.run()
+        let allocation = try #require(report.allocation)
+        #expect(allocation.marginSigmas == 1.645 && report.deadUnits?.removed == 32)
+        let adjustments = Set(allocation.evaluations.dropFirst().map { $0.adjustment ?? "none" })
+        #expect(adjustments == ["fine-tuned 1 epoch", "biases corrected"], "\(adjustments)")
+        let chosen = try #require(allocation.evaluations.first { $0.chosen })
+        #expect((allocation.finetuneEpochs == 1) == (chosen.adjustment == "fine-tuned 1 epoch"))
+        #expect((allocation.correctedBiases != nil) == (chosen.adjustment == "biases corrected"))
+        try DecompressionPlan(input: dir + "/m.wjpg", output: dir + "/back.safetensors").run()
+        let back = try SafetensorsFile.read(path: dir + "/back.safetensors")
+        #expect(back.tensors.first { $0.name == "0.weight" }?.shape == [512, 784], "the dead units come back as zeros")
+        let evaluator = try ClassifierEvaluator(dataDirectory: TestPaths.mnist, metric: .accuracy, originalPath: TestPaths.referenceMLP)
+        #expect(try evaluator.evaluate(modelAt: dir + "/back.safetensors") == chosen.metric)
     }
 
     /// The built-in metrics' standard errors: 0 for the original (no prediction changed); for

@@ -79,26 +79,7 @@ public struct CompressionPlan: Sendable {
     private func run(reading path: String, into target: OutputTarget, events: (CompressionEvent) -> Void) throws -> CompressionReport {
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
         if let taskSearch {
-            let original = try SafetensorsFile.read(path: path)
-            try checkPatterns(original)
-            let evaluator: any TaskEvaluator = switch taskSearch.metric {
-            case .command(let command): command
-            case .classifier(let metric): try ClassifierEvaluator(dataDirectory: dataDirectory!, metric: metric, originalPath: path)
-            }
-            var correction: BiasCorrection? = nil
-            if case .classifier = taskSearch.metric, taskSearch.biasCorrection {
-                correction = try BiasCorrection(model: MLP.sequential(in: original),
-                                                trainingSet: Dataset.load(directory: dataDirectory!, split: .train))
-            }
-            let adjust = correction.map { c in { (container: Container, policy: CompressionPolicy) in try c.corrected(container, source: original, policy: policy) } }
-            var (container, allocation) = try ErrorAllocation.run(original, basePolicy: policy, evaluator: evaluator,
-                                                                 originalPath: path, options: taskSearch.options, adjust: adjust,
-                                                                 events: { events(.evaluation($0, budget: $1)) })
-            if let names = correction?.correctedBiases(in: container), !names.isEmpty { allocation.correctedBiases = names }
-            report.allocation = allocation
-            report.tensors = try measured(container, against: original)
-            try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
-            return report
+            return try searched(taskSearch, reading: path, into: target, events: events)
         }
         guard needsMemory, let dataDirectory else {
             try checkPatterns(SafetensorsReader(path: path).asFile())
@@ -161,7 +142,7 @@ public struct CompressionPlan: Sendable {
 
     /// Every entry of `container` decoded (zero slices restored) and compared with the input tensor
     /// of the same name.
-    private func measured(_ container: Container, against original: SafetensorsFile) throws -> [TensorOutcome] {
+    func measured(_ container: Container, against original: SafetensorsFile) throws -> [TensorOutcome] {
         let codec = try JPEGTensorCodec()
         let byName = Dictionary(original.tensors.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
         return try container.entries.map { entry in
@@ -171,7 +152,7 @@ public struct CompressionPlan: Sendable {
 
     /// Throws `CompressionPlanError.unmatchedPattern` when a name pattern of the policy matches no
     /// tensor of `file`.
-    private func checkPatterns(_ file: SafetensorsFile) throws {
+    func checkPatterns(_ file: SafetensorsFile) throws {
         if let unmatched = policy.firstUnmatchedPattern(in: file.tensors.map(\.name)) {
             throw CompressionPlanError.unmatchedPattern(unmatched)
         }
@@ -185,7 +166,7 @@ public struct CompressionPlan: Sendable {
     }
 
     /// Writes an in-memory container and records both sizes.
-    private func write(_ container: Container, to target: OutputTarget, inputBytes: Int?, into report: inout CompressionReport) throws {
+    func write(_ container: Container, to target: OutputTarget, inputBytes: Int?, into report: inout CompressionReport) throws {
         let bytes = container.serialized()
         try target.write(Data(bytes))
         report.outputBytes = bytes.count

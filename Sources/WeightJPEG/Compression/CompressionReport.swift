@@ -22,6 +22,12 @@ public struct CompressionReport: Codable, Sendable {
     public var finetune: FinetuneReport?
     /// The task-metric search (`CompressionPlan.taskSearch`): groups, bounds and every evaluation.
     public var allocation: ErrorAllocation.Report?
+    /// With a built-in task search's `reportTest`: the original's and the written file's test
+    /// accuracy (fractions; reporting only, never used to choose).
+    public var searchTest: RateControlReport.TestAccuracy?
+    /// With a built-in task search: the images its metric was measured on (shifted copies for a
+    /// model that looks trained on its validation images).
+    public var searchImages: DropImages?
     /// Every tensor of the written file, in file order: coding, bytes and the error measured by
     /// decoding it against the input.
     public var tensors: [TensorOutcome] = []

@@ -79,6 +79,37 @@ public struct RateControlRequest: Sendable {
     /// A request for `goal` with every table kind and the default validation split.
     public init(goal: Goal) { self.goal = goal }
 
+    /// Fine-tuning of a search's candidates (`FinetuneRun`, `epochs` epochs, the last kept), as
+    /// both searches run it: on training images 0..<50,000, or on all of `train` when the drops
+    /// are measured on the shifted copies of trained-on validation images (`measured`).
+    /// `images`: train on images 0..<`images` only (quick runs and tests; nil: as above).
+    static func candidateFinetuning(epochs: Int, measured: DropImages, train: Dataset, input: String,
+                                    images: Int? = nil) -> (Container) throws -> Container {
+        var configuration = FinetuneConfiguration()
+        configuration.epochs = epochs
+        // The rate falls tenfold in the last epoch, as in the training recipe: at a constant
+        // 1e-3, a model trained with a falling rate lost about 0.4 pp on unseen images from
+        // fine-tuning alone (at quality 50), and every fine-tuned candidate of it failed.
+        configuration.schedule = .dropForLast(epochs: 1, factor: 0.1)
+        // The last epoch is kept: choosing the epoch on the validation images would bias the
+        // drop then measured on them.
+        configuration.selectBest = false
+        // A model trained on every image (its validation images replaced by shifted copies)
+        // is fine-tuned on every image too, as it was trained: fine-tuning on 0…49,999 only
+        // would make it forget 50,000…59,999, whose shifted copies then score worse.
+        var heldOut = measured == .shiftedCopies ? 0 : DataSplit.heldOut
+        var train = train
+        if let images {
+            train = train.subset(0..<min(images, train.count - heldOut))
+            heldOut = 0
+        }
+        let inputs = train.normalized()
+        return { container in
+            try FinetuneRun(container: container, path: input, configuration: configuration,
+                            trainInputs: inputs, labels: train.labels, validationCount: heldOut).container
+        }
+    }
+
     /// Runs the search on `source` and returns the chosen container with its report (nil report
     /// when the goal is `.none`). `zeroSlices`: the dead units removed from `source`, which the
     /// written file records; their bytes count in every candidate's size.
@@ -100,24 +131,7 @@ public struct RateControlRequest: Sendable {
         let chooseOn = measured.images(validation)
         var refine: ((Container) throws -> Container)? = nil
         if case .maxDrop = goal, let epochs = finetuneEpochs {
-            var configuration = FinetuneConfiguration()
-            configuration.epochs = epochs
-            // The rate falls tenfold in the last epoch, as in the training recipe: at a constant
-            // 1e-3, a model trained with a falling rate lost about 0.4 pp on unseen images from
-            // fine-tuning alone (at quality 50), and every fine-tuned candidate of it failed.
-            configuration.schedule = .dropForLast(epochs: 1, factor: 0.1)
-            // The last epoch is kept: choosing the epoch on the validation images would bias the
-            // drop then measured on them.
-            configuration.selectBest = false
-            let inputs = train.normalized()
-            // A model trained on every image (its validation images replaced by shifted copies)
-            // is fine-tuned on every image too, as it was trained: fine-tuning on 0…49,999 only
-            // would make it forget 50,000…59,999, whose shifted copies then score worse.
-            let heldOut = measured == .shiftedCopies ? 0 : DataSplit.heldOut
-            refine = { container in
-                try FinetuneRun(container: container, path: input, configuration: configuration,
-                                trainInputs: inputs, labels: train.labels, validationCount: heldOut).container
-            }
+            refine = Self.candidateFinetuning(epochs: epochs, measured: measured, train: train, input: input)
         }
         var correction: BiasCorrection? = nil
         if biasCorrection && goal != .none {

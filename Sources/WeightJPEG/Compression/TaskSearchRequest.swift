@@ -20,6 +20,14 @@ public struct TaskSearchRequest: Sendable {
     /// corrected for its coded weights (`BiasCorrection.corrected`, statistics from training images
     /// 0..<50,000) before it is scored and written, as the rate control's corrected family.
     public var biasCorrection = true
+    /// With the plan's `finetuneEpochs` and the built-in metric: fine-tune candidates on training
+    /// images 0..<`finetuneImages` only. Nil (the default): on all the images the model was
+    /// trained on, as the rate control does. Fewer images fine-tune faster and less well; for
+    /// quick trials and tests.
+    public var finetuneImages: Int?
+    /// With the built-in metric: also measure the original's and the written file's accuracy on
+    /// the data folder's test set (`CompressionReport.searchTest`; reporting only, never used to choose).
+    public var reportTest = false
 
     /// A search scored by `metric` for a drop of at most `maxDrop` (the metric's units), with the
     /// default budget: `ErrorAllocation.Options`'s (16) for a command, `builtInBudget` for the

@@ -35,6 +35,9 @@ extension ErrorAllocation {
         public var standardError: Double? = nil
         /// Whether this is the file written.
         public var chosen = false
+        /// What the run's `adjust` did to this candidate after coding, before it was scored (e.g.
+        /// `fine-tuned 1 epoch`, `biases corrected`); nil when nothing.
+        public var adjustment: String? = nil
     }
 
     /// Everything the search measured (the JSON of `compress --report`).
@@ -50,6 +53,9 @@ extension ErrorAllocation {
         /// Biases stored corrected for their layers' coded weights (by the plan's `adjust`, e.g.
         /// `BiasCorrection`), not within an error bound; nil when none.
         public var correctedBiases: [String]? = nil
+        /// Epochs the chosen candidate was fine-tuned before it was scored and written (the
+        /// plan's `finetuneEpochs`); nil when it was not fine-tuned.
+        public var finetuneEpochs: Int? = nil
     }
 
     /// Why the search could not finish.

@@ -71,15 +71,20 @@ public enum ErrorAllocation {
     /// Runs the search on `source` (read from `path`). `events` sees each evaluation as it is made.
     /// Returns the chosen container and the report.
     /// `adjust`, when given, changes every coded candidate (given the policy it was coded with)
-    /// before it is scored and kept, e.g. `BiasCorrection.corrected`.
+    /// before it is scored and kept, e.g. `BiasCorrection.corrected`, and says what it did (nil:
+    /// nothing), which the candidate's evaluation records as its `adjustment`.
     public static func run(_ source: SafetensorsFile, basePolicy: CompressionPolicy, evaluator: some TaskEvaluator,
                            originalPath: String, options: Options,
-                           adjust: ((Container, CompressionPolicy) throws -> Container)? = nil,
+                           adjust: ((Container, CompressionPolicy) throws -> (container: Container, adjustment: String?))? = nil,
                            events: (Evaluation, Int) -> Void = { _, _ in }) throws -> (Container, Report) {
-        // Every candidate is coded here.
+        // Every candidate is coded here; what `adjust` did goes with the next evaluation recorded.
+        var adjustment: String? = nil
         func code(_ policy: CompressionPolicy) throws -> Container {
             let container = try ModelCodec.compress(source, policy: policy)
-            return try adjust?(container, policy) ?? container
+            guard let adjust else { return container }
+            let adjusted = try adjust(container, policy)
+            adjustment = adjusted.adjustment
+            return adjusted.container
         }
         var groups = groups(of: source)
         guard !groups.isEmpty else { throw Failure.nothingToAllocate }
@@ -96,7 +101,13 @@ public enum ErrorAllocation {
         // The tile layout of each tensor whose group walks a JPEG ladder (`jpegLayouts(of:in:policy:)`).
         var jpegLayouts: [String: TileLayout] = [:]
 
-        func record(_ e: Evaluation) { evaluations.append(e); events(e, options.budget) }
+        func record(_ e: Evaluation) {
+            var e = e
+            e.adjustment = adjustment
+            adjustment = nil
+            evaluations.append(e)
+            events(e, options.budget)
+        }
         func score(_ container: Container) throws -> TaskMeasurement {
             let candidate = folder + "/candidate.safetensors"
             let decoded = try ModelCodec.decompress(container, path: "<candidate>")
