@@ -373,6 +373,7 @@ import Testing
         let report = try plan.run()
         let allocation = try #require(report.allocation)
         #expect(allocation.marginSigmas == 1.645 && report.deadUnits?.removed == 32)
+        #expect(allocation.metricName == "validation accuracy (%)" && report.searchImages == .shiftedCopies)
         let adjustments = Set(allocation.evaluations.dropFirst().map { $0.adjustment ?? "none" })
         #expect(adjustments == ["fine-tuned 1 epoch", "biases corrected"], "\(adjustments)")
         let chosen = try #require(allocation.evaluations.first { $0.chosen })

@@ -81,6 +81,13 @@ extension CompressionPlan {
                                                              originalPath: path, options: options, adjust: adjust,
                                                              events: { events(.evaluation($0, budget: $1)) })
         var allocation = allocation0
+        if case .classifier(let metric) = taskSearch.metric {
+            allocation.metricName = switch metric {
+            case .accuracy: "validation accuracy (%)"
+            case .agreement: "agreement with the original (%)"
+            case .kl: "KL divergence from the original (millinats)"
+            }
+        }
         let chosen = allocation.evaluations.first { $0.chosen }
         if chosen?.adjustment == "biases corrected", let names = correction?.correctedBiases(in: container), !names.isEmpty {
             allocation.correctedBiases = names

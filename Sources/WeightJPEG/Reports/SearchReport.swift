@@ -66,7 +66,7 @@ public struct SearchReport: Codable, Sendable, Equatable {
     /// candidate with its size (the original model's score is the reference, not an evaluation), the
     /// allowed drop as the bound.
     public init(allocation r: ErrorAllocation.Report) {
-        self.init(metric: "metric (--eval-cmd)", higherIsBetter: r.direction == .higherIsBetter, reference: r.originalMetric,
+        self.init(metric: r.metricName ?? "metric (--eval-cmd)", higherIsBetter: r.direction == .higherIsBetter, reference: r.originalMetric,
                   bound: r.maxDrop, evaluations: r.evaluations.compactMap { e in
                       e.bytes.map { Evaluation(settings: "\(e.stage): \(e.settings)", bytes: $0, metric: e.metric, chosen: e.chosen) }
                   })

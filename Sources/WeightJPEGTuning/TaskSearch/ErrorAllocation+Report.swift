@@ -56,6 +56,9 @@ extension ErrorAllocation {
         /// Epochs the chosen candidate was fine-tuned before it was scored and written (the
         /// plan's `finetuneEpochs`); nil when it was not fine-tuned.
         public var finetuneEpochs: Int? = nil
+        /// What the metric is, with its unit (e.g. `validation accuracy (%)`), when the caller
+        /// named it; nil for a command's metric.
+        public var metricName: String? = nil
     }
 
     /// Why the search could not finish.
