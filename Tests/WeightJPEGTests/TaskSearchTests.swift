@@ -386,6 +386,24 @@ import Testing
         #expect(try evaluator.evaluate(modelAt: dir + "/back.safetensors") == chosen.metric)
     }
 
+    /// Fine-tuning inside a search scored by a command is refused before anything is read or
+    /// written: only the built-in metric has the MLP's data to fine-tune on.
+    @Test func fineTuningWithACommandsMetricIsRefused() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var plan = CompressionPlan(input: TestPaths.referenceMLP, output: dir + "/m.wjpg")
+        plan.taskSearch = TaskSearchRequest(evaluator: CommandEvaluator(command: "true {}", direction: .higherIsBetter, timeout: 10), maxDrop: 0.1)
+        plan.finetuneEpochs = 1
+        plan.dataDirectory = TestPaths.mnist
+        #expect {
+            try plan.run()
+        } throws: { error in
+            guard case CompressionPlanError.finetune(let e) = error else { return false }
+            return e.description.contains("built-in metric")
+        }
+        #expect(!FileManager.default.fileExists(atPath: plan.output))
+    }
+
     /// The built-in metrics' standard errors: 0 for the original (no prediction changed); for
     /// `agreement`, whose per-image differences are 0 or 1, the closed form √(k(n−k)/(n(n−1)))/√n
     /// with k disagreements in n images; positive for `accuracy` and `kl` on a coarse candidate.

@@ -13,6 +13,9 @@ extension CompressionPlan {
     /// with `finetuneEpochs`, fine-tuned when its first layer is a JPEG mosaic.
     func searched(_ taskSearch: TaskSearchRequest, reading path: String, into target: OutputTarget,
                   events: (CompressionEvent) -> Void) throws -> CompressionReport {
+        if finetuneEpochs != nil && !taskSearch.needsData {
+            throw CompressionPlanError.finetune(FinetuneError("\(input): fine-tuning inside a task search needs the built-in metric (an MLP and its data), not a command's"))
+        }
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
         let original = try SafetensorsFile.read(path: path)
         try checkPatterns(original)
@@ -38,6 +41,9 @@ extension CompressionPlan {
         var options = taskSearch.options
         var adjust: ((Container, CompressionPolicy) throws -> (container: Container, adjustment: String?))? = nil
         var correction: BiasCorrection? = nil
+        // What each evaluation says was done to its candidate (`ErrorAllocation.Evaluation.adjustment`).
+        let corrected = "biases corrected"
+        let tuned = finetuneEpochs.map { "fine-tuned \($0) epoch\($0 == 1 ? "" : "s")" }
         if case .classifier = taskSearch.metric, let train {
             let model: MLP
             do { model = try MLP.sequential(in: source) } catch { throw CompressionPlanError.rateControlNeedsMLP(error.description) }
@@ -45,19 +51,18 @@ extension CompressionPlan {
                 let c = try BiasCorrection(model: model, trainingSet: train)
                 correction = c
                 adjust = { container, policy in
-                    let corrected = try c.corrected(container, source: source, policy: policy)
-                    return (corrected, c.correctedBiases(in: corrected).isEmpty ? nil : "biases corrected")
+                    let adjusted = try c.corrected(container, source: source, policy: policy)
+                    return (adjusted, c.correctedBiases(in: adjusted).isEmpty ? nil : corrected)
                 }
             }
             // With fine-tuning: every candidate whose first layer is a JPEG mosaic (the JPEG
             // ladders', and error bounds the JPEG coding meets) is fine-tuned before it is scored,
             // which trains the biases too; the others are bias-corrected as without it. On shifted
             // copies, the rate control's margin for fine-tuned candidates applies to every one.
-            if let epochs = finetuneEpochs, let classifier = evaluator as? ClassifierEvaluator {
+            if let epochs = finetuneEpochs, let tuned, let classifier = evaluator as? ClassifierEvaluator {
                 let finetune = RateControlRequest.candidateFinetuning(epochs: epochs, measured: classifier.images, train: train,
                                                                       input: path, images: taskSearch.finetuneImages)
                 let plain = adjust
-                let tuned = "fine-tuned \(epochs) epoch\(epochs == 1 ? "" : "s")"
                 adjust = { container, policy in
                     do { return (try finetune(container), tuned) } catch is FinetuneError {
                         return try plain?(container, policy) ?? (container, nil)
@@ -89,10 +94,10 @@ extension CompressionPlan {
             }
         }
         let chosen = allocation.evaluations.first { $0.chosen }
-        if chosen?.adjustment == "biases corrected", let names = correction?.correctedBiases(in: container), !names.isEmpty {
+        if chosen?.adjustment == corrected, let names = correction?.correctedBiases(in: container), !names.isEmpty {
             allocation.correctedBiases = names
         }
-        if let epochs = finetuneEpochs, chosen?.adjustment?.hasPrefix("fine-tuned") == true { allocation.finetuneEpochs = epochs }
+        if let tuned, chosen?.adjustment == tuned { allocation.finetuneEpochs = finetuneEpochs }
         report.allocation = allocation
         report.tensors = try measured(container, against: original)
         try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
