@@ -186,7 +186,7 @@ struct TaskMetricOptions: ParsableArguments {
     var builtIn: ClassifierEvaluator.Metric?
     @Flag(help: "Whether a larger metric is better (accuracy, cosine; the default) or a smaller one (loss, perplexity).")
     var direction: MetricDirection = .higherIsBetter
-    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations in all (default: 16; --eval-builtin 32).", valueName: "n"))
+    @Option(name: .customLong("eval-budget"), parsing: .unconditional, help: ArgumentHelp("Most evaluations in all (default: 16; built-in metric 32).", valueName: "n"))
     var budget: Int?
     @Option(name: .customLong("eval-timeout"), parsing: .unconditional, help: ArgumentHelp("Seconds before one evaluation is stopped (an error).", valueName: "s"))
     var timeout = 600.0
