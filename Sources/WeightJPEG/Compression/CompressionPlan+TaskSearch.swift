@@ -36,7 +36,7 @@ extension CompressionPlan {
         }
         let evaluator: any TaskEvaluator = switch taskSearch.metric {
         case .command(let command): command
-        case .classifier(let metric): try ClassifierEvaluator(dataDirectory: dataDirectory!, metric: metric, originalPath: path)
+        case .classifier(let metric): try ClassifierEvaluator(trainingSet: train!, from: dataDirectory!, metric: metric, originalPath: path)
         }
         var options = taskSearch.options
         var adjust: ((Container, CompressionPolicy) throws -> (container: Container, adjustment: String?))? = nil
@@ -77,7 +77,7 @@ extension CompressionPlan {
             let adjusted = adjust
             adjust = { container, policy in
                 var (container, adjustment) = try adjusted?(container, policy) ?? (container, nil)
-                for i in container.entries.indices { container.entries[i].zeroSlices = zeroSlices[container.entries[i].name] ?? [] }
+                container.record(zeroSlices)
                 return (container, adjustment)
             }
         }

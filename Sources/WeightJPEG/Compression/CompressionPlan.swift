@@ -134,7 +134,7 @@ public struct CompressionPlan: Sendable {
             (container, finetuned) = try finetune(container, epochs: epochs, train: train, events: events)
             report.finetune = finetuned
         }
-        for i in container.entries.indices { container.entries[i].zeroSlices = zeroSlices[container.entries[i].name] ?? [] }
+        container.record(zeroSlices)
         report.tensors = try measured(container, against: original)
         try write(container, to: target, inputBytes: FileInput.size(of: path), into: &report)
         return report

@@ -73,6 +73,12 @@ public struct Container: Equatable, Sendable {
     /// The tensor named `name`.
     public subscript(name: String) -> ContainerEntry? { entries.first { $0.name == name } }
 
+    /// Gives every entry the zero slices `slices` holds for its name (the removed dead units a
+    /// decoder restores as zeros), and none to the others.
+    public mutating func record(_ slices: [String: [ZeroSlices]]) {
+        for i in entries.indices { entries[i].zeroSlices = slices[entries[i].name] ?? [] }
+    }
+
     // MARK: Writing
 
     /// The file's bytes.

@@ -48,6 +48,13 @@ public struct ClassifierEvaluator: TaskEvaluator, Sendable {
         do { train = try Dataset.load(directory: dataDirectory, split: .train) } catch {
             throw .builtIn("the built-in evaluation needs the training set in \(dataDirectory): \(error)")
         }
+        try self.init(trainingSet: train, from: dataDirectory, metric: metric, originalPath: originalPath, validationCount: validationCount)
+    }
+
+    /// The same evaluator on `train`, the training set already read from `dataDirectory` (named in
+    /// errors), so that a caller that needs it too reads it once.
+    public init(trainingSet train: Dataset, from dataDirectory: String, metric: Metric, originalPath: String,
+                validationCount: Int = DataSplit.heldOut) throws(TaskEvaluationError) {
         guard train.count >= DataSplit.standardTrainingCount else {
             throw .builtIn("the training set in \(dataDirectory) has \(train.count) images; the validation split is images 50,000…59,999")
         }
