@@ -54,3 +54,42 @@ import WeightJPEG
     print("test accuracy \(result.accuracy) (\(result.correct) of \(result.samples))")
     #expect(result.accuracy > 0.97)
 }
+
+// Your own metric, in Swift: the task search scores every candidate (decoded from its real bytes
+// into a safetensors file) with your `TaskEvaluator` and writes the smallest file within the bound.
+@Test(.enabled(if: TestPaths.hasTrainingSet, "data/mnist missing; run scripts/fetch-mnist"))
+func compressWithinYourOwnSwiftMetric() throws {
+    let folder = NSTemporaryDirectory() + "weightjpeg-usage-metric-\(getpid())"
+    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(atPath: folder) }
+    let model = TestPaths.referenceMLP
+
+    /// Percent of the images on which a model predicts what the original predicts.
+    struct Agreement: TaskEvaluator, Sendable {
+        let images: [Float], count: Int, original: [Int]
+        var direction: MetricDirection { .higherIsBetter }
+        func evaluate(modelAt path: String) throws(TaskEvaluationError) -> Double {
+            do {
+                let predicted = try ModelFile.load(path).predictions(images, count: count)
+                return 100 * Double(zip(predicted, original).filter { $0 == $1 }.count) / Double(count)
+            } catch {
+                throw .builtIn("\(path): \(error)")
+            }
+        }
+    }
+    let data = try Dataset.load(directory: TestPaths.mnist, split: .train).subset(50_000..<52_000)
+    let images = data.normalized()
+    let agreement = Agreement(images: images, count: data.count,
+                              original: try ModelFile.load(model).predictions(images, count: data.count))
+
+    var plan = CompressionPlan(input: model, output: folder + "/yours.wjpg")
+    plan.taskSearch = TaskSearchRequest(evaluator: agreement, maxDrop: 1.0)   // lose at most 1 point of agreement
+    let report = try plan.run()
+    let chosen = try #require(report.allocation?.evaluations.first { $0.chosen })
+    print("wrote \(report.outputBytes) bytes after \(report.allocation!.evaluations.count) evaluations; agreement \(chosen.metric) %")
+    #expect(chosen.drop <= 1.0 && report.outputBytes * 20 < report.inputBytes)
+
+    // The file written is the one scored: restored, it scores what the search measured.
+    try ModelPipeline.decompress(input: plan.output, output: folder + "/yours.safetensors")
+    #expect(try agreement.evaluate(modelAt: folder + "/yours.safetensors") == chosen.metric)
+}

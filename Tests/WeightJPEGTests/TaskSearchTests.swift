@@ -266,6 +266,41 @@ import Testing
         #expect(report.groups.allSatisfy { ($0.bound ?? 1) <= 0.06.squareRoot() }, "\(report.groups.map(\.bound))")
     }
 
+    /// With `oneDimensionalShare`, every candidate codes the 1-D tensors (here `layers.0.bias`)
+    /// within that share of its tightest group bound instead of the base policy's 0.0002: the
+    /// written bias's relative error is above 0.0002 and within a tenth of the chosen bounds'
+    /// smallest, and it takes fewer bytes than without the option, which keeps it within 0.0002.
+    @Test func oneDimensionalTensorsFollowTheTightestGroupBound() throws {
+        let dir = try TestPaths.temporaryDirectory("task")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        // The model's bias with random values (its k/32 would be stored exactly at any bound).
+        var rng = RandomSource(seed: 9)
+        let original: [Float] = (0..<32).map { _ in Float.random(in: -1..<1, using: &rng) }
+        var tensors = try SafetensorsFile.read(path: Self.model(in: dir)).tensors
+        tensors[4] = SafetensorsTensor(name: "layers.0.bias", dtype: .F32, shape: [32], data: original.withUnsafeBytes { Data($0) })
+        let source = SafetensorsFile(tensors: tensors, metadata: nil)
+        let path = dir + "/random-bias.safetensors"
+        try Data(source.serialized()).write(to: URL(fileURLWithPath: path))
+        func run(share: Double?) throws -> (error: Double, bytes: Int, tightest: Double) {
+            var options = ErrorAllocation.Options(maxDrop: 0.05)
+            options.budget = 12
+            options.oneDimensionalShare = share
+            var policy = CompressionPolicy()
+            policy.maxRelativeError = CompressionPolicy.defaultMaxRelativeError  // as `compress` searches
+            let (container, report) = try ErrorAllocation.run(source, basePolicy: policy, evaluator: QuietEvaluator(original: source),
+                                                              originalPath: path, options: options)
+            let entry = try #require(container.entries.first { $0.name == "layers.0.bias" })
+            let decoded = try ModelCodec.decode(entry, codec: JPEGTensorCodec(), path: "<test>").floats()
+            let e2 = zip(original, decoded).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
+            let n2 = original.reduce(0.0) { $0 + Double($1) * Double($1) }
+            return ((e2 / n2).squareRoot(), entry.storedBytes, try #require(report.groups.compactMap(\.bound).min()))
+        }
+        let base = try run(share: nil), shared = try run(share: 0.1)
+        #expect(base.error <= 0.0002 * 1.0001, "\(base)")
+        #expect(shared.tightest > 0.01 && shared.error > 0.0002 && shared.error <= 0.1 * shared.tightest * 1.0001, "\(shared)")
+        #expect(shared.bytes < base.bytes, "\(shared.bytes) vs \(base.bytes)")
+    }
+
     /// An image-like group (the reference MLP's first layer, 28×28 images) is refined along its
     /// ladders of JPEG codings (table kind × level), spectrum first, before its bound: here the
     /// (synthetic) metric tolerates relative error 0.8 in that layer, past the allocation's cap

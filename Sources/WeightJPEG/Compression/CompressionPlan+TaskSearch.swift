@@ -14,7 +14,7 @@ extension CompressionPlan {
     func searched(_ taskSearch: TaskSearchRequest, reading path: String, into target: OutputTarget,
                   events: (CompressionEvent) -> Void) throws -> CompressionReport {
         if finetuneEpochs != nil && !taskSearch.needsData {
-            throw CompressionPlanError.finetune(FinetuneError("\(input): fine-tuning inside a task search needs the built-in metric (an MLP and its data), not a command's"))
+            throw CompressionPlanError.finetune(FinetuneError("\(input): fine-tuning inside a task search needs the built-in metric (an MLP and its data), not a command's or another evaluator's"))
         }
         var report = CompressionReport(input: input, output: output, inputBytes: 0, outputBytes: 0, streamed: false)
         let original = try SafetensorsFile.read(path: path)
@@ -36,6 +36,7 @@ extension CompressionPlan {
         }
         let evaluator: any TaskEvaluator = switch taskSearch.metric {
         case .command(let command): command
+        case .evaluator(let evaluator): evaluator
         case .classifier(let metric): try ClassifierEvaluator(trainingSet: train!, from: dataDirectory!, metric: metric, originalPath: path)
         }
         var options = taskSearch.options

@@ -53,6 +53,13 @@ extension ErrorAllocation {
         /// evaluators that report one (`TaskMeasurement.standardError`; a command prints it after
         /// the metric). Nil: the evaluator's `defaultMarginSigmas`, else `defaultMarginSigmas`.
         public var marginSigmas: Double? = nil
+        /// When set, every candidate codes each float tensor of rank < 2 (biases, normalization
+        /// gains) within this share of its tightest group bound, but never tighter than `basePolicy`
+        /// codes it (relative error 0.0002 by default): a bias a coarse layer has already moved
+        /// need not be stored finer than a tenth of the finest weights, as `compare`'s
+        /// bounded-output series stores them. Nil (the default): `basePolicy`'s bound, whatever the
+        /// groups'. The built-in metric sets 0.1 (`TaskSearchRequest`); commands keep nil.
+        public var oneDimensionalShare: Double? = nil
 
         /// A search for `maxDrop` with the default budget and bounds.
         public init(maxDrop: Double) { self.maxDrop = maxDrop }

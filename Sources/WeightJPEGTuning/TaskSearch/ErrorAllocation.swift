@@ -50,7 +50,8 @@ import WeightJPEGCodec
 ///    the cheapest coding within the bound changed), so a ladder of one table is what the MNIST
 ///    rate control bisects too. Its bound is loosened only when no ladder gave a smaller file.
 /// The smallest passing file is written: the file written is the one scored.
-/// Other tensors (1-D, small, non-float) follow `basePolicy`.
+/// Other tensors (1-D, small, non-float) follow `basePolicy`, the 1-D ones within
+/// `Options.oneDimensionalShare` of the candidate's tightest group bound when it is set.
 public enum ErrorAllocation {
     /// The margin when neither the options nor the evaluator set one: one-sided 95 %.
     public static let defaultMarginSigmas = 1.645
@@ -176,10 +177,21 @@ public enum ErrorAllocation {
                 return best
             }
         }
-        // The base policy with each group's tensors at their bound, or at their JPEG setting.
+        // The 1-D float tensors and their base bounds (`Options.oneDimensionalShare`).
+        let oneDimensional: [(name: String, bound: Double)] = options.oneDimensionalShare == nil ? [] :
+            source.tensors.compactMap { t in
+                guard t.dtype.convertsToFloat, t.shape.count < 2,
+                      let bound = basePolicy.relativeErrorBound(name: t.name, rank: t.shape.count) else { return nil }
+                return (t.name, bound)
+            }
+        // The base policy with each group's tensors at their bound, or at their JPEG setting, and
+        // the 1-D tensors at their share of the tightest bound.
         func policy(_ bounds: [Double], _ settings: [RateSetting?]? = nil) -> CompressionPolicy {
             var policy = basePolicy
             for (g, e) in zip(groups, bounds) { for name in g.tensors { policy.tensorBounds[name] = e } }
+            if let share = options.oneDimensionalShare, let tightest = bounds.min() {
+                for t in oneDimensional { policy.tensorBounds[t.name] = max(t.bound, share * tightest) }
+            }
             for (g, setting) in zip(groups, settings ?? noSettings) {
                 guard let setting else { continue }
                 for name in g.tensors { if let layout = jpegLayouts[name] { policy.tensorJPEGSettings[name] = JPEGLadderRung(layout: layout, setting: setting) } }
