@@ -45,6 +45,8 @@ struct Compare: ParsableCommand {
     var testCount: Int?
     @Flag(help: "Keep hidden units that never activate on the training set.")
     var keepDeadUnits = false
+    @Flag(help: "Arithmetic-code every WeightJPEG point's JPEGs (as compress --arithmetic).")
+    var arithmetic = false
     @OptionGroup var dataOptions: DataOptions
     @OptionGroup var threadOptions: ThreadOptions
 
@@ -70,6 +72,7 @@ struct Compare: ParsableCommand {
             + parsed(finetuneLevels, "--finetune-levels").map { .finetunedTables(RateSetting(kind: .defaultSpectrum, level: $0), output: .jpegFlat(step: 8)) }
         options.finetune.epochs = epochs
         options.removeDeadUnits = !keepDeadUnits
+        options.arithmetic = arithmetic
         if noFinetune || quick { options.finetunes = [] }
         if quick {
             options.baselines = [.float16, .int8PerRow, .uniformRow(bits: 4), .uniformRow(bits: 3), .entropyUniform(step: 1), .entropyTrellis(step: 0.6), .pruning(sparsity: 0.8, bits: 8),

@@ -193,6 +193,32 @@ enum CompareTestSupport {
     #expect(summary.first { $0.method == "float16" && $0.maxDropPP == 1 }?.meanBytes == Double(f16.bytes))
 }
 
+/// `CompareOptions.arithmetic` (`compare --arithmetic`): the WeightJPEG points are the files
+/// `compress --arithmetic` writes, smaller than the Huffman-coded ones on the reference MLP.
+@Test func compareArithmeticPointsAreTheFilesCompressArithmeticWrites() throws {
+    let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
+    let model = try MLP.sequential(in: file)
+    var rng = RandomSource(seed: 17)
+    let n = 200
+    let images = (0..<(n * 784)).map { _ in UInt8(truncatingIfNeeded: rng.next() >> 56) }
+    let labels = try model.predictions(images.map(Dataset.normalize), count: n).map(UInt8.init)
+    let test = Dataset(images: images, labels: labels, rows: 28, columns: 28)
+    var options = CompareOptions()
+    options.baselines = []
+    options.qualities = [20]
+    options.tableSettings = []
+    options.finetunes = []
+    let huffman = try CompareRunner(name: "reference", source: file, train: nil, test: test, options: options).run()
+    options.arithmetic = true
+    let arithmetic = try CompareRunner(name: "reference", source: file, train: nil, test: test, options: options).run()
+    var policy = CompressionPolicy()
+    policy.quality = 20
+    policy.arithmetic = true
+    #expect(arithmetic.points.count == 1 && huffman.points.count == 1)
+    #expect(arithmetic.points[0].bytes == (try ModelCodec.compress(file, policy: policy).serialized().count))
+    #expect(arithmetic.points[0].bytes < huffman.points[0].bytes, "\(arithmetic.points[0].bytes) vs \(huffman.points[0].bytes)")
+}
+
 @Test func finetuneRunWritesTheChosenEpochAsStandardJPEG() throws {
     // What `compress --finetune N` and `finetune` run: a small model, 1,200 images, 200 held out.
     let container = try FinetuneTestSupport.container(quality: 10, hidden: 48)

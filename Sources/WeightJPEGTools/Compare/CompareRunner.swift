@@ -83,6 +83,10 @@ public struct CompareOptions: Sendable {
     }()
     /// Remove hidden units that never activate on the training images first (for every method alike).
     public var removeDeadUnits = true
+    /// Every WeightJPEG point's JPEG payloads arithmetic-coded instead of Huffman-coded
+    /// (`CompressionPolicy.arithmetic`, `compress --arithmetic`), for hand sizes comparable with
+    /// an `--arithmetic` search. The classic methods are unchanged.
+    public var arithmetic = false
     /// The default sweep: every baseline, quality and table setting, fine-tuning on.
     public init() {}
 }
@@ -154,9 +158,12 @@ public struct CompareRunner {
             let c = try Container(bytes: bytes, path: label)
             return try MLP(tensors: ModelCodec.floatTensors(c, path: label))
         }
+        // The policy every WeightJPEG point starts from.
+        var weightJPEGPolicy = CompressionPolicy()
+        weightJPEGPolicy.arithmetic = options.arithmetic
         for q in options.qualities {
             let t = Date()
-            var policy = CompressionPolicy()
+            var policy = weightJPEGPolicy
             policy.quality = q
             let bytes = try ModelCodec.compress(file, policy: policy).serialized()
             let m = WeightJPEGMethod.postTraining(quality: q)
@@ -168,7 +175,7 @@ public struct CompareRunner {
             if let train, options.tableSettings.contains(where: { if case .correctedTables = $0 { true } else { false } }) {
                 correction = try BiasCorrection(model: model, trainingSet: train)
             }
-            let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [],
+            let rc = try RateControl(file: file, policy: weightJPEGPolicy, validationInputs: nil, validationLabels: [],
                                      biasCorrection: correction)
             for m in options.tableSettings {
                 let t = Date()
@@ -184,13 +191,13 @@ public struct CompareRunner {
             }
         }
         if let train, let trainInputs, !options.finetunes.isEmpty {
-            let rc = try RateControl(file: file, policy: CompressionPolicy(), validationInputs: nil, validationLabels: [])
+            let rc = try RateControl(file: file, policy: weightJPEGPolicy, validationInputs: nil, validationLabels: [])
             for m in options.finetunes {
                 let t = Date()
                 let container: Container
                 switch m {
                 case .finetuned(let q):
-                    var policy = CompressionPolicy()
+                    var policy = weightJPEGPolicy
                     policy.quality = q
                     container = try ModelCodec.compress(file, policy: policy)
                 case .finetunedTables(let setting, let output):
