@@ -10,12 +10,13 @@ import Testing
     /// The reference MLP coded with fixed codings (independent of the policy's defaults): the first
     /// layer as 28×28 JPEG rows at quality 20 (`pack`), the output layer int8 per row, biases float16.
     /// `deadRows` of `0.weight` and `0.bias` are removed before coding and recorded as zero slices.
-    static func codedReferenceMLP(pack: PackMode = .mosaic, deadRows: [Int] = [], in dir: String) throws -> (model: String, original: String, container: Container) {
+    static func codedReferenceMLP(pack: PackMode = .mosaic, arithmetic: Bool = false, deadRows: [Int] = [],
+                                  in dir: String) throws -> (model: String, original: String, container: Container) {
         let file = try SafetensorsFile.read(path: TestPaths.referenceMLP)
         let codec = try JPEGTensorCodec()
         let entries = try file.tensors.map { t -> ContainerEntry in
             let coding: TensorCoding = t.name == "0.weight"
-                ? .jpeg(JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: pack, quality: 20))
+                ? .jpeg(JPEGTensorParameters(layout: .rows(height: 28, width: 28), scale: .tensor, pack: pack, quality: 20, arithmetic: arithmetic))
                 : t.shape.count == 2 ? .int8PerRow : .float16
             var values = try t.floats(), shape = t.shape
             let cut = t.name.hasPrefix("0.") && !deadRows.isEmpty
@@ -108,6 +109,29 @@ import Testing
             #expect(image.width == 28 && image.height == 28)
         }
         #expect(html.contains("Showing 5 of 512"))
+    }
+
+    /// Arithmetic-coded payloads (which browsers do not decode) are shown transcoded losslessly to
+    /// Huffman coding: each embedded JPEG is Huffman-coded (SOF0/SOF1, no arithmetic SOF9) and holds
+    /// the stored stream's quantized coefficients and table exactly.
+    @Test func arithmeticPayloadsAreShownTranscodedLosslessly() throws {
+        let dir = try TestPaths.temporaryDirectory("html-report")
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        let (model, _, container) = try Self.codedReferenceMLP(arithmetic: true, in: dir)
+        let html = try HTMLReport(model: model).render().html
+        try XMLWellFormedness.check(html)
+        #expect(html.contains("transcoded losslessly to Huffman coding"))
+        let entry = try #require(container["0.weight"])
+        let stored = try JPEGTensorPayloads(entry).standaloneStreams()
+        let jpegs = Self.embedded(html, type: "image/jpeg")
+        #expect(jpegs.count == stored.count && !jpegs.isEmpty)
+        func markers(_ s: [UInt8]) -> Set<UInt8> { Set((0..<(s.count - 1)).filter { s[$0] == 0xFF }.map { s[$0 + 1] }) }
+        let decoder = try JPEGDecoder()
+        for (shown, original) in zip(jpegs, stored) {
+            #expect(markers(original).contains(0xC9) && !markers(shown).contains(0xC9), "stored arithmetic (SOF9), shown Huffman")
+            let a = try decoder.readCoefficients(original, maxPixels: 1 << 24), b = try decoder.readCoefficients(shown, maxPixels: 1 << 24)
+            #expect(a.blocks == b.blocks && a.quantizationTable == b.quantizationTable && a.width == b.width && a.height == b.height)
+        }
     }
 
     /// Removed dead units come back as zero rows: the pictures have the original's shape, and the

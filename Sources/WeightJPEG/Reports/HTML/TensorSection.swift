@@ -44,21 +44,33 @@ struct TensorSection {
     }
 
     /// The JPEG payloads, embedded byte for byte (a mosaic image is a complete JPEG file; a
-    /// shared-tables tile gets the shared tables spliced in after its SOI), up to the byte budget.
+    /// shared-tables tile gets the shared tables spliced in after its SOI), up to the byte budget;
+    /// arithmetic-coded ones transcoded losslessly to Huffman coding, which browsers decode.
     private func payloadFigures() throws -> String {
         guard case .jpeg(let p) = entry.coding else { return "" }
         let payloads: JPEGTensorPayloads
-        let streams: [[UInt8]]
+        var streams: [[UInt8]]
         do throws(CodecError) {
             payloads = try JPEGTensorPayloads(entry)
             streams = try payloads.standaloneStreams()
         } catch {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
         }
-        guard !p.arithmetic else {
-            return figure("", caption: "\(streams.count) arithmetic-coded JPEG stream(s), \(grouped(streams.reduce(0) { $0 + $1.count })) bytes: standard JPEG, but browsers do not decode arithmetic coding, so they are not embedded (weightjpeg extract writes them).")
-        }
         let limit = p.pack == .mosaic ? streams.count : min(streams.count, options.tilesShown)
+        // Browsers do not decode arithmetic coding: the streams shown are transcoded losslessly to
+        // Huffman coding (the same quantized coefficients and table, read and written by libjpeg).
+        let storedBytes = streams.reduce(0) { $0 + $1.count }
+        if p.arithmetic {
+            do throws(JPEGError) {
+                let decoder = try JPEGDecoder(), encoder = try JPEGEncoder()
+                for k in 0..<limit {
+                    let image = payloads.images[k]
+                    streams[k] = try encoder.write(decoder.readCoefficients(streams[k], maxPixels: image.width * image.height))
+                }
+            } catch {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("transcoding the arithmetic-coded JPEG for display: \(error)"))
+            }
+        }
         var shown = 0, bytes = 0, html = ""
         for (k, stream) in streams.prefix(limit).enumerated() {
             guard bytes + stream.count <= options.payloadBytesPerTensor else { break }
@@ -69,13 +81,16 @@ struct TensorSection {
             bytes += stream.count
             shown += 1
         }
-        let total = streams.reduce(0) { $0 + $1.count }
+        let total = storedBytes
         var caption: String
         if p.pack == .mosaic {
             caption = "The payload as stored: \(streams.count) mosaic JPEG image\(streams.count == 1 ? "" : "s") (\(grouped(total)) bytes, \(payloads.images.map { "\($0.width)×\($0.height)" }.joined(separator: ", ")) px), each a standard JPEG file; tiles \(p.layout.tileSize.height)×\(p.layout.tileSize.width) padded to whole 8×8 blocks."
         } else {
             let tables = payloads.tables?.count ?? 0
             caption = "Tile streams as stored (abbreviated JPEG) with the shared tables (\(grouped(tables)) bytes of DQT/DHT) spliced in after SOI, so each is a standalone JPEG: \(streams.count) tiles, \(grouped(total)) bytes as shown; displayed ×\(max(1, 64 / max(p.layout.tileSize.height, p.layout.tileSize.width)))."
+        }
+        if p.arithmetic {
+            caption += " Stored arithmetic-coded (standard JPEG that browsers do not decode); shown transcoded losslessly to Huffman coding, the same coefficients and table (\(grouped(bytes)) bytes as shown)."
         }
         if shown < streams.count { caption += " Showing \(shown) of \(streams.count) (\(grouped(bytes)) bytes); weightjpeg extract writes them all." }
         let wrap = p.pack == .mosaic ? html : "<div style=\"display:flex;flex-wrap:wrap;gap:2px;max-width:560px\">\(html)</div>"
