@@ -291,9 +291,8 @@ import Testing
                                                               originalPath: path, options: options)
             let entry = try #require(container.entries.first { $0.name == "layers.0.bias" })
             let decoded = try ModelCodec.decode(entry, codec: JPEGTensorCodec(), path: "<test>").floats()
-            let e2 = zip(original, decoded).reduce(0.0) { $0 + Double($1.0 - $1.1) * Double($1.0 - $1.1) }
-            let n2 = original.reduce(0.0) { $0 + Double($1) * Double($1) }
-            return ((e2 / n2).squareRoot(), entry.storedBytes, try #require(report.groups.compactMap(\.bound).min()))
+            let error = try #require(WeightDistortion(original: original, decoded: decoded).relative)
+            return (error, entry.storedBytes, try #require(report.groups.compactMap(\.bound).min()))
         }
         let base = try run(share: nil), shared = try run(share: 0.1)
         #expect(base.error <= 0.0002 * 1.0001, "\(base)")

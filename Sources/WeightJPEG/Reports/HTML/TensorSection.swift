@@ -57,9 +57,9 @@ struct TensorSection {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
         }
         let limit = p.pack == .mosaic ? streams.count : min(streams.count, options.tilesShown)
+        let total = streams.reduce(0) { $0 + $1.count }
         // Browsers do not decode arithmetic coding: the streams shown are transcoded losslessly to
         // Huffman coding (the same quantized coefficients and table, read and written by libjpeg).
-        let storedBytes = streams.reduce(0) { $0 + $1.count }
         if p.arithmetic {
             do throws(JPEGError) {
                 let decoder = try JPEGDecoder(), encoder = try JPEGEncoder()
@@ -81,7 +81,6 @@ struct TensorSection {
             bytes += stream.count
             shown += 1
         }
-        let total = storedBytes
         var caption: String
         if p.pack == .mosaic {
             caption = "The payload as stored: \(streams.count) mosaic JPEG image\(streams.count == 1 ? "" : "s") (\(grouped(total)) bytes, \(payloads.images.map { "\($0.width)×\($0.height)" }.joined(separator: ", ")) px), each a standard JPEG file; tiles \(p.layout.tileSize.height)×\(p.layout.tileSize.width) padded to whole 8×8 blocks."
