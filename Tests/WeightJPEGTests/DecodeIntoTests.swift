@@ -4,9 +4,9 @@ import Testing
 @testable import WeightJPEGFormats
 @testable import WeightJPEGCodec
 
-// The fast paths of the pipeline (decoding straight into the output buffer, vectorized pixel→float
-// placement, reused pixel buffers, the finiteness scan) must give exactly the bytes of the plain path
-// (decode to floats, then convert to the dtype).
+// The fast paths of the pipeline (decoding straight into the output buffer or in pieces written at
+// their offsets, vectorized pixel→float placement, reused pixel buffers, the finiteness scan) must
+// give exactly the bytes of the plain path (decode to floats, then convert to the dtype).
 
 /// A deterministic noise-plus-wave matrix (fixed-seed LCG).
 private func matrix(rows: Int, columns: Int, seed: UInt64) -> [Float] {
@@ -52,7 +52,7 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
         SafetensorsTensor(name: "small", shape: [40, 40], floats: matrix(rows: 40, columns: 40, seed: 3), dtype: dtype),
         SafetensorsTensor(name: "bias", shape: [300], floats: matrix(rows: 1, columns: 300, seed: 4), dtype: dtype),
     ]
-    var jpegCount = 0
+    var jpegCount = 0, trellisCount = 0
     for policy in policies {
         for tensor in tensors {
             let entry = try ModelCodec.encode(tensor, policy: policy, codec: codec)
@@ -61,10 +61,22 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
             var out = [UInt8](repeating: 0xAB, count: expected.count)
             try out.withUnsafeMutableBytes { try ModelCodec.decode(entry, codec: codec, path: "test", into: $0) }
             #expect(Data(out) == expected, "\(tensor.name) \(dtype.rawValue) \(policy.pack) \(policy.scale)")
+            // The decompressor's path: pieces written at their offsets.
+            var streamed = [UInt8](repeating: 0xCD, count: expected.count)
+            let scratch = LargeBuffer(byteCount: expected.count)
+            try streamed.withUnsafeMutableBytes { out in
+                nonisolated(unsafe) let out = out   // pieces are disjoint
+                try ModelCodec.decode(entry, codec: codec, path: "test", buffer: { UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[0..<$0]) }) { offset, piece in
+                    UnsafeMutableRawBufferPointer(rebasing: out[offset..<(offset + piece.count)]).copyMemory(from: piece)
+                }
+            }
+            if case .entropyTrellis = entry.coding { trellisCount += 1 }
+            #expect(Data(streamed) == expected, "streamed: \(tensor.name) \(dtype.rawValue) \(policy.pack) \(policy.scale)")
             #expect(try ModelCodec.decode(entry, codec: codec, path: "test").data == expected)
         }
     }
     #expect(jpegCount == 12)  // three JPEG tensors × four policies
+    #expect(trellisCount > 0)  // the error-targeted policy's noise-like tensors
 }
 
 @Test func decodeIntoRejectsDamagedPayloadsNamingTheTensor() throws {
@@ -113,7 +125,7 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
     #expect(FloatScan.firstNonFinite(values) == nil)
 }
 
-@Test func mappedSafetensorsWriterWritesTheSerializedBytes() throws {
+@Test func placedSafetensorsWriterWritesTheSerializedBytes() throws {
     let tensors = [
         SafetensorsTensor(name: "a", shape: [3, 5], floats: matrix(rows: 3, columns: 5, seed: 7), dtype: .F16),
         SafetensorsTensor(name: "b", shape: [1000, 9], floats: matrix(rows: 1000, columns: 9, seed: 8)),
@@ -121,20 +133,89 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
         SafetensorsTensor(name: "d", shape: [7], floats: matrix(rows: 1, columns: 7, seed: 9), dtype: .BF16),
     ]
     let file = SafetensorsFile(tensors: tensors, metadata: ["k": "v"])
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wjpg-mapped-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("wjpg-placed-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
     try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     defer { try? FileManager.default.removeItem(atPath: dir) }
     let path = dir + "/out.safetensors"
     let writer = try SafetensorsWriter(path: path, tensors: tensors.map { ($0.name, $0.dtype, $0.shape) }, metadata: ["k": "v"])
-    let regions = try #require(try writer.mapTensors())
+    let slots = try #require(try writer.placeTensors())
     #expect(throws: AtomicFile.WriteError.self) { try writer.append(tensors[0]) }
-    // Regions filled out of order (as parallel workers do), taken in order.
-    for i in [3, 1, 0, 2] { tensors[i].data.withUnsafeBytes { regions.region(i).copyMemory(from: $0) } }
-    #expect(throws: AtomicFile.WriteError.self) { try writer.appendMapped(1) }
-    for i in 0..<4 { try writer.appendMapped(i) }
+    // Tensors written out of order and in pieces, back to front (as parallel workers do), taken in order.
+    for i in [3, 1, 0, 2] {
+        try tensors[i].data.withUnsafeBytes { raw in
+            let half = raw.count / 2
+            try slots.write(i, UnsafeRawBufferPointer(rebasing: raw[half...]), at: half)
+            try slots.write(i, UnsafeRawBufferPointer(rebasing: raw[..<half]))
+        }
+    }
+    // A piece that would overrun its tensor's place is refused.
+    #expect(throws: AtomicFile.WriteError.self) {
+        try tensors[1].data.withUnsafeBytes { try slots.write(0, $0) }
+    }
+    #expect(throws: AtomicFile.WriteError.self) { try writer.markWritten(1) }
+    for i in 0..<4 { try writer.markWritten(i) }
     try writer.finish()
     #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data(file.serialized()))
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.safetensors"])
+}
+
+/// `decode(_:pieceValues:emit:)`'s pieces, checked to follow each other, concatenated.
+private func streamedValues(_ payloads: JPEGTensorPayloads, codec: JPEGTensorCodec, pieceValues: Int) throws -> (values: [Float], pieces: Int) {
+    var values: [Float] = []
+    var pieces = 0
+    try codec.decode(payloads, pieceValues: pieceValues) { first, floats in
+        #expect(first == values.count)
+        values += floats
+        pieces += 1
+    }
+    return (values, pieces)
+}
+
+@Test func streamedDecodeGivesTheWholeTensorInStorageOrder() throws {
+    let codec = try JPEGTensorCodec()
+    // 2200×2200 in 64×64 tiles: 35 tiles across, 1,024 per mosaic image, so a band of tiles is split
+    // between the two images. 130×150 in rows of 10×15, mosaic and shared tables.
+    let cases: [(rows: Int, columns: Int, layout: TileLayout, pack: PackMode, pieces: [Int])] = [
+        (2200, 2200, .defaultMatrix, .mosaic, [1, 1 << 20]),
+        (130, 150, .rows(height: 10, width: 15), .mosaic, [1, 151, 1000]),
+        (130, 150, .rows(height: 10, width: 15), .sharedTables, [1, 1000]),
+        (130, 150, .matrix(tileHeight: 16, tileWidth: 24), .sharedTables, [1, 2400, 5000]),
+    ]
+    for c in cases {
+        let values = matrix(rows: c.rows, columns: c.columns, seed: 10)
+        let coded = try codec.encode(values, rows: c.rows, columns: c.columns,
+                                     parameters: JPEGTensorParameters(layout: c.layout, scale: .tile, pack: c.pack, quality: 30))
+        let payloads = try JPEGTensorPayloads(coded.payloads, rows: c.rows, columns: c.columns, parameters: coded.parameters)
+        if c.rows == 2200 { #expect(payloads.images.count == 2) }
+        let whole = try codec.decode(payloads)
+        var counts: [Int] = []
+        for size in c.pieces {
+            let (streamed, pieces) = try streamedValues(payloads, codec: codec, pieceValues: size)
+            #expect(streamed.map(\.bitPattern) == whole.map(\.bitPattern), "\(c.layout) \(c.pack) pieces of \(size)")
+            counts.append(pieces)
+        }
+        // Smaller pieces, more of them; never more than one per band of tiles.
+        let bands = c.layout.grid(rows: c.rows, columns: c.columns).down
+        #expect(counts.first == bands && counts == counts.sorted(by: >), "\(counts)")
+    }
+}
+
+@Test func streamedDecodePassesTheWritersErrorOnUnchanged() throws {
+    struct Full: Error {}
+    let codec = try JPEGTensorCodec()
+    let coded = try codec.encode(matrix(rows: 130, columns: 150, seed: 11), rows: 130, columns: 150,
+                                 parameters: JPEGTensorParameters(layout: .rows(height: 10, width: 15), scale: .tensor, pack: .mosaic, quality: 30))
+    let payloads = try JPEGTensorPayloads(coded.payloads, rows: 130, columns: 150, parameters: coded.parameters)
+    var calls = 0
+    #expect(throws: Full.self) {
+        try codec.decode(payloads, pieceValues: 1000) { _, _ in
+            calls += 1
+            if calls == 2 { throw Full() }
+        }
+    }
+    #expect(calls == 2)
+    // The last piece's failure too.
+    #expect(throws: Full.self) { try codec.decode(payloads, pieceValues: 1 << 20) { _, _ in throw Full() } }
 }
 
 @Test func reusedBuffersGiveTheSameEntriesAsFreshCodecs() throws {

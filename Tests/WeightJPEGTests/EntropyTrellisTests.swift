@@ -155,6 +155,61 @@ private func decodedChunkByChunk(_ enc: EntropyTrellis.Encoded, rows: Int, colum
     }
 }
 
+/// Pieces handed out by the streamed decode (from several threads), placed by offset; their ranges
+/// in the order they came.
+private func decodedInPieces(_ enc: EntropyTrellis.Encoded, rows: Int, columns: Int) throws -> (values: [Float], pieces: [Range<Int>]) {
+    final class Pieces: @unchecked Sendable {
+        let lock = NSLock()
+        var ranges: [Range<Int>] = []
+        var values: [Float]
+        init(count: Int) { values = [Float](repeating: .nan, count: count) }
+    }
+    let out = Pieces(count: rows * columns)
+    let base = out.values.withUnsafeMutableBufferPointer { $0.baseAddress! }   // disjoint ranges, written concurrently
+    nonisolated(unsafe) let shared = base
+    try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: rows, columns: columns) { first, values in
+        (shared + first).update(from: values.baseAddress!, count: values.count)
+        out.lock.lock()
+        out.ranges.append(first..<(first + values.count))
+        out.lock.unlock()
+    }
+    return (out.values, out.ranges)
+}
+
+@Test func entropyTrellisPiecesAreTheDecodedTensor() throws {
+    // 37×41 in chunks of about 500 elements (decoded on this thread); 1025×1024 in the default
+    // chunks of 32 rows (33 chunks, 17 pieces, decoded on several threads).
+    for (rows, columns, chunkElements) in [(37, 41, 500), (1025, 1024, EntropyTrellis.chunkElements)] {
+        var opts = EntropyTrellis.Options()
+        opts.chunkElements = chunkElements
+        let v = entropyTrellisGaussian(rows * columns, sigma: 0.1, seed: 77)
+        let enc = try #require(EntropyTrellis.encode(v, rows: rows, columns: columns, maxRelativeError: 0.03, options: opts))
+        let whole = try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: rows, columns: columns)
+        let (values, pieces) = try decodedInPieces(enc, rows: rows, columns: columns)
+        #expect(values == whole, "\(rows)×\(columns)")
+        // Disjoint, covering the tensor, one per pair of chunks.
+        let sorted = pieces.sorted { $0.lowerBound < $1.lowerBound }
+        #expect(sorted.first?.lowerBound == 0 && sorted.last?.upperBound == rows * columns)
+        #expect(zip(sorted, sorted.dropFirst()).allSatisfy { $0.upperBound == $1.lowerBound })
+        #expect(pieces.count == (enc.payloads.count - 1 + 1) / 2)
+    }
+    // A writer's error comes back unchanged, and a corrupt chunk is named.
+    struct Full: Error {}
+    let v = entropyTrellisGaussian(37 * 41, sigma: 0.1, seed: 78)
+    var opts = EntropyTrellis.Options()
+    opts.chunkElements = 500
+    let enc = try #require(EntropyTrellis.encode(v, rows: 37, columns: 41, maxRelativeError: 0.03, options: opts))
+    #expect(throws: Full.self) {
+        try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: 37, columns: 41) { _, _ in throw Full() }
+    }
+    var damaged = enc.payloads
+    damaged[2] = Array(damaged[2].prefix(damaged[2].count - 2))
+    let error = #expect(throws: CodecError.self) {
+        try EntropyTrellis.decode(damaged, parameters: enc.parameters, rows: 37, columns: 41) { _, _ in }
+    }
+    #expect(error?.reason.contains("chunk 1") == true, "\(String(describing: error))")
+}
+
 @Test func entropyTrellisChunkPairsEncodeAsChunksAlone() {
     // The encoder's lockstep pairs give each chunk the stream it gets alone: plain and trellis
     // indices, a second chunk shorter than the first, column shifts.

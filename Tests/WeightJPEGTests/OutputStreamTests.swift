@@ -31,7 +31,7 @@ import Testing
         _ = tail.withUnsafeBytes { pwrite(spill, $0.baseAddress, $0.count, 0) }
         let received = try readFIFO(fifo) {
             let writer = try AtomicFileWriter(target: target)
-            #expect(try writer.mapForWriting(size: 2_000_000) == nil)
+            #expect(try writer.positionalWriter(size: 2_000_000) == nil)
             for p in pieces { try writer.write(p) }
             try writer.copy(from: spill, offset: 0, count: tail.count)
             try writer.commit()
@@ -72,7 +72,7 @@ import Testing
         #expect(null.kind == .characterDevice && null.isStream)
         try AtomicFile.write(patternData(1 << 20), to: "/dev/null")
         let writer = try AtomicFileWriter(path: "/dev/null")
-        #expect(try writer.mapForWriting(size: 1 << 20) == nil)
+        #expect(try writer.positionalWriter(size: 1 << 20) == nil)
         try writer.write(patternData(1000))
         try writer.commit()
         #expect(lstatType("/dev/null") == S_IFCHR)

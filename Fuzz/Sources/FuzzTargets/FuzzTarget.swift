@@ -62,7 +62,38 @@ public enum FuzzHarness {
             if let decoded {
                 precondition(decoded.shape == entry.shape && decoded.name == entry.name, "decoded tensor differs from its entry")
             }
+            // The decompressor's path (pieces written at their offsets) decodes what the plain path
+            // decodes, to the same bytes, and refuses what it refuses.
+            let streamed = streamedBytes(entry)
+            precondition((streamed == nil) == (decoded == nil), "streamed and plain decoding disagree on accepting an entry")
+            if let streamed, let decoded { precondition(streamed == [UInt8](decoded.data), "streamed decoding gives other bytes") }
         }
+    }
+
+    /// `ModelCodec.decode(_:codec:path:buffer:write:)`'s pieces placed at their offsets, or nil when it throws.
+    static func streamedBytes(_ entry: ContainerEntry) -> [UInt8]? {
+        final class Sink: @unchecked Sendable {
+            let lock = NSLock()
+            var bytes: [UInt8] = []
+            var scratch = UnsafeMutableRawBufferPointer(start: nil, count: 0)
+            deinit { scratch.deallocate() }
+        }
+        let sink = Sink()
+        do {
+            try ModelCodec.decode(entry, codec: tensorCodec, path: "fuzz.wjpg", buffer: { count in
+                sink.scratch.deallocate()
+                sink.scratch = .allocate(byteCount: count, alignment: 64)
+                return sink.scratch
+            }, write: { offset, piece in
+                sink.lock.lock()
+                defer { sink.lock.unlock() }
+                if sink.bytes.count < offset + piece.count { sink.bytes += [UInt8](repeating: 0, count: offset + piece.count - sink.bytes.count) }
+                sink.bytes.withUnsafeMutableBytes { UnsafeMutableRawBufferPointer(rebasing: $0[offset..<(offset + piece.count)]).copyMemory(from: piece) }
+            })
+        } catch {
+            return nil
+        }
+        return sink.bytes
     }
 
     /// Input: byte 0 picks the mode (bit 0: coefficients instead of pixels; bit 1: bytes 1–2 give

@@ -233,6 +233,46 @@ public enum ModelCodec {
         values.withUnsafeBufferPointer { SafetensorsTensor.encode($0, as: dtype, into: bytes) }
     }
 
+    /// Restores one tensor's bytes in its original dtype, as `decode(_:codec:path:into:)` does, and
+    /// hands them to `write(offset, bytes)` (offset within the tensor). A float32 JPEG or
+    /// entropy-trellis tensor goes out in pieces of a few hundred KiB, each written while it is still
+    /// in cache, with no buffer of the whole tensor (JPEG pieces in storage order; entropy-trellis
+    /// ones in any order, from several threads at once for a large tensor); any other tensor is
+    /// restored into `buffer(size)` (exactly that many bytes, e.g. a worker's reused buffer) and
+    /// handed out whole. Errors of `write` are thrown unchanged.
+    public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
+                              buffer: (Int) -> UnsafeMutableRawBufferPointer,
+                              write: @Sendable (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        #if _endian(little)
+        if entry.dtype == SafetensorsDType.F32.rawValue, entry.damage == nil, entry.zeroSlices.isEmpty {
+            let emit: @Sendable (Int, UnsafeBufferPointer<Float>) throws -> Void = { try write($0 * 4, UnsafeRawBufferPointer($1)) }
+            do {
+                if entry.shape.count >= 2, entry.shape[0] > 0, case .jpeg(let p) = entry.coding {
+                    let rows = entry.shape[0], count = try outputSize(entry.shape, of: entry, dtype: .F32, path: path) / 4
+                    let parsed = try JPEGTensorPayloads(entry.payloads, rows: rows, columns: count / rows, parameters: p)
+                    try codec.decode(parsed, pieceValues: 64 << 10, emit: emit)
+                    return
+                }
+                if case .entropyTrellis(let p) = entry.coding {
+                    try checkLimits(entry, path: path)
+                    let count = try outputSize(entry.shape, of: entry, dtype: .F32, path: path) / 4
+                    let (rows, columns) = EntropyTrellisCodec.matrix(entry.shape, count: count)
+                    try EntropyTrellis.decode(entry.payloads, parameters: p, rows: rows, columns: columns, emit: emit)
+                    return
+                }
+            } catch let error as CodecError {
+                throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload(error.reason))
+            }
+        }
+        #endif
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        let bytes = buffer(try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path))
+        try decode(entry, codec: codec, path: path, into: bytes)
+        try write(0, UnsafeRawBufferPointer(bytes))
+    }
+
     /// The float tensors of a container, by name (for building a model).
     public static func floatTensors(_ container: Container, path: String) throws -> [String: FloatTensor] {
         let codec = try JPEGTensorCodec()

@@ -41,6 +41,21 @@ public enum ModelPipeline {
         public var outcomes: [TensorOutcome] = []
     }
 
+    /// A decompression worker: its codec and the buffer it decodes each tensor into, kept from
+    /// tensor to tensor (grown to the largest) so its pages are faulted in once.
+    struct DecodeWorker {
+        let codec: JPEGTensorCodec
+        private var scratch: LargeBuffer?
+
+        init(codec: JPEGTensorCodec) { self.codec = codec }
+
+        /// The first `count` bytes of the buffer, grown if needed (contents undefined).
+        mutating func buffer(_ count: Int) -> UnsafeMutableRawBufferPointer {
+            if scratch == nil || scratch!.bytes.count < count { scratch = LargeBuffer(byteCount: count) }
+            return UnsafeMutableRawBufferPointer(rebasing: scratch!.bytes[0..<count])
+        }
+    }
+
     static func defaultBudget(largest: Int) -> Int { max(largest + (16 << 20), 64 << 20) }
 
     /// Compresses the safetensors file `input` into the `.wjpg` file `output`.
@@ -101,24 +116,24 @@ public enum ModelPipeline {
         let writer = try SafetensorsWriter(path: output, tensors: declarations, metadata: reader.metadata)
         let progress = options.progress ? ProgressReporter(label: "decompress", totalItems: reader.count, totalBytes: sizes.reduce(0, +)) : nil
         var done = 0
-        if let regions = try writer.mapTensors() {
-            // Decoded straight into the output file (see `SafetensorsWriter.mapTensors`): no output
-            // buffer per tensor, no copy. A decoded tensor's pages stay resident until the writer
-            // takes it (`appendMapped` drops them), so it keeps its output bytes' share of the budget.
+        if let slots = try writer.placeTensors() {
+            // Each worker decodes a tensor in pieces that are written to the tensor's place in the
+            // file while in cache (`pwrite`; float32 JPEG and entropy-trellis tensors), or whole from
+            // its reused buffer (other codings), in any order; the writer takes them in order. Cheaper
+            // in CPU and memory than decoding into a shared mapping of the output (docs/PIPELINE.md).
             try OrderedParallelMap.run(
                 count: reader.count, jobs: options.jobs, window: options.window ?? 256,
                 budget: options.budgetBytes ?? defaultBudget(largest: costs.max() ?? 0),
                 cost: { costs[$0] },
-                resultCost: { $0 },
-                makeWorker: { try JPEGTensorCodec() },
-                work: { codec, i in
+                makeWorker: { DecodeWorker(codec: try JPEGTensorCodec()) },
+                work: { worker, i in
                     defer { reader.release(i) }
-                    regions.populate(i)
-                    try ModelCodec.decode(reader.entry(i), codec: codec, path: input, into: regions.region(i))
-                    return sizes[i]
+                    try ModelCodec.decode(reader.entry(i), codec: worker.codec, path: input,
+                                          buffer: { worker.buffer($0) },
+                                          write: { offset, bytes in try slots.write(i, bytes, at: offset) })
                 },
                 consume: { i, _ in
-                    try writer.appendMapped(i)
+                    try writer.markWritten(i)
                     done += sizes[i]
                     progress?.update(items: i + 1, bytes: done)
                 })

@@ -10,8 +10,8 @@ import Foundation
 ///   owner and group), or `0o666 & ~umask` for a new file; until then the temporary file is 0o600.
 /// - `.standardOutput`, `.fifo`, `.characterDevice`: a stream. `init` opens it (a FIFO waits for a
 ///   reader; for standard output, C stdio buffers are flushed first so earlier `print`s precede the
-///   data); `write` and `copy` send the bytes at once, in order; `mapForWriting` returns nil, so
-///   callers take their sequential path (`SafetensorsWriter.mapTensors()` returns nil and the
+///   data); `write` and `copy` send the bytes at once, in order; `positionalWriter` returns nil, so
+///   callers take their sequential path (`SafetensorsWriter.placeTensors()` returns nil and the
 ///   pipeline appends tensors in order); `commit()` closes it; `discard()` closes it too, but bytes
 ///   already sent stay sent. No temporary file, no rename, no seek.
 public final class AtomicFileWriter {
@@ -21,7 +21,7 @@ public final class AtomicFileWriter {
     public let target: OutputTarget
     private let directory: String, temporary: String
     private var fd: Int32
-    private var mapping: UnsafeMutableRawBufferPointer?
+    private var positional = false
     /// Mode of a new file: what `open(..., 0o666)` gave under the umask.
     private var newFileMode: mode_t = 0o644
     /// Bytes written so far.
@@ -74,6 +74,7 @@ public final class AtomicFileWriter {
     /// Appends `raw`.
     public func write(_ raw: UnsafeRawBufferPointer) throws(AtomicFile.WriteError) {
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
+        guard !positional else { throw AtomicFile.WriteError(path: path, reason: "appending after positionalWriter(size:)") }
         try FileDescriptorIO.writeAll(fd, raw, path: path)
         bytesWritten += raw.count
     }
@@ -92,31 +93,30 @@ public final class AtomicFileWriter {
     /// (read/write in 4 MiB pieces).
     public func copy(from source: Int32, offset: Int, count: Int) throws(AtomicFile.WriteError) {
         guard fd >= 0 else { throw AtomicFile.WriteError(path: path, reason: "already committed or discarded") }
+        guard !positional else { throw AtomicFile.WriteError(path: path, reason: "appending after positionalWriter(size:)") }
         try FileDescriptorIO.copy(from: source, offset: offset, count: count, to: fd, path: path)
         bytesWritten += count
     }
 
-    /// Extends the file to `size` bytes with their disk space reserved (`posix_fallocate`, so that
-    /// storing through the mapping cannot fail for want of space) and maps all of it shared and
-    /// writable: bytes stored there are the file's. Returns nil where the file system cannot reserve
-    /// space or the file cannot be mapped, and always for a stream (then keep using `write`).
-    /// `commit()` flushes (`msync`) and unmaps it; `discard()` unmaps it. Call at most once, with
+    /// Switches to positional writing: extends the file to `size` bytes, their disk space reserved
+    /// where the file system can (`posix_fallocate`, so a full disk is an error up front), and
+    /// returns a writer that stores bytes at any offset from any thread (`pwrite`). Returns nil for a
+    /// stream (then keep using `write`). After this call `write` and `copy` must not be used; the
+    /// returned writer must not be used after `commit()` or `discard()`. Call at most once, with
     /// `size` at least the bytes written so far.
-    public func mapForWriting(size: Int) throws(AtomicFile.WriteError) -> UnsafeMutableRawBufferPointer? {
-        precondition(fd >= 0 && mapping == nil && size >= bytesWritten)
-        guard target.kind == .regularFile, size > 0 else { return nil }
-        let reserved = posix_fallocate(fd, 0, off_t(size))
-        if reserved == EOPNOTSUPP || reserved == EINVAL || reserved == ENODEV { return nil }
-        guard reserved == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(reserved))) }
-        guard let p = mmap(nil, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), p != UnsafeMutableRawPointer(bitPattern: -1) else {
-            // The file is now `size` bytes long but the write offset has not moved: `write` still
-            // appends at `bytesWritten`, over the reserved zeros, up to the same final size.
-            return nil
+    public func positionalWriter(size: Int) throws(AtomicFile.WriteError) -> PositionalFileWriter? {
+        precondition(fd >= 0 && !positional && size >= bytesWritten)
+        guard target.kind == .regularFile else { return nil }
+        let reserved = size > 0 ? posix_fallocate(fd, 0, off_t(size)) : 0
+        if reserved == EOPNOTSUPP || reserved == EINVAL || reserved == ENODEV {
+            // No reservation here: a write that finds the disk full is then an error of that write.
+            guard ftruncate(fd, off_t(size)) == 0 else { throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno))) }
+        } else if reserved != 0 {
+            throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(reserved)))
         }
-        let m = UnsafeMutableRawBufferPointer(start: p, count: size)
-        mapping = m
+        positional = true
         bytesWritten = size
-        return m
+        return PositionalFileWriter(fd: fd, path: path)
     }
 
     /// Regular file: flushes, gives the temporary file the final mode (and owner), closes it and
@@ -130,13 +130,7 @@ public final class AtomicFileWriter {
             if failed { throw AtomicFile.WriteError(path: path, reason: reason) }
             return
         }
-        var failure: String?
-        if let m = mapping {
-            if msync(m.baseAddress, m.count, MS_SYNC) != 0 { failure = String(cString: strerror(errno)) }
-            munmap(m.baseAddress, m.count)
-            mapping = nil
-        }
-        if failure == nil { failure = applyFinalModeAndOwner() }
+        var failure = applyFinalModeAndOwner()
         if failure == nil && fsync(fd) != 0 { failure = String(cString: strerror(errno)) }
         if close(fd) != 0 && failure == nil { failure = String(cString: strerror(errno)) }
         fd = -1
@@ -171,14 +165,24 @@ public final class AtomicFileWriter {
     /// Deletes the temporary file (no effect after `commit()`). For a stream: closes it (bytes
     /// already written stay written).
     public func discard() {
-        if let m = mapping {
-            munmap(m.baseAddress, m.count)
-            mapping = nil
-        }
         guard fd >= 0 else { return }
         close(fd)
         fd = -1
         if target.kind == .regularFile { unlink(temporary) }
+    }
+}
+
+/// Stores bytes at given offsets of an `AtomicFileWriter`'s temporary file (`pwrite`), from any
+/// number of threads at once (each to its own range). Made by `AtomicFileWriter.positionalWriter(size:)`;
+/// valid until that writer commits or discards.
+public struct PositionalFileWriter: Sendable {
+    let fd: Int32
+    /// The target path, for errors.
+    public let path: String
+
+    /// Writes all of `raw` at byte `offset` of the file.
+    public func write(_ raw: UnsafeRawBufferPointer, at offset: Int) throws(AtomicFile.WriteError) {
+        try FileDescriptorIO.writeAll(fd, raw, at: offset, path: path)
     }
 }
 
@@ -201,6 +205,21 @@ package enum FileDescriptorIO {
                 throw AtomicFile.WriteError(path: path, reason: reason)
             }
             offset += n
+        }
+    }
+
+    /// Writes all of `raw` to `fd` at byte `offset` (`pwrite`; the descriptor's position is not used),
+    /// retrying short writes and EINTR.
+    package static func writeAll(_ fd: Int32, _ raw: UnsafeRawBufferPointer, at offset: Int, path: String) throws(AtomicFile.WriteError) {
+        var done = 0
+        while done < raw.count {
+            let n = pwrite(fd, raw.baseAddress! + done, raw.count - done, off_t(offset + done))
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw AtomicFile.WriteError(path: path, reason: String(cString: strerror(errno)))
+            }
+            guard n > 0 else { throw AtomicFile.WriteError(path: path, reason: "pwrite wrote nothing") }
+            done += n
         }
     }
 

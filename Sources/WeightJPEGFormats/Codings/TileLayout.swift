@@ -89,6 +89,18 @@ public enum TileLayout: Equatable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The range of row-major storage covered by the row of tiles that holds tile `t` (its tensor
+    /// row in the rows layout; its band of `tileHeight` rows in the matrix layout): contiguous, and
+    /// in increasing order of `t`.
+    public func band(ofTile t: Int, rows: Int, columns: Int) -> Range<Int> {
+        switch self {
+        case .rows: return t * columns ..< (t + 1) * columns
+        case .matrix(let th, _):
+            let i = t / grid(rows: rows, columns: columns).across
+            return i * th * columns ..< min((i + 1) * th, rows) * columns
+        }
+    }
+
     /// The storage index of element `(y, 0)` of tile `t`: each tile row is contiguous in storage.
     @inline(__always)
     public func rowStart(tile t: Int, y: Int, columns: Int, across: Int) -> Int {

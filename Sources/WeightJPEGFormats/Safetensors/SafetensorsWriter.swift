@@ -15,32 +15,23 @@ public final class SafetensorsWriter {
     private let declared: [Declaration]
     private let file: AtomicFileWriter
     private var next = 0
-    private var regions: TensorRegions?
+    private var slots: TensorSlots?
 
-    /// Where each tensor's bytes lie in the writer's mapped file (`mapTensors()`): workers store
-    /// into their own tensor's region concurrently, then the writer's `appendMapped(_:)` is called
-    /// in order.
-    public struct TensorRegions: @unchecked Sendable {
-        let base: UnsafeMutableRawPointer
+    /// Where each tensor's bytes lie in the writer's file (`placeTensors()`): workers write their
+    /// own tensors concurrently, in any order, then the writer's `markWritten(_:)` is called in order.
+    public struct TensorSlots: Sendable {
+        let file: PositionalFileWriter
         let offsets: [Int]
-        let sizes: [Int]
+        /// Each declared tensor's size in bytes.
+        public let sizes: [Int]
 
-        /// The bytes of declared tensor `i` in the file.
-        public func region(_ i: Int) -> UnsafeMutableRawBufferPointer {
-            UnsafeMutableRawBufferPointer(start: base + offsets[i], count: sizes[i])
-        }
-
-        /// Maps the pages of tensor `i`'s region in one call (`MADV_POPULATE_WRITE`, Linux 5.14+)
-        /// instead of one page fault per 4 KiB while it is decoded; no effect where unsupported.
-        /// The file's contents are unchanged.
-        public func populate(_ i: Int) {
-            #if os(Linux)
-            guard sizes[i] >= 1 << 20 else { return }
-            let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-            let start = Int(bitPattern: base + offsets[i]) / page * page
-            let end = Int(bitPattern: base + offsets[i] + sizes[i])
-            _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, 23)  // MADV_POPULATE_WRITE
-            #endif
+        /// Writes `bytes` at byte `offset` of declared tensor `i`'s place in the file; they must lie
+        /// within its `sizes[i]` bytes.
+        public func write(_ i: Int, _ bytes: UnsafeRawBufferPointer, at offset: Int = 0) throws(AtomicFile.WriteError) {
+            guard offset >= 0, bytes.count <= sizes[i] - offset else {
+                throw AtomicFile.WriteError(path: file.path, reason: "tensor \(i): \(bytes.count) bytes at \(offset) overrun its \(sizes[i])")
+            }
+            try file.write(bytes, at: offsets[i] + offset)
         }
     }
 
@@ -54,7 +45,7 @@ public final class SafetensorsWriter {
 
     /// Appends the next tensor; it must match the next declaration (name, dtype, shape).
     public func append(_ tensor: SafetensorsTensor) throws(AtomicFile.WriteError) {
-        guard regions == nil else { throw AtomicFile.WriteError(path: path, reason: "tensors are mapped: use appendMapped") }
+        guard slots == nil else { throw AtomicFile.WriteError(path: path, reason: "tensors are placed: use their slots and markWritten") }
         guard next < declared.count else { throw AtomicFile.WriteError(path: path, reason: "more tensors than declared") }
         let d = declared[next]
         guard d.name == tensor.name, d.dtype == tensor.dtype, d.shape == tensor.shape,
@@ -65,11 +56,11 @@ public final class SafetensorsWriter {
         next += 1
     }
 
-    /// Switches to writing the tensors in place: extends the file to its final size (space
-    /// reserved) and maps it, so a decoder can write each tensor straight into the file. Returns
-    /// nil when the file system cannot do that (then use `append`). Call before any tensor is appended.
-    public func mapTensors() throws(AtomicFile.WriteError) -> TensorRegions? {
-        precondition(next == 0 && regions == nil, "mapTensors() after append")
+    /// Switches to writing the tensors in place, in any order and from any thread: extends the
+    /// file to its final size (space reserved where the file system can) and returns each tensor's
+    /// slot. Returns nil for a stream (then use `append`). Call before any tensor is appended.
+    public func placeTensors() throws(AtomicFile.WriteError) -> TensorSlots? {
+        precondition(next == 0 && slots == nil, "placeTensors() after append")
         let sizes = declared.map { $0.shape.reduce(1, *) * $0.dtype.byteSize }
         var offsets: [Int] = []
         var end = file.bytesWritten
@@ -77,25 +68,17 @@ public final class SafetensorsWriter {
             offsets.append(end)
             end += s
         }
-        guard let mapping = try file.mapForWriting(size: end), let base = mapping.baseAddress else { return nil }
-        regions = TensorRegions(base: base, offsets: offsets, sizes: sizes)
-        return regions
+        guard let positional = try file.positionalWriter(size: end) else { return nil }
+        slots = TensorSlots(file: positional, offsets: offsets, sizes: sizes)
+        return slots
     }
 
-    /// Marks the next tensor, declared as `i` and already stored through its region, as written.
-    /// Its pages leave this process's resident set (they stay in the file's page cache), so memory
-    /// stays bounded by the tensors in flight.
-    public func appendMapped(_ i: Int) throws(AtomicFile.WriteError) {
-        guard let regions else { throw AtomicFile.WriteError(path: path, reason: "tensors are not mapped") }
+    /// Marks the next tensor, declared as `i` and already written through its slot, as written.
+    public func markWritten(_ i: Int) throws(AtomicFile.WriteError) {
+        guard slots != nil else { throw AtomicFile.WriteError(path: path, reason: "tensors are not placed") }
         guard i == next, next < declared.count else {
             throw AtomicFile.WriteError(path: path, reason: "tensor \(i) written out of order (expected \(next))")
         }
-        let r = regions.region(i)
-        // Whole pages inside the region only: a neighbouring tensor may still be written.
-        let page = Int(sysconf(Int32(_SC_PAGESIZE)))
-        let start = (Int(bitPattern: r.baseAddress) + page - 1) / page * page
-        let end = (Int(bitPattern: r.baseAddress) + r.count) / page * page
-        if end > start { _ = madvise(UnsafeMutableRawPointer(bitPattern: start), end - start, Int32(MADV_DONTNEED)) }
         next += 1
     }
 

@@ -101,21 +101,22 @@ extension EntropyTrellis {
     }
 
     /// Decodes chunk `index` (payload `index + 1`) into the rows `prepared.rowRange(chunk:)` of
-    /// `output` (the whole tensor's buffer, `rows × columns`). Work is bounded: the chunk is
-    /// rejected before decoding if it claims more than 4,040 elements per byte, and each element
-    /// takes at most three rANS steps (`ctrellis_decode_chunk`, C).
+    /// `output`, which holds the tensor's rows from `firstRow` on (by default the whole tensor's
+    /// buffer, `rows × columns`). Work is bounded: the chunk is rejected before decoding if it claims
+    /// more than 4,040 elements per byte, and each element takes at most three rANS steps
+    /// (`ctrellis_decode_chunk`, C).
     package static func decodeChunk(_ bytes: [UInt8], index: Int, prepared pr: Prepared,
-                                   into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-        guard output.count == pr.rows * pr.columns else { throw CodecError(tensor: "", reason: "output has \(output.count) elements, expected \(pr.rows * pr.columns)") }
+                                   into output: UnsafeMutableBufferPointer<Float>, firstRow: Int = 0) throws(CodecError) {
         guard (0..<pr.chunks).contains(index) else { throw CodecError(tensor: "", reason: "chunk \(index) of \(pr.chunks)") }
         let range = pr.rowRange(chunk: index)
+        try checkOutput(output, firstRow: firstRow, holds: range, prepared: pr)
         try checkChunkSize(bytes, index: index, elements: range.count * pr.columns)
         let status = bytes.withUnsafeBufferPointer { b in
             pr.rowClass.withUnsafeBufferPointer { rcs in
                 pr.columnShift.withUnsafeBufferPointer { css in
                     ctrellis_decode_chunk(b.baseAddress!, Int64(b.count), Int64(range.count), Int64(pr.columns), rcs.baseAddress! + range.lowerBound,
                                           css.baseAddress!, Int32(pr.classes - 1), pr.quantizers == 2 ? 1 : 0, pr.slots, pr.step,
-                                          output.baseAddress! + range.lowerBound * pr.columns)
+                                          output.baseAddress! + (range.lowerBound - firstRow) * pr.columns)
                 }
             }
         }
@@ -126,10 +127,10 @@ extension EntropyTrellis {
     /// `output` in lockstep (`ctrellis_decode_chunk_pair`: their two serial rANS chains overlap in
     /// the CPU), with `decodeChunk`'s checks and verdicts; the lower index's error first.
     package static func decodeChunkPair(_ first: [UInt8], _ second: [UInt8], index: Int, prepared pr: Prepared,
-                                        into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-        guard output.count == pr.rows * pr.columns else { throw CodecError(tensor: "", reason: "output has \(output.count) elements, expected \(pr.rows * pr.columns)") }
+                                        into output: UnsafeMutableBufferPointer<Float>, firstRow: Int = 0) throws(CodecError) {
         guard index >= 0, index + 1 < pr.chunks else { throw CodecError(tensor: "", reason: "chunks \(index) and \(index + 1) of \(pr.chunks)") }
         let a = pr.rowRange(chunk: index), b = pr.rowRange(chunk: index + 1)
+        try checkOutput(output, firstRow: firstRow, holds: a.lowerBound..<b.upperBound, prepared: pr)
         try checkChunkSize(first, index: index, elements: a.count * pr.columns)
         try checkChunkSize(second, index: index + 1, elements: b.count * pr.columns)
         var status: [Int32] = [0, 0]
@@ -139,9 +140,9 @@ extension EntropyTrellis {
                     pr.columnShift.withUnsafeBufferPointer { css in
                         status.withUnsafeMutableBufferPointer { st in
                             ctrellis_decode_chunk_pair(fa.baseAddress!, Int64(fa.count), Int64(a.count), rcs.baseAddress! + a.lowerBound,
-                                                       output.baseAddress! + a.lowerBound * pr.columns,
+                                                       output.baseAddress! + (a.lowerBound - firstRow) * pr.columns,
                                                        fb.baseAddress!, Int64(fb.count), Int64(b.count), rcs.baseAddress! + b.lowerBound,
-                                                       output.baseAddress! + b.lowerBound * pr.columns,
+                                                       output.baseAddress! + (b.lowerBound - firstRow) * pr.columns,
                                                        Int64(pr.columns), css.baseAddress!, Int32(pr.classes - 1), pr.quantizers == 2 ? 1 : 0,
                                                        pr.slots, pr.step, st.baseAddress!)
                         }
@@ -151,6 +152,14 @@ extension EntropyTrellis {
         }
         if status[0] != 0 { throw corruptChunk(index) }
         if status[1] != 0 { throw corruptChunk(index + 1) }
+    }
+
+    /// Checks that `output`, holding the tensor's rows from `firstRow` on, has room for `rows`.
+    static func checkOutput(_ output: UnsafeMutableBufferPointer<Float>, firstRow: Int, holds rows: Range<Int>,
+                            prepared pr: Prepared) throws(CodecError) {
+        guard firstRow >= 0, rows.lowerBound >= firstRow, (rows.upperBound - firstRow) * pr.columns <= output.count else {
+            throw CodecError(tensor: "", reason: "output of \(output.count) elements from row \(firstRow) cannot hold rows \(rows) of \(pr.columns) columns")
+        }
     }
 
     /// Checks a chunk of `bytes` meant to hold `elements` elements: an even length of at least 4,
@@ -173,11 +182,64 @@ extension EntropyTrellis {
     /// independent streams writing disjoint rows).
     package static func decode(_ payloads: [[UInt8]], parameters p: EntropyTrellisParameters, rows: Int, columns: Int,
                                into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-        guard let model = payloads.first else { throw CodecError(tensor: "", reason: "entropy-trellis tensor has no payloads") }
         let (n, overflow) = rows.multipliedReportingOverflow(by: columns)
         guard !overflow, rows >= 1, columns >= 1, output.count == n else {
             throw CodecError(tensor: "", reason: "output has \(output.count) elements for \(rows)×\(columns)")
         }
+        let pr = try prepare(payloads, parameters: p, rows: rows, columns: columns)
+        let pairs = (pr.chunks + 1) / 2
+        guard pairs > 1, n >= 1 << 20 else {
+            for k in 0..<pairs { try decodePair(k, payloads, prepared: pr, into: output, firstRow: 0) }
+            return
+        }
+        let failures = ChunkFailures<CodecError>()
+        // Each pair writes only its own rows of the buffer.
+        nonisolated(unsafe) let shared = output
+        DispatchQueue.concurrentPerform(iterations: pairs) { k in
+            do throws(CodecError) {
+                try decodePair(k, payloads, prepared: pr, into: shared, firstRow: 0)
+            } catch {
+                failures.record(index: k, error)
+            }
+        }
+        if let first = failures.first { throw first }
+    }
+
+    /// Decodes like `decode(_:parameters:rows:columns:into:)` without a buffer of the whole tensor:
+    /// each pair of chunks (about 256 KiB of floats) is decoded into a small reused buffer and handed
+    /// to `emit(first, values)` (`values` are the tensor's elements `first ..< first + values.count`,
+    /// valid during the call only). Pieces come in any order, from several threads at once where
+    /// `decode(…into:)` would use several. The first error (a chunk's, or `emit`'s unchanged) is thrown.
+    package static func decode(_ payloads: [[UInt8]], parameters p: EntropyTrellisParameters, rows: Int, columns: Int,
+                               emit: @Sendable (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
+        let (n, overflow) = rows.multipliedReportingOverflow(by: columns)
+        guard !overflow, rows >= 1, columns >= 1 else { throw CodecError(tensor: "", reason: "shape \(rows)×\(columns) is not valid") }
+        let pr = try prepare(payloads, parameters: p, rows: rows, columns: columns)
+        let pairs = (pr.chunks + 1) / 2
+        // Contiguous runs of pairs, one per thread, each with one buffer for two chunks.
+        let runs = pairs > 1 && n >= 1 << 20 ? min(pairs, ProcessInfo.processInfo.activeProcessorCount) : 1
+        let failures = ChunkFailures<any Error>()
+        DispatchQueue.concurrentPerform(iterations: runs) { r in
+            let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(rows, 2 * pr.rowsPerChunk) * columns)
+            defer { buffer.deallocate() }
+            for k in (r * pairs / runs)..<((r + 1) * pairs / runs) {
+                let first = pr.rowRange(chunk: 2 * k).lowerBound
+                let end = pr.rowRange(chunk: min(2 * k + 1, pr.chunks - 1)).upperBound
+                do {
+                    try decodePair(k, payloads, prepared: pr, into: buffer, firstRow: first)
+                    try emit(first * columns, UnsafeBufferPointer(rebasing: buffer[0..<((end - first) * columns)]))
+                } catch {
+                    failures.record(index: k, error)
+                    return
+                }
+            }
+        }
+        if let first = failures.first { throw first }
+    }
+
+    /// Checks the payload count and every chunk's size, then builds the tables.
+    private static func prepare(_ payloads: [[UInt8]], parameters p: EntropyTrellisParameters, rows: Int, columns: Int) throws(CodecError) -> Prepared {
+        guard let model = payloads.first else { throw CodecError(tensor: "", reason: "entropy-trellis tensor has no payloads") }
         let chunks = p.chunkCount(rows: rows)
         guard payloads.count == chunks + 1 else {
             throw CodecError(tensor: "", reason: "entropy-trellis tensor has \(payloads.count) payloads, expected \(chunks + 1) (model + \(chunks) chunks)")
@@ -189,32 +251,18 @@ extension EntropyTrellis {
                 throw CodecError(tensor: "", reason: "chunk \(i): \(rowsIn * columns) elements cannot come from \(payloads[i + 1].count) bytes")
             }
         }
-        let prepared = try prepare(parameters: p, model: model, rows: rows, columns: columns)
-        // Chunks go in pairs (2k, 2k + 1), each pair decoded in lockstep; an odd last one alone.
-        @Sendable func decodePair(_ k: Int, into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-            let i = 2 * k
-            if i + 1 < chunks {
-                try decodeChunkPair(payloads[i + 1], payloads[i + 2], index: i, prepared: prepared, into: output)
-            } else {
-                try decodeChunk(payloads[i + 1], index: i, prepared: prepared, into: output)
-            }
+        return try prepare(parameters: p, model: model, rows: rows, columns: columns)
+    }
+
+    /// Chunks `2k` and `2k + 1` in lockstep, or an odd last one alone, into `output` (rows from `firstRow` on).
+    private static func decodePair(_ k: Int, _ payloads: [[UInt8]], prepared pr: Prepared,
+                                   into output: UnsafeMutableBufferPointer<Float>, firstRow: Int) throws(CodecError) {
+        let i = 2 * k
+        if i + 1 < pr.chunks {
+            try decodeChunkPair(payloads[i + 1], payloads[i + 2], index: i, prepared: pr, into: output, firstRow: firstRow)
+        } else {
+            try decodeChunk(payloads[i + 1], index: i, prepared: pr, into: output, firstRow: firstRow)
         }
-        let pairs = (chunks + 1) / 2
-        guard pairs > 1, n >= 1 << 20 else {
-            for k in 0..<pairs { try decodePair(k, into: output) }
-            return
-        }
-        let failures = ChunkFailures()
-        // Each pair writes only its own rows of the buffer.
-        nonisolated(unsafe) let shared = output
-        DispatchQueue.concurrentPerform(iterations: pairs) { k in
-            do throws(CodecError) {
-                try decodePair(k, into: shared)
-            } catch {
-                failures.record(index: k, error)
-            }
-        }
-        if let first = failures.first { throw first }
     }
 
     /// `decode` into a new array. Refuses, before allocating, more than 4,040 elements per byte of
@@ -234,18 +282,18 @@ extension EntropyTrellis {
     }
 }
 
-/// The first (lowest-index) error of chunks decoded concurrently.
-private final class ChunkFailures: @unchecked Sendable {
+/// The first (lowest-index) error of chunks decoded (and written) concurrently.
+private final class ChunkFailures<Failure: Error>: @unchecked Sendable {
     private let lock = NSLock()
-    private var lowest: (index: Int, error: CodecError)? = nil
+    private var lowest: (index: Int, error: Failure)? = nil
 
-    func record(index: Int, _ error: CodecError) {
+    func record(index: Int, _ error: Failure) {
         lock.lock()
         defer { lock.unlock() }
         if lowest == nil || index < lowest!.index { lowest = (index, error) }
     }
 
-    var first: CodecError? {
+    var first: Failure? {
         lock.lock()
         defer { lock.unlock() }
         return lowest?.error
