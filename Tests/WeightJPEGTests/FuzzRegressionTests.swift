@@ -23,6 +23,16 @@ private func containerErrors(_ bytes: [UInt8]) throws -> [String] {
             let container = try Container(bytes: bytes, path: "fuzz.wjpg", salvage: salvage)
             for entry in container.entries {
                 do { _ = try ModelCodec.decode(entry, codec: codec, path: "fuzz.wjpg") } catch { errors.append("\(error)") }
+                // The decompressor's path, into a buffer of at most 64 MiB (a larger request is the finding).
+                let scratch = LargeBuffer(byteCount: 64 << 20)
+                do {
+                    try ModelCodec.decode(entry, codec: codec, path: "fuzz.wjpg", buffer: { count in
+                        precondition(count <= scratch.bytes.count, "streamed decode asked for \(count) bytes")
+                        return UnsafeMutableRawBufferPointer(rebasing: scratch.bytes[0..<count])
+                    }, write: { _, _ in })
+                } catch {
+                    errors.append("streamed: \(error)")
+                }
             }
         } catch {
             errors.append("\(error)")
@@ -39,6 +49,10 @@ private let containerFindings: [(String, String)] = [
     // A float16/int8/JPEG-coded tensor whose dtype says I64: the decoded floats hit a precondition
     // (floats cannot be stored as integers). Now a lossy coding requires a floating-point dtype.
     ("container-crash-lossy-coding-integer-dtype.bin", "needs a floating-point dtype"),
+    // The decompressor's streamed decode (pieces written at their offsets) allocated its buffer for
+    // a damaged float64 tensor of a hostile shape (184 GB) before the checks of the plain path. Now
+    // it runs them first, in the same order, and gives the same error.
+    ("container-oom-streamed-decode.bin", "streamed: fuzz.wjpg: tensor 'r': coding 3"),
 ]
 
 @Test(arguments: containerFindings)

@@ -243,20 +243,30 @@ public enum ModelCodec {
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
                               buffer: (Int) -> UnsafeMutableRawBufferPointer,
                               write: @Sendable (Int, UnsafeRawBufferPointer) throws -> Void) throws {
+        // The checks of `decode(_:codec:path:)`, in its order, before anything is allocated.
+        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
+            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
+        }
+        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 && entry.zeroSlices.isEmpty {
+            let t = try exactTensor(entry, dtype: dtype, path: path)
+            try t.data.withUnsafeBytes { try write(0, $0) }
+            return
+        }
+        if let damage = entry.damage { throw damage }
+        let size = try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path)
+        try checkLimits(entry, path: path)
         #if _endian(little)
-        if entry.dtype == SafetensorsDType.F32.rawValue, entry.damage == nil, entry.zeroSlices.isEmpty {
+        if dtype == .F32, entry.zeroSlices.isEmpty {
             let emit: @Sendable (Int, UnsafeBufferPointer<Float>) throws -> Void = { try write($0 * 4, UnsafeRawBufferPointer($1)) }
             do {
                 if entry.shape.count >= 2, entry.shape[0] > 0, case .jpeg(let p) = entry.coding {
-                    let rows = entry.shape[0], count = try outputSize(entry.shape, of: entry, dtype: .F32, path: path) / 4
-                    let parsed = try JPEGTensorPayloads(entry.payloads, rows: rows, columns: count / rows, parameters: p)
+                    let rows = entry.shape[0]
+                    let parsed = try JPEGTensorPayloads(entry.payloads, rows: rows, columns: size / 4 / rows, parameters: p)
                     try codec.decode(parsed, pieceValues: 64 << 10, emit: emit)
                     return
                 }
                 if case .entropyTrellis(let p) = entry.coding {
-                    try checkLimits(entry, path: path)
-                    let count = try outputSize(entry.shape, of: entry, dtype: .F32, path: path) / 4
-                    let (rows, columns) = EntropyTrellisCodec.matrix(entry.shape, count: count)
+                    let (rows, columns) = EntropyTrellisCodec.matrix(entry.shape, count: size / 4)
                     try EntropyTrellis.decode(entry.payloads, parameters: p, rows: rows, columns: columns, emit: emit)
                     return
                 }
@@ -265,10 +275,7 @@ public enum ModelCodec {
             }
         }
         #endif
-        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
-            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
-        }
-        let bytes = buffer(try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path))
+        let bytes = buffer(size)
         try decode(entry, codec: codec, path: path, into: bytes)
         try write(0, UnsafeRawBufferPointer(bytes))
     }
