@@ -238,12 +238,8 @@ public final class JPEGTensorCodec {
 
     /// Decodes parsed payloads into `values` (exactly `rows × columns` floats).
     public func decode(_ payloads: JPEGTensorPayloads, into values: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
-        let layout = payloads.parameters.layout, columns = payloads.columns
-        let across = layout.grid(rows: payloads.rows, columns: columns).across
-        precondition(values.count == payloads.rows * columns, "output holds \(values.count) values, shape [\(payloads.rows), \(columns)]")
-        try decodeTiles(payloads, enteringTile: { _ throws(CodecError) in }) { t, y in
-            values.baseAddress! + layout.rowStart(tile: t, y: y, columns: columns, across: across)
-        }
+        precondition(values.count == payloads.rows * payloads.columns, "output holds \(values.count) values, shape [\(payloads.rows), \(payloads.columns)]")
+        try decodeTiles(payloads) { _ throws(CodecError) in (values.baseAddress!, 0) }
     }
 
     /// Decodes parsed payloads and hands the `rows × columns` floats to `emit` in storage order, in
@@ -254,7 +250,6 @@ public final class JPEGTensorCodec {
     public func decode(_ payloads: JPEGTensorPayloads, pieceValues: Int,
                        emit: (Int, UnsafeBufferPointer<Float>) throws -> Void) throws {
         let layout = payloads.parameters.layout, rows = payloads.rows, columns = payloads.columns
-        let across = layout.grid(rows: rows, columns: columns).across
         var piece = UnsafeMutableBufferPointer<Float>.allocate(capacity: max(pieceValues, 1))
         defer { piece.deallocate() }
         var window = 0..<0   // storage indices held by `piece`, whole bands
@@ -263,25 +258,25 @@ public final class JPEGTensorCodec {
             if !window.isEmpty { try emit(window.lowerBound, UnsafeBufferPointer(rebasing: piece[0..<window.count])) }
         }
         do {
-            try decodeTiles(payloads, enteringTile: { t throws(CodecError) in
+            try decodeTiles(payloads) { t throws(CodecError) in
                 let band = layout.band(ofTile: t, rows: rows, columns: columns)
-                guard band.upperBound > window.upperBound else { return }   // already in the window
-                precondition(band.lowerBound == window.upperBound, "tiles out of band order")
-                if band.upperBound - window.lowerBound <= piece.count {
-                    window = window.lowerBound..<band.upperBound
-                    return
+                if band.upperBound > window.upperBound {   // not yet in the window
+                    precondition(band.lowerBound == window.upperBound, "tiles out of band order")
+                    if band.upperBound - window.lowerBound <= piece.count {
+                        window = window.lowerBound..<band.upperBound
+                    } else {
+                        do { try flush() } catch {
+                            emitFailure = error
+                            throw CodecError(tensor: "", reason: "output: \(error)")
+                        }
+                        if band.count > piece.count {
+                            piece.deallocate()
+                            piece = .allocate(capacity: band.count)
+                        }
+                        window = band
+                    }
                 }
-                do { try flush() } catch {
-                    emitFailure = error
-                    throw CodecError(tensor: "", reason: "output: \(error)")
-                }
-                if band.count > piece.count {
-                    piece.deallocate()
-                    piece = .allocate(capacity: band.count)
-                }
-                window = band
-            }) { t, y in
-                piece.baseAddress! + (layout.rowStart(tile: t, y: y, columns: columns, across: across) - window.lowerBound)
+                return (piece.baseAddress!, window.lowerBound)
             }
         } catch {
             throw emitFailure ?? error   // the output's own error, not its wrapping
@@ -289,11 +284,14 @@ public final class JPEGTensorCodec {
         try flush()
     }
 
-    /// Decodes every image and places each of its tiles' rows at `rowStart(t, y)`, after calling
-    /// `enteringTile(t)`; tiles come in increasing order.
-    private func decodeTiles(_ payloads: JPEGTensorPayloads, enteringTile: (Int) throws(CodecError) -> Void,
-                             rowStart: (Int, Int) -> UnsafeMutablePointer<Float>) throws(CodecError) {
+    /// Decodes every image and places each of its tiles, in increasing order: `destination(t)` gives
+    /// a buffer and the storage index of its first value, and row `y` of tile `t` goes to
+    /// `buffer + (layout.rowStart(t, y) − first)`. (Per tile, so the per-row placement reads only
+    /// constants: no exclusivity checks on the caller's state in the hot loop.)
+    private func decodeTiles(_ payloads: JPEGTensorPayloads,
+                             destination: (Int) throws(CodecError) -> (buffer: UnsafeMutablePointer<Float>, first: Int)) throws(CodecError) {
         let layout = payloads.parameters.layout, rows = payloads.rows, columns = payloads.columns
+        let across = layout.grid(rows: rows, columns: columns).across
         defer { trimScratch() }
         let isMosaic = payloads.mosaic != nil
         for (k, image) in payloads.images.enumerated() {
@@ -308,11 +306,11 @@ public final class JPEGTensorCodec {
             }
             let px = UnsafePointer(pixels.bindMemory(to: UInt8.self).baseAddress!)
             for t in image.tiles {
-                try enteringTile(t)
+                let (buffer, first) = try destination(t)
                 let (ox, oy) = payloads.origin(ofTile: t)
                 let (h, w) = layout.size(ofTile: t, rows: rows, columns: columns)
                 Self.place(px + oy * image.width + ox, stride: image.width, height: h, width: w, mapping: payloads.mapping(tile: t)) { y in
-                    rowStart(t, y)
+                    buffer + (layout.rowStart(tile: t, y: y, columns: columns, across: across) - first)
                 }
             }
         }
