@@ -17,8 +17,9 @@ public enum ModelPipeline {
         public var window: Int? = nil
         /// Most bytes in flight (see `OrderedParallelMap`: input bytes of tensors being compressed and
         /// payload bytes of compressed ones not yet written; payload plus output bytes of tensors being
-        /// decompressed and output bytes of decoded ones not yet written; default: the largest tensor plus 16 MiB, at least 64 MiB, so that small
-        /// tensors keep the other cores busy while the largest is coded); a tensor larger than this runs alone.
+        /// decompressed, and, when the output is a stream, output bytes of decoded ones not yet
+        /// written; default: the largest tensor plus 16 MiB, at least 64 MiB, so that small tensors keep
+        /// the other cores busy while the largest is coded); a tensor larger than this runs alone.
         public var budgetBytes: Int? = nil
         /// Report progress on stderr.
         public var progress = false
