@@ -159,6 +159,32 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
     #expect(try FileManager.default.contentsOfDirectory(atPath: dir) == ["out.safetensors"])
 }
 
+@Test func positionalWritesLandAtTheirOffsetsAndAppendsAreRefused() throws {
+    let dir = try scratchDirectory("positional")
+    defer { try? FileManager.default.removeItem(atPath: dir) }
+    let path = dir + "/out.bin"
+    let head = patternData(100, seed: 3), body = patternData(5000, seed: 4)
+    let writer = try AtomicFileWriter(path: path)
+    try writer.write(head)
+    let positional = try #require(try writer.positionalWriter(size: head.count + body.count))
+    #expect(writer.bytesWritten == head.count + body.count)
+    #expect(throws: AtomicFile.WriteError.self) { try writer.write(head) }
+    // Two halves, the second first; nothing is at the path until the commit.
+    try body.withUnsafeBytes { raw in
+        try positional.write(UnsafeRawBufferPointer(rebasing: raw[2500...]), at: head.count + 2500)
+        try positional.write(UnsafeRawBufferPointer(rebasing: raw[..<2500]), at: head.count)
+    }
+    #expect(!FileManager.default.fileExists(atPath: path))
+    try writer.commit()
+    #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == head + body)
+    #expect(directoryEntries(dir) == ["out.bin"])
+    // Discarded: no file, no temporary file.
+    let dropped = try AtomicFileWriter(path: dir + "/dropped.bin")
+    _ = try dropped.positionalWriter(size: 1 << 20)
+    dropped.discard()
+    #expect(directoryEntries(dir) == ["out.bin"])
+}
+
 /// `decode(_:pieceValues:emit:)`'s pieces, checked to follow each other, concatenated.
 private func streamedValues(_ payloads: JPEGTensorPayloads, codec: JPEGTensorCodec, pieceValues: Int) throws -> (values: [Float], pieces: Int) {
     var values: [Float] = []
