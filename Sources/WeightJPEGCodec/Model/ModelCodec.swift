@@ -144,18 +144,36 @@ public enum ModelCodec {
     /// of every decompression pipeline). Lossy tensors are decoded by `decode(_:codec:path:into:)`
     /// into one new buffer.
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String) throws -> SafetensorsTensor {
+        switch try checked(entry, path: path) {
+        case .exact(let tensor):
+            return tensor
+        case .decoded(let dtype, let size):
+            let buffer = LargeBuffer(byteCount: size)
+            try decode(entry, codec: codec, path: path, into: buffer.bytes)
+            return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.restoredShape, data: buffer.data())
+        }
+    }
+
+    /// What the whole-tensor decoders (`decode(_:codec:path:)` and the streamed
+    /// `decode(_:codec:path:buffer:write:)`) establish before allocating anything: a known dtype; an
+    /// exact single-payload tensor checked and taken as it is; otherwise no damage, a restored size
+    /// without overflow and a shape plausible for the payload bytes (`DecodeLimits`).
+    private enum Checked {
+        case exact(SafetensorsTensor)
+        case decoded(dtype: SafetensorsDType, size: Int)
+    }
+
+    private static func checked(_ entry: ContainerEntry, path: String) throws -> Checked {
         guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
             throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
         }
         if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 && entry.zeroSlices.isEmpty {
-            return try exactTensor(entry, dtype: dtype, path: path)
+            return .exact(try exactTensor(entry, dtype: dtype, path: path))
         }
         if let damage = entry.damage { throw damage }
         let size = try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path)
         try checkLimits(entry, path: path)
-        let buffer = LargeBuffer(byteCount: size)
-        try decode(entry, codec: codec, path: path, into: buffer.bytes)
-        return SafetensorsTensor(name: entry.name, dtype: dtype, shape: entry.restoredShape, data: buffer.data())
+        return .decoded(dtype: dtype, size: size)
     }
 
     /// The byte size of a tensor of `shape` in `dtype` (`entry` labels the error), checked for overflow.
@@ -243,18 +261,14 @@ public enum ModelCodec {
     public static func decode(_ entry: ContainerEntry, codec: JPEGTensorCodec, path: String,
                               buffer: (Int) -> UnsafeMutableRawBufferPointer,
                               write: @Sendable (Int, UnsafeRawBufferPointer) throws -> Void) throws {
-        // The checks of `decode(_:codec:path:)`, in its order, before anything is allocated.
-        guard let dtype = SafetensorsDType(rawValue: entry.dtype) else {
-            throw ContainerError(path: path, tensor: entry.name, fault: .corruptPayload("unknown dtype '\(entry.dtype)'"))
-        }
-        if entry.coding == .exact && entry.damage == nil && entry.payloads.count == 1 && entry.zeroSlices.isEmpty {
-            let t = try exactTensor(entry, dtype: dtype, path: path)
-            try t.data.withUnsafeBytes { try write(0, $0) }
+        let (dtype, size): (SafetensorsDType, Int)
+        switch try checked(entry, path: path) {
+        case .exact(let tensor):
+            try tensor.data.withUnsafeBytes { try write(0, $0) }
             return
+        case .decoded(let d, let n):
+            (dtype, size) = (d, n)
         }
-        if let damage = entry.damage { throw damage }
-        let size = try outputSize(entry.restoredShape, of: entry, dtype: dtype, path: path)
-        try checkLimits(entry, path: path)
         #if _endian(little)
         if dtype == .F32, entry.zeroSlices.isEmpty {
             let emit: @Sendable (Int, UnsafeBufferPointer<Float>) throws -> Void = { try write($0 * 4, UnsafeRawBufferPointer($1)) }

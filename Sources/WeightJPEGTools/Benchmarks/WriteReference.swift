@@ -38,19 +38,25 @@ public struct WriteReference: Sendable {
         }
         let total = sources.reduce(0) { $0 + 4 * $1.count }
         bytes = total
-        func timed(_ body: (UnsafeMutableRawPointer) -> Void) throws -> Double {
+        // A fresh reference file for `body` (descriptor, name), removed afterwards.
+        func withFile(_ body: (Int32, String) throws -> Double) throws -> Double {
             let file = directory + "/bench-write-reference-\(getpid()).bin"
             let fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0o600)
             guard fd >= 0 else { throw ModelFileError(path: file, reason: "cannot create the reference file: \(String(cString: strerror(errno)))") }
             defer { close(fd); unlink(file) }
-            guard ftruncate(fd, off_t(max(total, 1))) == 0,
-                  let base = mmap(nil, max(total, 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
-                throw ModelFileError(path: file, reason: "cannot map the reference file: \(String(cString: strerror(errno)))")
+            return try body(fd, file)
+        }
+        func timed(_ body: (UnsafeMutableRawPointer) -> Void) throws -> Double {
+            try withFile { fd, file in
+                guard ftruncate(fd, off_t(max(total, 1))) == 0,
+                      let base = mmap(nil, max(total, 1), PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0), base != MAP_FAILED else {
+                    throw ModelFileError(path: file, reason: "cannot map the reference file: \(String(cString: strerror(errno)))")
+                }
+                defer { munmap(base, max(total, 1)) }
+                let t0 = RawJPEGReference.processCPUSeconds()
+                body(base)
+                return RawJPEGReference.processCPUSeconds() - t0
             }
-            defer { munmap(base, max(total, 1)) }
-            let t0 = RawJPEGReference.processCPUSeconds()
-            body(base)
-            return RawJPEGReference.processCPUSeconds() - t0
         }
         copySeconds = try timed { base in
             var offset = 0
@@ -66,26 +72,24 @@ public struct WriteReference: Sendable {
                 offset += 4 * s.count
             }
         }
-        let file = directory + "/bench-write-reference-\(getpid()).bin"
-        let fd = open(file, O_RDWR | O_CREAT | O_TRUNC, 0o600)
-        guard fd >= 0 else { throw ModelFileError(path: file, reason: "cannot create the reference file: \(String(cString: strerror(errno)))") }
-        defer { close(fd); unlink(file) }
         let piece = UnsafeMutableRawPointer.allocate(byteCount: Self.pwritePiece, alignment: 64)
         defer { piece.deallocate() }
         memset(piece, 0x3C, Self.pwritePiece)
-        let t0 = RawJPEGReference.processCPUSeconds()
-        let reserved = total > 0 ? posix_fallocate(fd, 0, off_t(total)) : 0
-        guard reserved == 0 || reserved == EOPNOTSUPP || reserved == EINVAL else {
-            throw ModelFileError(path: file, reason: "cannot reserve the reference file's space: \(String(cString: strerror(reserved)))")
-        }
-        var offset = 0
-        while offset < total {
-            let n = min(Self.pwritePiece, total - offset)
-            guard pwrite(fd, piece, n, off_t(offset)) == n else {
-                throw ModelFileError(path: file, reason: "cannot write the reference file: \(String(cString: strerror(errno)))")
+        pwriteSeconds = try withFile { fd, file in
+            let t0 = RawJPEGReference.processCPUSeconds()
+            let reserved = total > 0 ? posix_fallocate(fd, 0, off_t(total)) : 0
+            guard reserved == 0 || reserved == EOPNOTSUPP || reserved == EINVAL else {
+                throw ModelFileError(path: file, reason: "cannot reserve the reference file's space: \(String(cString: strerror(reserved)))")
             }
-            offset += n
+            var offset = 0
+            while offset < total {
+                let n = min(Self.pwritePiece, total - offset)
+                guard pwrite(fd, piece, n, off_t(offset)) == n else {
+                    throw ModelFileError(path: file, reason: "cannot write the reference file: \(String(cString: strerror(errno)))")
+                }
+                offset += n
+            }
+            return RawJPEGReference.processCPUSeconds() - t0
         }
-        pwriteSeconds = RawJPEGReference.processCPUSeconds() - t0
     }
 }

@@ -175,10 +175,13 @@ extension EntropyTrellis {
         CodecError(tensor: "", reason: "chunk \(index) is corrupt (ends early, has bytes left, or ends in the wrong state)")
     }
 
+    /// The size (elements) from which a tensor of more than two chunks is decoded on several threads.
+    static let parallelElements = 1 << 20
+
     /// Decodes every chunk into `output` (`rows × columns`, row-major). Before the tables are
     /// built, the payload count and every chunk's size are checked (more than 4,040 elements per
     /// chunk byte is corrupt). Chunks are decoded two at a time (`decodeChunkPair`); a tensor of at
-    /// least 2²⁰ elements in more than two chunks is decoded on several threads (the chunks are
+    /// least `parallelElements` (2²⁰) in more than two chunks is decoded on several threads (the chunks are
     /// independent streams writing disjoint rows).
     package static func decode(_ payloads: [[UInt8]], parameters p: EntropyTrellisParameters, rows: Int, columns: Int,
                                into output: UnsafeMutableBufferPointer<Float>) throws(CodecError) {
@@ -188,7 +191,7 @@ extension EntropyTrellis {
         }
         let pr = try prepare(payloads, parameters: p, rows: rows, columns: columns)
         let pairs = (pr.chunks + 1) / 2
-        guard pairs > 1, n >= 1 << 20 else {
+        guard pairs > 1, n >= parallelElements else {
             for k in 0..<pairs { try decodePair(k, payloads, prepared: pr, into: output, firstRow: 0) }
             return
         }
@@ -217,7 +220,7 @@ extension EntropyTrellis {
         let pr = try prepare(payloads, parameters: p, rows: rows, columns: columns)
         let pairs = (pr.chunks + 1) / 2
         // Contiguous runs of pairs, one per thread, each with one buffer for two chunks.
-        let runs = pairs > 1 && n >= 1 << 20 ? min(pairs, ProcessInfo.processInfo.activeProcessorCount) : 1
+        let runs = pairs > 1 && n >= parallelElements ? min(pairs, ProcessInfo.processInfo.activeProcessorCount) : 1
         let failures = ChunkFailures<any Error>()
         DispatchQueue.concurrentPerform(iterations: runs) { r in
             let buffer = UnsafeMutableBufferPointer<Float>.allocate(capacity: min(rows, 2 * pr.rowsPerChunk) * columns)
