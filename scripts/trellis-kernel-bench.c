@@ -1,8 +1,8 @@
-// The coding-6 decoder kernel (ctrellis_decode_chunk_pair) of two builds in one process, timed
-// alternately (A, B, A, B, ...; the fastest of 40 passes each), so that a shared machine's drifting
-// speed hits both alike; also checks that both decode the same floats. Built and run by
-// scripts/trellis-kernel-bench: A is trellis_rans.c of a git revision, B the working tree's (its
-// decode_pair renamed ctrellis_decode_chunk_pair_B). Data: 64 chunks of 128 x 256 Laplacian weights,
+// The coding-6 rANS kernels (ctrellis_decode_chunk_pair and ctrellis_encode_chunk_pair) of two builds
+// in one process, timed alternately (A, B, A, B, ...; the fastest of 40 passes each), so that a shared
+// machine's drifting speed hits both alike; also checks that both decode the same floats and encode
+// the same bytes. Built and run by scripts/trellis-kernel-bench: A is trellis_rans.c of a git
+// revision, B the working tree's (its two pair functions renamed with a _B suffix). Data: 64 chunks of 128 x 256 Laplacian weights,
 // indices from the trellis pass (mode 1) at the step given, coded with one class.
 // Usage: trellis-kernel-bench [STEP]   (smaller step: more bits per element)
 #include <stdio.h>
@@ -15,6 +15,11 @@ void ctrellis_decode_chunk_pair_B(const uint8_t *bytes_a, int64_t length_a, int6
                                 const uint8_t *bytes_b, int64_t length_b, int64_t rows_b, const uint8_t *row_class_b, float *out_b,
                                 int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *slots,
                                 float step, int32_t *status);
+void ctrellis_encode_chunk_pair_B(const int32_t *q_a, int64_t rows_a, const uint8_t *row_class_a,
+                                const int32_t *q_b, int64_t rows_b, const uint8_t *row_class_b,
+                                int64_t columns, const int8_t *shift, int32_t k_max, int dependent, const uint32_t *entries,
+                                const uint64_t *reciprocals, uint8_t *out_a, uint8_t *out_b, uint16_t *scratch_words,
+                                uint8_t *scratch_states, int64_t *lengths);
 static double now(void){struct timespec t; clock_gettime(CLOCK_MONOTONIC,&t); return t.tv_sec+t.tv_nsec*1e-9;}
 static uint64_t s=88172645463325252ull; static double u(void){s^=s<<13;s^=s>>7;s^=s<<17;return (s>>11)*(1.0/9007199254740992.0);}
 static uint32_t tok(uint32_t m){ if(m<32) return m; uint32_t e=31-__builtin_clz(m); return 32+(e-5)*8+((m>>(e-3))&7);}
@@ -47,5 +52,16 @@ int main(int argc,char**argv){
     t0=now(); for(int64_t c=0;c<chunks;c+=2){ ctrellis_decode_chunk_pair_B(bs[c],ln[c],rows,rc,ob+c*per,bs[c+1],ln[c+1],rows,rc,ob+(c+1)*per,columns,sh,0,1,slots,(float)scale,st2); if(st2[0]||st2[1]) {printf("B fail\n");return 1;} }
     t=now()-t0; if(t<bb)bb=t;
   }
-  printf("%.2f bits/element; A %.3f ns/el, B %.3f ns/el, B/A %.3f, outputs %s\n", 8.0*total/n, ba/n*1e9, bb/n*1e9, bb/ba, memcmp(oa,ob,n*4)?"DIFFER":"identical");
+  printf("%.2f bits/element; decode A %.3f ns/el, B %.3f ns/el, B/A %.3f, outputs %s\n", 8.0*total/n, ba/n*1e9, bb/n*1e9, bb/ba, memcmp(oa,ob,n*4)?"DIFFER":"identical");
+  // The encoders: the same chunk pairs into separate buffers, then their bytes compared.
+  uint8_t *ea=malloc(2*(4+6*per)), *eb=malloc(2*(4+6*per)); int same=1;
+  ba=1e9; bb=1e9;
+  for(int rep=0;rep<40;rep++){
+    double t0=now(); for(int64_t c=0;c<chunks;c+=2){ int64_t L[2]; ctrellis_encode_chunk_pair(k+c*per,rows,rc,k+(c+1)*per,rows,rc,columns,sh,0,1,entries,rec,ea,ea+4+6*per,w,ss,L); }
+    double t=now()-t0; if(t<ba)ba=t;
+    t0=now(); for(int64_t c=0;c<chunks;c+=2){ int64_t L[2]; ctrellis_encode_chunk_pair_B(k+c*per,rows,rc,k+(c+1)*per,rows,rc,columns,sh,0,1,entries,rec,eb,eb+4+6*per,w,ss,L);
+      if(rep==0){ same &= L[0]==ln[c] && L[1]==ln[c+1] && !memcmp(eb,bs[c],L[0]) && !memcmp(eb+4+6*per,bs[c+1],L[1]); } }
+    t=now()-t0; if(t<bb)bb=t;
+  }
+  printf("%.2f bits/element; encode A %.3f ns/el, B %.3f ns/el, B/A %.3f, bytes %s\n", 8.0*total/n, ba/n*1e9, bb/n*1e9, bb/ba, same?"identical":"DIFFER");
 }

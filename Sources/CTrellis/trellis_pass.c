@@ -2,6 +2,7 @@
 // quantizers, the state machine and the cost). Every float operation is the same in both versions
 // (portable and AVX2) and in the same order, so both choose the same indices.
 #include "ctrellis.h"
+#include "token.h"
 
 #if defined(__x86_64__) || defined(_M_X64)
 #define CT_X86 1
@@ -24,10 +25,8 @@ static inline float floor_small(float y) {
 // λ·rate in bits of index `k` (any sign) under the token table `table`: the token's bits plus its
 // extra bits.
 static inline float lrate(const float *table, float lambda, int32_t k) {
-    const uint32_t m = (uint32_t)(k < 0 ? -k : k);
-    const uint32_t e = 31u - (uint32_t)__builtin_clz(m | 1u);
-    const uint32_t nb = m < 32 ? 0 : e - 3;
-    const uint32_t token = m < 32 ? m : 32 + (e - 5) * 8 + ((m >> nb) & 7);
+    uint32_t nb;
+    const uint32_t token = ct_token((uint32_t)(k < 0 ? -k : k), &nb);
     return lambda * (table[token] + (float)nb);
 }
 
@@ -71,21 +70,10 @@ static inline void candidates(float x, const float *b0, const float *b1, float l
 #if CT_X86
 #define AVX2 __attribute__((target("avx2")))
 
-// The magnitude tokens of 8 magnitudes m < 2²⁴ and their extra-bit counts, from the bits of the
-// float m (exact below 2²⁴): for m ≥ 32 with e = ⌊log2 m⌋, those bits >> 20 are (e + 127)·8 plus
-// the three bits below the leading one, so the token 32 + (e − 5)·8 + those three bits is
-// (bits >> 20) − 1024, and the count e − 3 is (bits >> 23) − 130.
-AVX2 static inline __m256i token8(__m256i m, __m256i *nb) {
-    const __m256i f = _mm256_castps_si256(_mm256_cvtepi32_ps(m));
-    const __m256i big = _mm256_cmpgt_epi32(m, _mm256_set1_epi32(31));
-    *nb = _mm256_and_si256(big, _mm256_sub_epi32(_mm256_srli_epi32(f, 23), _mm256_set1_epi32(130)));
-    return _mm256_blendv_epi8(m, _mm256_sub_epi32(_mm256_srli_epi32(f, 20), _mm256_set1_epi32(1024)), big);
-}
-
 // lrate for 8 indices; `offset` is the table's start (in floats) in `bits`.
 AVX2 static inline __m256 lrate8(const float *bits, __m256i offset, __m256i k, __m256 lambda) {
     __m256i nb;
-    const __m256i token = token8(_mm256_abs_epi32(k), &nb);
+    const __m256i token = ct_token8(_mm256_abs_epi32(k), &nb);
     const __m256 b = _mm256_i32gather_ps(bits, _mm256_add_epi32(offset, token), 4);
     return _mm256_mul_ps(lambda, _mm256_add_ps(b, _mm256_cvtepi32_ps(nb)));
 }
@@ -326,8 +314,8 @@ static inline double settle_one(int64_t i, int64_t column, int32_t rc, const flo
     const double d = (double)values[i] - (double)((float)(k < 0 ? -rec : rec) * step);
     int32_t cls = rc + shift[column];
     cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-    const uint32_t um = (uint32_t)m, ex = 31u - (uint32_t)__builtin_clz(um | 1u);
-    const uint32_t token = um < 32 ? um : 32 + (ex - 5) * 8 + ((um >> (ex - 3)) & 7);
+    uint32_t nb;
+    const uint32_t token = ct_token((uint32_t)m, &nb);
     histogram[(size_t)(2 * cls + q) * 128 + token] += 1;
     return d * d;
 }
@@ -377,7 +365,7 @@ AVX2 static double settle_avx2(const float *values, int64_t rows, int64_t column
             lo = _mm256_add_pd(lo, _mm256_mul_pd(dl, dl));
             hi = _mm256_add_pd(hi, _mm256_mul_pd(dh, dh));
             __m256i nb;
-            const __m256i token = token8(m, &nb);
+            const __m256i token = ct_token8(m, &nb);
             __m256i cls = _mm256_add_epi32(_mm256_set1_epi32(rc), _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)(shift + c))));
             cls = _mm256_min_epi32(_mm256_max_epi32(cls, _mm256_setzero_si256()), _mm256_set1_epi32(k_max));
             const __m256i bin = _mm256_add_epi32(_mm256_slli_epi32(_mm256_add_epi32(_mm256_add_epi32(cls, cls), q), 7), token);

@@ -1,6 +1,14 @@
 // The rANS chunk streams of coding 6 (docs/FORMAT.md §4, "6 — entropy-trellis"): decoder and
 // encoder, see include/ctrellis.h.
 #include "ctrellis.h"
+#include "token.h"
+
+#if defined(__x86_64__) || defined(_M_X64)
+#define CT_X86 1
+#include <immintrin.h>
+#else
+#define CT_X86 0
+#endif
 
 
 // MARK: Decoding
@@ -277,47 +285,114 @@ typedef struct {
     uint16_t *words;
 } encoder_lane_t;
 
+// NEXT_STATE packed two bits per entry: the step is then a shift and a mask, no load, which
+// shortens the serial chain below.
+#define NEXT_STATE_PACKED (0u | 2u << 2 | 2u << 4 | 0u << 6 | 1u << 8 | 3u << 10 | 3u << 12 | 1u << 14)
+
+static inline uint32_t next_state(uint32_t st, int32_t k) {
+    return (NEXT_STATE_PACKED >> (4 * st + 2 * ((uint32_t)k & 1))) & 3;   // k's parity is |k|'s
+}
+
 // Trellis states before each of `n` elements, forwards from state 0 (mode 1 only).
 static void trellis_states(const int32_t *q, int64_t n, uint8_t *states) {
     uint32_t st = 0;
     for (int64_t i = 0; i < n; i++) {
         states[i] = (uint8_t)st;
-        const int32_t k = q[i];
-        st = NEXT_STATE[2 * st + ((uint32_t)(k < 0 ? -k : k) & 1)];
+        st = next_state(st, q[i]);
     }
 }
 
-// Codes element (r, c) of a chunk: rANS codes last in, first out, so within an element the low
-// extra bits first, then the high ones, then the symbol.
-ALWAYS_INLINE void encode_element(encoder_lane_t *l, const int32_t *q, const uint8_t *states, int64_t r, int64_t c, int64_t columns,
-                                  const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
-                                  const uint32_t *entries, const uint64_t *reciprocals) {
-    const int64_t i = r * columns + c;
-    const int32_t v = q[i];
-    const uint32_t m = (uint32_t)(v < 0 ? -v : v);
-    uint32_t token = m, nb = 0;
-    if (m >= 32) {
-        const uint32_t e = 31u - (uint32_t)__builtin_clz(m);
-        nb = e - 3;
-        token = 32 + (e - 5) * 8 + ((m >> nb) & 7);
+// `trellis_states` of two chunks (n_b ≤ n_a), their two serial chains side by side.
+static void trellis_states_pair(const int32_t *q_a, int64_t n_a, uint8_t *states_a, const int32_t *q_b, int64_t n_b, uint8_t *states_b) {
+    uint32_t sa = 0, sb = 0;
+    int64_t i = 0;
+    for (; i < n_b; i++) {
+        states_a[i] = (uint8_t)sa;
+        states_b[i] = (uint8_t)sb;
+        sa = next_state(sa, q_a[i]);
+        sb = next_state(sb, q_b[i]);
     }
-    uint32_t extra = m & ((1u << nb) - 1);
-    // Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency 2^(12 − bits); the low
-    // 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
+    for (; i < n_a; i++) {
+        states_a[i] = (uint8_t)sa;
+        sa = next_state(sa, q_a[i]);
+    }
+}
+
+// The encoder works on blocks of up to EBLOCK elements of one row: first each element's rANS
+// inputs, with no chain between elements (AVX2 where the CPU has it), then the serial rANS steps
+// over the block from its last element to its first.
+enum { EBLOCK = 256 };
+
+// What the serial steps need of one element: `idx` = table · 256 + signed symbol (the entry and
+// reciprocal to use) and `raw` = extra bits | their count << 16.
+static inline void prepare_one(int32_t v, int32_t rc, int8_t sh, uint8_t state, int32_t k_max, int dependent,
+                               uint32_t *idx, uint32_t *raw) {
+    const uint32_t m = (uint32_t)(v < 0 ? -v : v);
+    uint32_t nb;
+    const uint32_t token = ct_token(m, &nb);
+    const uint32_t sym = 2 * token - (uint32_t)(v > 0);   // 0 for 0; odd positive, even negative
+    int32_t cls = rc + sh;
+    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
+    const uint32_t table = dependent ? 2 * (uint32_t)cls + (state >> 1) : (uint32_t)cls;
+    *idx = table * 256 + sym;
+    *raw = (m & ((1u << nb) - 1)) | nb << 16;
+}
+
+#if CT_X86
+#define AVX2 __attribute__((target("avx2")))
+
+// `prepare_one` for 8 consecutive elements of one row.
+AVX2 static inline void prepare8(const int32_t *q, const uint8_t *states, const int8_t *shift, int32_t rc, int32_t k_max,
+                                 int dependent, uint32_t *idx, uint32_t *raw) {
+    const __m256i v = _mm256_loadu_si256((const __m256i *)q);
+    const __m256i m = _mm256_abs_epi32(v);
+    __m256i nb;
+    const __m256i token = ct_token8(m, &nb);
+    // 2·token − (v > 0): the comparison is −1 where v > 0.
+    const __m256i sym = _mm256_add_epi32(_mm256_add_epi32(token, token), _mm256_cmpgt_epi32(v, _mm256_setzero_si256()));
+    __m256i cls = _mm256_add_epi32(_mm256_set1_epi32(rc), _mm256_cvtepi8_epi32(_mm_loadl_epi64((const __m128i *)shift)));
+    cls = _mm256_min_epi32(_mm256_max_epi32(cls, _mm256_setzero_si256()), _mm256_set1_epi32(k_max));
+    __m256i table = cls;
+    if (dependent) {
+        const __m256i st = _mm256_cvtepu8_epi32(_mm_loadl_epi64((const __m128i *)states));
+        table = _mm256_add_epi32(_mm256_add_epi32(cls, cls), _mm256_srli_epi32(st, 1));
+    }
+    _mm256_storeu_si256((__m256i *)idx, _mm256_add_epi32(_mm256_slli_epi32(table, 8), sym));
+    const __m256i mask = _mm256_sub_epi32(_mm256_sllv_epi32(_mm256_set1_epi32(1), nb), _mm256_set1_epi32(1));
+    _mm256_storeu_si256((__m256i *)raw, _mm256_or_si256(_mm256_and_si256(m, mask), _mm256_slli_epi32(nb, 16)));
+}
+#endif
+
+// The rANS inputs of elements [c0, c1) of row r (`q` and `states` are the chunk's).
+static inline void prepare(const int32_t *q, const uint8_t *states, int64_t r, int64_t c0, int64_t c1, int64_t columns,
+                           const uint8_t *row_class, const int8_t *shift, int32_t k_max, int dependent, uint32_t *idx, uint32_t *raw) {
+    const int64_t base = r * columns;
+    const int32_t rc = row_class[r];
+    int64_t c = c0;
+#if CT_X86
+    if (ctrellis_uses_avx2())
+        for (; c + 8 <= c1; c += 8)
+            prepare8(q + base + c, states + base + c, shift + c, rc, k_max, dependent, idx + (c - c0), raw + (c - c0));
+#endif
+    for (; c < c1; c++)
+        prepare_one(q[base + c], rc, shift[c], dependent ? states[base + c] : 0, k_max, dependent, idx + (c - c0), raw + (c - c0));
+}
+
+// Codes one prepared element: rANS codes last in, first out, so the low extra bits first, then the
+// high ones, then the symbol. Raw bits: a piece of `bits` ≤ 12 bits is a symbol of frequency
+// 2^(12 − bits); the low 12 first when there are more (rare: magnitudes of 2¹⁶ and more).
+ALWAYS_INLINE void encode_element(encoder_lane_t *l, uint32_t idx, uint32_t raw, const uint32_t *entries, const uint64_t *reciprocals) {
+    uint32_t nb = raw >> 16, extra = raw & 0xFFFFu;
     if (nb > 12) {
         put_raw(&l->x, extra & 4095u, 12, l->words, &l->count);
         extra >>= 12;
         nb -= 12;
     }
     put_raw(&l->x, extra, nb, l->words, &l->count);
-    const uint32_t sym = token == 0 ? 0 : 2 * token - (v < 0 ? 0 : 1);
-    int32_t cls = row_class[r] + shift[c];
-    cls = cls < 0 ? 0 : (cls > k_max ? k_max : cls);
-    const int64_t table = (dependent ? 2 : 1) * cls + (dependent ? (states[i] >> 1) : 0);
-    const uint32_t entry = entries[table * 256 + sym];
+    const uint32_t entry = entries[idx];
     const uint32_t f = entry & 0xFFFFu, start = entry >> 16;
     flush(&l->x, (uint64_t)f << 20, l->words, &l->count);
-    const uint32_t quotient = (uint32_t)(((unsigned __int128)l->x * reciprocals[table * 256 + sym]) >> 63);   // x / f
+    const uint32_t quotient = (uint32_t)(((unsigned __int128)l->x * reciprocals[idx]) >> 63);   // x / f
     l->x = (quotient << 12) + (l->x - quotient * f) + start;
 }
 
@@ -325,9 +400,13 @@ ALWAYS_INLINE void encode_element(encoder_lane_t *l, const int32_t *q, const uin
 ALWAYS_INLINE void encode_rows(encoder_lane_t *l, const int32_t *q, const uint8_t *states, int64_t r0, int64_t r1, int64_t columns,
                                const uint8_t *row_class, const int8_t *shift, int32_t k_max, const int dependent,
                                const uint32_t *entries, const uint64_t *reciprocals) {
+    uint32_t idx[EBLOCK], raw[EBLOCK];
     for (int64_t r = r1 - 1; r >= r0; r--)
-        for (int64_t c = columns - 1; c >= 0; c--)
-            encode_element(l, q, states, r, c, columns, row_class, shift, k_max, dependent, entries, reciprocals);
+        for (int64_t end = columns; end > 0; end -= EBLOCK) {
+            const int64_t start = end > EBLOCK ? end - EBLOCK : 0;
+            prepare(q, states, r, start, end, columns, row_class, shift, k_max, dependent, idx, raw);
+            for (int64_t c = end - 1; c >= start; c--) encode_element(l, idx[c - start], raw[c - start], entries, reciprocals);
+        }
 }
 
 // The stream: the final state, then the words in the order the decoder reads them. Returns its length.
@@ -360,10 +439,16 @@ ALWAYS_INLINE void encode_pair(const int32_t *q_a, int64_t rows_a, const uint8_t
                                const uint32_t *entries, const uint64_t *reciprocals, encoder_lane_t *a, encoder_lane_t *b,
                                const uint8_t *states_a, const uint8_t *states_b) {
     encode_rows(a, q_a, states_a, rows_b, rows_a, columns, row_class_a, shift, k_max, dependent, entries, reciprocals);
+    uint32_t idx_a[EBLOCK], raw_a[EBLOCK], idx_b[EBLOCK], raw_b[EBLOCK];
     for (int64_t r = rows_b - 1; r >= 0; r--)
-        for (int64_t c = columns - 1; c >= 0; c--) {
-            encode_element(a, q_a, states_a, r, c, columns, row_class_a, shift, k_max, dependent, entries, reciprocals);
-            encode_element(b, q_b, states_b, r, c, columns, row_class_b, shift, k_max, dependent, entries, reciprocals);
+        for (int64_t end = columns; end > 0; end -= EBLOCK) {
+            const int64_t start = end > EBLOCK ? end - EBLOCK : 0;
+            prepare(q_a, states_a, r, start, end, columns, row_class_a, shift, k_max, dependent, idx_a, raw_a);
+            prepare(q_b, states_b, r, start, end, columns, row_class_b, shift, k_max, dependent, idx_b, raw_b);
+            for (int64_t c = end - 1 - start; c >= 0; c--) {
+                encode_element(a, idx_a[c], raw_a[c], entries, reciprocals);
+                encode_element(b, idx_b[c], raw_b[c], entries, reciprocals);
+            }
         }
 }
 
@@ -374,7 +459,7 @@ void ctrellis_encode_chunk_pair(const int32_t *q_a, int64_t rows_a, const uint8_
                                 uint8_t *scratch_states, int64_t *lengths) {
     const int64_t n_a = rows_a * columns, n_b = rows_b * columns;
     uint8_t *states_a = scratch_states, *states_b = scratch_states + n_a;
-    if (dependent) { trellis_states(q_a, n_a, states_a); trellis_states(q_b, n_b, states_b); }
+    if (dependent) trellis_states_pair(q_a, n_a, states_a, q_b, n_b, states_b);
     encoder_lane_t a = {RANS_L, 0, scratch_words}, b = {RANS_L, 0, scratch_words + 3 * n_a};
     if (dependent)
         encode_pair(q_a, rows_a, row_class_a, q_b, rows_b, row_class_b, columns, shift, k_max, 1, entries, reciprocals, &a, &b, states_a, states_b);
