@@ -125,6 +125,16 @@ func decodeIntoGivesTheFloatPathBytes(dtype: SafetensorsDType) throws {
     #expect(FloatScan.firstNonFinite(values) == nil)
 }
 
+@Test func squaredNormSumsInFourLanes() {
+    #expect(FloatScan.squaredNorm([]) == 0)
+    #expect(FloatScan.squaredNorm([1, -2, 3, -4, 5, 6, 7]) == 140)   // a tail of three after one group of four
+    // Element i in lane i mod 4, the lanes added as (s0 + s1) + (s2 + s3).
+    let values = matrix(rows: 7, columns: 1001, seed: 8)
+    var lanes = [0.0, 0.0, 0.0, 0.0]
+    for (i, v) in values.enumerated() { lanes[i % 4] += Double(v) * Double(v) }
+    #expect(FloatScan.squaredNorm(values) == (lanes[0] + lanes[1]) + (lanes[2] + lanes[3]))
+}
+
 @Test func placedSafetensorsWriterWritesTheSerializedBytes() throws {
     let tensors = [
         SafetensorsTensor(name: "a", shape: [3, 5], floats: matrix(rows: 3, columns: 5, seed: 7), dtype: .F16),

@@ -94,11 +94,18 @@ func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPer
         let fast = q.withUnsafeBufferPointer { EntropyTrellis.squareSum($0) }
         #expect(fast == plain, "scale \(scale): \(fast) against \(plain)")
     }
-    var a = [Int32](repeating: 0, count: g.count), b = a
-    let step: Float = 0.07
-    g.withUnsafeBufferPointer { v in
-        _ = a.withUnsafeMutableBufferPointer { EntropyTrellis.quantize(v, step: step, into: $0) }
-        b.withUnsafeMutableBufferPointer { EntropyTrellis.quantizeIndices(v, step: step, into: $0) }
+    // Ties (to even), signed zeros and values past the clamp at ±131,071 (step 1: the values are
+    // the scaled ones), then a Gaussian.
+    let special: [Float] = [0.5, -0.5, 1.5, -1.5, 2.5, -2.5, 0, -0.0, 131_070.5, -131_070.5, 131_071.5, 2e9, -2e9, 1e30, -1e30]
+    for (values, step) in [(special, Float(1)), (g, Float(0.07))] {
+        var a = [Int32](repeating: 0, count: values.count), b = a
+        values.withUnsafeBufferPointer { v in
+            _ = a.withUnsafeMutableBufferPointer { EntropyTrellis.quantize(v, step: step, into: $0) }
+            b.withUnsafeMutableBufferPointer { EntropyTrellis.quantizeIndices(v, step: step, into: $0) }
+        }
+        #expect(a == b)
     }
-    #expect(a == b)
+    var q = [Int32](repeating: 7, count: special.count)
+    special.withUnsafeBufferPointer { v in q.withUnsafeMutableBufferPointer { EntropyTrellis.quantizeIndices(v, step: 1, into: $0) } }
+    #expect(q == [0, 0, 2, -2, 2, -2, 0, 0, 131_070, -131_070, 131_071, 131_071, -131_071, 131_071, -131_071] as [Int32])
 }

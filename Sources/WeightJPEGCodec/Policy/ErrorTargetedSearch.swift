@@ -56,8 +56,7 @@ public enum ErrorTargetedSearch {
         }
         /// The bytes of the smallest passing candidate so far (the exact payload when none is).
         var bestBytes: Int { lossy?.bytes ?? (exactByteCount + TensorCoding.exact.parameterBytes.count) }
-        var norm = 0.0
-        for v in values { norm += Double(v) * Double(v) }
+        let norm = FloatScan.squaredNorm(values)
         guard values.count > 0 else { return exact() }
         // An all-zero tensor passes only with zero error (relative error 0/0 counts as 0 when ΔW = 0).
         let rows = shape.count >= 2 ? max(shape[0], 1) : 1

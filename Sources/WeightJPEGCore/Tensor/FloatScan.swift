@@ -14,4 +14,21 @@ package enum FloatScan {
         }
         return any ? values.firstIndex { !$0.isFinite } : nil
     }
+
+    /// `Σ values²` in double: element i to sum i mod 4 (four independent chains of additions
+    /// instead of one), then (s0 + s1) + (s2 + s3).
+    package static func squaredNorm(_ values: [Float]) -> Double {
+        values.withUnsafeBufferPointer { v in
+            var s = SIMD4<Double>()
+            let wide = v.count & ~3
+            var i = 0
+            while i < wide {
+                let x = SIMD4<Double>(Double(v[i]), Double(v[i + 1]), Double(v[i + 2]), Double(v[i + 3]))
+                s += x * x
+                i += 4
+            }
+            while i < v.count { s[i & 3] += Double(v[i]) * Double(v[i]); i += 1 }
+            return (s[0] + s[1]) + (s[2] + s[3])
+        }
+    }
 }

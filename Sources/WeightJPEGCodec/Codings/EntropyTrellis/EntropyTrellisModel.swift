@@ -40,14 +40,31 @@ extension EntropyTrellis {
     /// total is below 2⁵³ (then every partial sum is an integer that Double holds exactly, so the
     /// result is the same), else by the Double additions themselves.
     static func squareSum(_ q: UnsafeBufferPointer<Int32>) -> Double {
-        var exact: UInt64 = 0, overflow = false
+        // Four wrapping integer sums (no chain between neighbours) and the largest magnitude: when
+        // count · largest² fits in 64 bits no partial sum can have wrapped, so their total is exact.
+        var sums = (UInt64(0), UInt64(0), UInt64(0), UInt64(0)), largest: UInt32 = 0
+        var i = 0
+        while i + 4 <= q.count {
+            let a = q[i].magnitude, b = q[i + 1].magnitude, c = q[i + 2].magnitude, d = q[i + 3].magnitude
+            sums.0 &+= UInt64(a) &* UInt64(a); sums.1 &+= UInt64(b) &* UInt64(b)
+            sums.2 &+= UInt64(c) &* UInt64(c); sums.3 &+= UInt64(d) &* UInt64(d)
+            largest = max(largest, a | b | c | d)   // a | b | c | d is at least each of the four
+            i += 4
+        }
+        while i < q.count { let m = q[i].magnitude; sums.0 &+= UInt64(m) &* UInt64(m); largest = max(largest, m); i += 1 }
+        let bound = UInt64(largest)   // ≥ every magnitude
+        let (square, o1) = bound.multipliedReportingOverflow(by: bound)
+        let (_, o2) = square.multipliedReportingOverflow(by: UInt64(q.count))
+        let exact = sums.0 &+ sums.1 &+ sums.2 &+ sums.3
+        if !o1, !o2, exact < 1 << 53 { return Double(exact) }
+        var exactSum: UInt64 = 0, overflow = false
         for v in q {
             let m = UInt64(v.magnitude)
-            let (t, o) = exact.addingReportingOverflow(m * m)
-            exact = t
+            let (t, o) = exactSum.addingReportingOverflow(m * m)
+            exactSum = t
             overflow = overflow || o
         }
-        if !overflow, exact < 1 << 53 { return Double(exact) }
+        if !overflow, exactSum < 1 << 53 { return Double(exactSum) }
         var s = 0.0
         for v in q { let d = Double(v); s += d * d }
         return s
@@ -63,21 +80,29 @@ extension EntropyTrellis {
         var rowLog = [Double](repeating: 0, count: rows)
         var rowMS = [Double](repeating: 0, count: rows)
         var colMS = [Double](repeating: 0, count: columns)
-        var colN = [Double](repeating: 0, count: columns)
         for r in 0..<rows {
             rowMS[r] = squareSum(UnsafeBufferPointer(rebasing: q[(r * columns)..<((r + 1) * columns)])) / Double(columns)
             rowLog[r] = 0.5 * log2(rowMS[r] + 0.25)
         }
+        // Every column counts the same rows: those with a non-zero mean square.
+        var colN = 0.0
         colMS.withUnsafeMutableBufferPointer { ms in
-            colN.withUnsafeMutableBufferPointer { cn in
-                for r in 0..<rows where rowMS[r] > 0 {
-                    let inv = 1 / rowMS[r]
-                    // Independent columns: no chain between elements.
-                    for c in 0..<columns { let v = Double(q[r * columns + c]); ms[c] += v * v * inv; cn[c] += 1 }
+            for r in 0..<rows where rowMS[r] > 0 {
+                let inv = 1 / rowMS[r]
+                colN += 1
+                // Independent columns: no chain between elements (four at a time, each as `ms[c] += v * v * inv`).
+                let row = UnsafeBufferPointer(rebasing: q[(r * columns)..<((r + 1) * columns)])
+                var c = 0
+                while c + 4 <= columns {
+                    let v = SIMD4<Double>(Double(row[c]), Double(row[c + 1]), Double(row[c + 2]), Double(row[c + 3]))
+                    let sum = SIMD4<Double>(ms[c], ms[c + 1], ms[c + 2], ms[c + 3]) + v * v * inv
+                    ms[c] = sum[0]; ms[c + 1] = sum[1]; ms[c + 2] = sum[2]; ms[c + 3] = sum[3]
+                    c += 4
                 }
+                while c < columns { let v = Double(row[c]); ms[c] += v * v * inv; c += 1 }
             }
         }
-        let colLog = (0..<columns).map { colN[$0] > 0 ? 0.5 * log2(colMS[$0] / colN[$0] + 1e-3) : 0 }
+        let colLog = (0..<columns).map { colN > 0 ? 0.5 * log2(colMS[$0] / colN + 1e-3) : 0 }
 
         var candidates: [ClassModel] = []
         for m in options.models {

@@ -97,17 +97,21 @@ enum TrellisQuantizer {
     /// is not met within a few passes.
     static func encode(_ v: UnsafeBufferPointer<Float>, rows: Int, columns: Int, bound: Double,
                        options: EntropyTrellis.Options) -> EntropyTrellis.Encoded? {
-        // Four sums (independent additions); a NaN or infinity makes the norm non-finite.
-        var sums = (0.0, 0.0, 0.0, 0.0), maxAbs: Float = 0
+        // Four sums (independent additions); a NaN or infinity makes the norm non-finite (and the
+        // largest magnitude is then not used). The largest magnitude is taken on the bits: for
+        // finite floats without their sign, a larger float has larger bits.
+        var sums = (0.0, 0.0, 0.0, 0.0), largest: UInt32 = 0
         var i = 0
         while i + 4 <= v.count {
             let a = Double(v[i]), b = Double(v[i + 1]), c = Double(v[i + 2]), d = Double(v[i + 3])
             sums.0 += a * a; sums.1 += b * b; sums.2 += c * c; sums.3 += d * d
-            maxAbs = max(maxAbs, abs(v[i]), abs(v[i + 1]), abs(v[i + 2]), abs(v[i + 3]))
+            largest = max(largest, v[i].bitPattern & 0x7FFF_FFFF, v[i + 1].bitPattern & 0x7FFF_FFFF,
+                          v[i + 2].bitPattern & 0x7FFF_FFFF, v[i + 3].bitPattern & 0x7FFF_FFFF)
             i += 4
         }
-        while i < v.count { sums.0 += Double(v[i]) * Double(v[i]); maxAbs = max(maxAbs, abs(v[i])); i += 1 }
+        while i < v.count { sums.0 += Double(v[i]) * Double(v[i]); largest = max(largest, v[i].bitPattern & 0x7FFF_FFFF); i += 1 }
         let norm = (sums.0 + sums.1) + (sums.2 + sums.3)
+        let maxAbs = Float(bitPattern: largest)
         guard norm.isFinite, norm > 0 else { return nil }
         let n = v.count
         let target = bound * bound * norm
