@@ -40,6 +40,28 @@ func entropyTrellisPortableAndAVX2PassesWriteTheSameBytes(bound: Double, rowsPer
     #expect(abs((e / w).squareRoot() - s.relativeError) <= 1e-9)
 }
 
+/// Rows longer than the encoder's block of 256 elements (603 columns: two full blocks and a partial
+/// one, not a multiple of 8), in chunks of 5 rows (a pair, then 2 rows alone), plain and trellis
+/// modes: the decoder gives back the encoder's values, and the AVX2 and portable encoders agree.
+@Test(arguments: [false, true])
+func entropyTrellisEncodesRowsOfSeveralBlocks(dependent: Bool) throws {
+    let rows = 12, columns = 603
+    let values = scaledTensor(rows: rows, columns: columns, seed: 17)
+    var options = EntropyTrellis.Options()
+    options.chunkElements = 5 * columns
+    options.dependentQuantization = dependent
+    TrellisQuantizer.forcePortable(true)
+    let portable = EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: 0.01, options: options)
+    TrellisQuantizer.forcePortable(false)
+    let enc = try #require(EntropyTrellis.encode(values, rows: rows, columns: columns, maxRelativeError: 0.01, options: options))
+    #expect(enc.payloads.count == 1 + 3 && enc.parameters.dependent == dependent)
+    #expect(portable?.payloads == enc.payloads)
+    let decoded = try EntropyTrellis.decode(enc.payloads, parameters: enc.parameters, rows: rows, columns: columns)
+    var e = 0.0, w = 0.0
+    for i in values.indices { let d = Double(decoded[i]) - Double(values[i]); e += d * d; w += Double(values[i]) * Double(values[i]) }
+    #expect(abs((e / w).squareRoot() - enc.relativeError) <= 1e-9 && enc.relativeError <= 0.01)
+}
+
 @Test func entropyTrellisCodesMagnitudesAbove65536() throws {
     // A tight bound and outliers 2,000σ out: indices above 2¹⁶ (13 extra bits, two raw pieces).
     let rows = 64, columns = 256
