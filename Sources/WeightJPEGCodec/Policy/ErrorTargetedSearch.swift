@@ -245,8 +245,8 @@ public enum ErrorTargetedSearch {
     }
 
     /// How much smaller than coding 4's predicted size (`predictedEntropyUniformBytes`) coding 6 must
-    /// be for the search to skip coding 4's own search: 1 %, above the prediction's error (measured
-    /// 0.0–0.4 % on all-MiniLM-L6-v2 and the synthetic checkpoint, docs/results/entropy-trellis.txt).
+    /// be for the search to skip coding 4's own search: 1 %, above the prediction's overestimate
+    /// (at most 0.63 % on all-MiniLM-L6-v2 and the synthetic checkpoint, docs/results/entropy-trellis.txt).
     public static let entropyUniformSkipMargin = 0.01
 
     /// Coding 4's size at `bound` as its model predicts it, in one pass without coding: the
