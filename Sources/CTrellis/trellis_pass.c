@@ -2,14 +2,7 @@
 // quantizers, the state machine and the cost). Every float operation is the same in both versions
 // (portable and AVX2) and in the same order, so both choose the same indices.
 #include "ctrellis.h"
-#include "token.h"
-
-#if defined(__x86_64__) || defined(_M_X64)
-#define CT_X86 1
-#include <immintrin.h>
-#else
-#define CT_X86 0
-#endif
+#include "shared.h"
 
 #define LIMIT 131071.0f   // TrellisRANS.maxMagnitude
 
@@ -68,7 +61,6 @@ static inline void candidates(float x, const float *b0, const float *b1, float l
 }
 
 #if CT_X86
-#define AVX2 __attribute__((target("avx2")))
 
 // lrate for 8 indices; `offset` is the table's start (in floats) in `bits`.
 AVX2 static inline __m256 lrate8(const float *bits, __m256i offset, __m256i k, __m256 lambda) {

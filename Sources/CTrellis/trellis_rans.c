@@ -1,15 +1,7 @@
 // The rANS chunk streams of coding 6 (docs/FORMAT.md §4, "6 — entropy-trellis"): decoder and
 // encoder, see include/ctrellis.h.
 #include "ctrellis.h"
-#include "token.h"
-
-#if defined(__x86_64__) || defined(_M_X64)
-#define CT_X86 1
-#include <immintrin.h>
-#else
-#define CT_X86 0
-#endif
-
+#include "shared.h"
 
 // MARK: Decoding
 
@@ -339,7 +331,6 @@ static inline void prepare_one(int32_t v, int32_t rc, int8_t sh, uint8_t state, 
 }
 
 #if CT_X86
-#define AVX2 __attribute__((target("avx2")))
 
 // `prepare_one` for 8 consecutive elements of one row.
 AVX2 static inline void prepare8(const int32_t *q, const uint8_t *states, const int8_t *shift, int32_t rc, int32_t k_max,

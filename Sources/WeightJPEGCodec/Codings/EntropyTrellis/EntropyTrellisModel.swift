@@ -37,8 +37,8 @@ extension EntropyTrellis {
     static func bitsFor(_ maxValue: Int) -> Int { maxValue <= 0 ? 0 : Int.bitWidth - maxValue.leadingZeroBitCount }
 
     /// Σ v² in Double, added in order, as `s += v * v` would: computed exactly in integers when the
-    /// total is below 2⁵³ (then every partial sum is an integer that Double holds exactly, so the
-    /// result is the same), else by the Double additions themselves.
+    /// total is below 2⁵³ (then every square and partial sum is an integer that Double holds
+    /// exactly, so the result is the same), else by the Double additions themselves.
     static func squareSum(_ q: UnsafeBufferPointer<Int32>) -> Double {
         // Four wrapping integer sums (no chain between neighbours) and the largest magnitude: when
         // count · largest² fits in 64 bits no partial sum can have wrapped, so their total is exact.
@@ -57,14 +57,7 @@ extension EntropyTrellis {
         let (_, o2) = square.multipliedReportingOverflow(by: UInt64(q.count))
         let exact = sums.0 &+ sums.1 &+ sums.2 &+ sums.3
         if !o1, !o2, exact < 1 << 53 { return Double(exact) }
-        var exactSum: UInt64 = 0, overflow = false
-        for v in q {
-            let m = UInt64(v.magnitude)
-            let (t, o) = exactSum.addingReportingOverflow(m * m)
-            exactSum = t
-            overflow = overflow || o
-        }
-        if !overflow, exactSum < 1 << 53 { return Double(exactSum) }
+        // Otherwise the Double additions (exact too while the total stays below 2⁵³).
         var s = 0.0
         for v in q { let d = Double(v); s += d * d }
         return s
